@@ -1,0 +1,120 @@
+//! Turns `rules/catalog.yaml` into the `Rule` enum, so that the catalogue is the one place a
+//! rule is declared: code can only name rules that exist there, and everything else a rule
+//! has (docs, SARIF metadata, `llmguard explain`) is read from the same entry.
+
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    id: String,
+    name: String,
+    severity: String,
+    summary: String,
+    doc: String,
+    example: String,
+    fix: String,
+}
+
+const SEVERITIES: [(&str, &str); 5] = [
+    ("info", "Info"),
+    ("low", "Low"),
+    ("medium", "Medium"),
+    ("high", "High"),
+    ("critical", "Critical"),
+];
+const FAMILIES: [&str; 6] = ["GEN", "MOD", "PRM", "LIN", "POL", "BOM"];
+
+fn camel(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn check(entries: &[Entry]) -> Result<(), String> {
+    let mut seen_names = std::collections::BTreeSet::new();
+    let mut last_id = String::new();
+    for e in entries {
+        let (fam, num) = e.id.split_at(e.id.len().min(3));
+        if !FAMILIES.contains(&fam) || num.len() != 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("rule id `{}` is not FAMILY + three digits", e.id));
+        }
+        if e.id <= last_id {
+            return Err(format!(
+                "rule `{}` is out of order or duplicated (ids must ascend)",
+                e.id
+            ));
+        }
+        last_id.clone_from(&e.id);
+        let kebab = !e.name.is_empty()
+            && e.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !kebab || !seen_names.insert(e.name.clone()) {
+            return Err(format!("rule `{}` name `{}` is not unique kebab-case", e.id, e.name));
+        }
+        if !SEVERITIES.iter().any(|(s, _)| *s == e.severity) {
+            return Err(format!("rule `{}` has unknown severity `{}`", e.id, e.severity));
+        }
+        if e.summary.contains('\n') {
+            return Err(format!("rule `{}` summary must be one line", e.id));
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=rules/catalog.yaml");
+    let text = std::fs::read_to_string("rules/catalog.yaml").expect("read rules/catalog.yaml");
+    let entries: Vec<Entry> =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("rules/catalog.yaml does not parse: {e}"));
+    if let Err(e) = check(&entries) {
+        panic!("rules/catalog.yaml: {e}");
+    }
+
+    let mut out = String::new();
+    out.push_str("/// Every rule llmguard can report, generated from `rules/catalog.yaml`.\n");
+    out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\n");
+    out.push_str("pub enum Rule {\n");
+    for e in &entries {
+        let _ = writeln!(out, "    /// `{} {}`: {}", e.id, e.name, e.summary.replace('`', "'"));
+        let _ = writeln!(out, "    {},", camel(&e.name));
+    }
+    out.push_str("}\n\nimpl Rule {\n    /// All rules, in id order.\n    pub const ALL: &'static [Rule] = &[\n");
+    for e in &entries {
+        let _ = writeln!(out, "        Rule::{},", camel(&e.name));
+    }
+    out.push_str("    ];\n\n    fn spec(self) -> &'static RuleSpec {\n        match self {\n");
+    for (i, e) in entries.iter().enumerate() {
+        let _ = writeln!(out, "            Rule::{} => &SPECS[{i}],", camel(&e.name));
+    }
+    out.push_str("        }\n    }\n}\n\nstatic SPECS: &[RuleSpec] = &[\n");
+    for e in &entries {
+        let sev = SEVERITIES
+            .iter()
+            .find(|(s, _)| *s == e.severity)
+            .map(|(_, v)| *v)
+            .unwrap_or("High");
+        let _ = writeln!(
+            out,
+            "    RuleSpec {{ id: {:?}, name: {:?}, severity: Severity::{sev}, summary: {:?}, doc: {:?}, example: {:?}, fix: {:?} }},",
+            e.id,
+            e.name,
+            e.summary.trim(),
+            e.doc.trim(),
+            e.example.trim(),
+            e.fix.trim()
+        );
+    }
+    out.push_str("];\n");
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("rules_generated.rs");
+    std::fs::write(dest, out).expect("write generated rules");
+}

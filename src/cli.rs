@@ -1,0 +1,98 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use crate::finding::Severity;
+use crate::report::{FailOn, Format};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on (default: high)
+  2  the run itself failed (bad arguments, a missing path, an unwritable output file)
+
+A file that cannot be read or parsed is a finding about that file, never a crash or a skip.";
+
+/// Static scanner for the ML supply chain: finds code execution and tampering in model
+/// artifacts without ever loading them.
+#[derive(Debug, Parser)]
+#[command(name = "llmguard", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan model files (pickle, PyTorch, NumPy, joblib, zip archives) for code execution and tampering.
+    #[command(after_help = AFTER_HELP)]
+    ScanModel(ScanModelArgs),
+    /// List every rule: id, name, default severity and summary.
+    Rules(RulesArgs),
+    /// Print the documentation of one rule (by id such as MOD101, or by name).
+    Explain(ExplainArgs),
+}
+
+/// Options every scanning subcommand shares.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Output format of the findings report.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity (`never`: always 0).
+    #[arg(long, value_enum, default_value_t = FailOn::High, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Worker threads (default: one per CPU).
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Do not show the progress bar (it is shown only when standard error is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print nothing on standard error (no progress bar, no timing line).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Follow symbolic links that point outside the scan root (reported and skipped otherwise).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanModelArgs {
+    /// Files or directories to scan (directories are recursed). Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Also compute each file's SHA-256 (reads whole files, tensor payloads included).
+    #[arg(long)]
+    pub hash: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `table` for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule id (MOD101) or name (pickle-dangerous-import).
+    pub rule: String,
+}
+
+impl Severity {
+    /// Word used in help texts and tables.
+    pub fn label(self) -> &'static str {
+        self.as_str()
+    }
+}

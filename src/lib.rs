@@ -1,0 +1,124 @@
+//! llmguard: a static scanner for the ML supply chain.
+//!
+//! `run` is the whole program behind `main`: it parses nothing itself, calls the subcommand,
+//! renders the one report and returns the exit code (0 pass, 1 findings at or above
+//! `--fail-on`; errors of the run itself are `Err`, which `main` maps to 2).
+
+pub mod cli;
+pub mod docs;
+pub mod finding;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod walk;
+
+use anyhow::Context;
+use cli::{Cli, Command, Common, RulesFormat};
+use report::Report;
+use rules::{Rule, RuleSet};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Run the command line and return the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::ScanModel(args) => {
+            let started = Instant::now();
+            let rules = RuleSet::builtin().context("loading the built-in rules")?;
+            let paths = if args.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                args.paths.clone()
+            };
+            let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+            let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
+            let scanner = scan::model::ModelScanner {
+                rules: &rules,
+                limits: scan::model::ModelLimits::default(),
+                hash: args.hash,
+            };
+            let driver = driver(&args.common);
+            let outcomes = driver.run(&found.targets, |t| scanner.scan(t))?;
+            let report = scan::finish(
+                "scan-model",
+                outcomes,
+                found.findings,
+                args.common.fail_on,
+                &found.targets,
+                &root,
+            );
+            emit(&report, &args.common, started)
+        }
+        Command::Rules(args) => {
+            let mut out = std::io::stdout().lock();
+            match args.format {
+                RulesFormat::Table => {
+                    let mut t = comfy_table::Table::new();
+                    t.load_preset(comfy_table::presets::NOTHING);
+                    t.set_header(vec!["ID", "NAME", "SEVERITY", "SUMMARY"]);
+                    for r in Rule::ALL {
+                        t.add_row(vec![r.id(), r.name(), r.default_severity().as_str(), r.summary()]);
+                    }
+                    writeln!(out, "{t}")?;
+                }
+                RulesFormat::Json => {
+                    let list: Vec<_> = Rule::ALL
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.id(), "name": r.name(), "severity": r.default_severity(),
+                                "summary": r.summary(), "help_uri": r.help_uri(),
+                            })
+                        })
+                        .collect();
+                    serde_json::to_writer_pretty(&mut out, &list)?;
+                    writeln!(out)?;
+                }
+            }
+            Ok(0)
+        }
+        Command::Explain(args) => {
+            let rule = Rule::find(&args.rule)
+                .with_context(|| format!("no rule `{}`; `llmguard rules` lists them all", args.rule))?;
+            let mut out = std::io::stdout().lock();
+            write!(out, "{}", docs::rule_page(rule))?;
+            writeln!(out, "\nMore: {}", rule.help_uri())?;
+            Ok(0)
+        }
+    }
+}
+
+fn driver(common: &Common) -> scan::Driver {
+    scan::Driver {
+        jobs: common.jobs.map(usize::from),
+        progress: !common.no_progress && !common.quiet && std::io::stderr().is_terminal(),
+    }
+}
+
+/// Render the report where the user asked, report timing on stderr, and map to an exit code.
+fn emit(report: &Report, common: &Common, started: Instant) -> anyhow::Result<u8> {
+    match &common.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report::render(report, common.format, false, &mut buf)?;
+            std::fs::write(path, buf).with_context(|| format!("cannot write the report to {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let mut out = stdout.lock();
+            report::render(report, common.format, colour, &mut out).context("writing the report")?;
+            out.flush()?;
+        }
+    }
+    if !common.quiet {
+        eprintln!(
+            "llmguard: {} files in {:.2}s",
+            report.artifacts.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(u8::from(report.failed()))
+}

@@ -1,0 +1,53 @@
+//! Pure parsers for model artifacts. They turn bytes into typed data, know nothing of rules,
+//! never execute anything, and bound every allocation by what the input really holds.
+
+pub mod input;
+pub mod numpy;
+pub mod pickle;
+pub mod source;
+pub mod zip;
+
+/// What the first bytes of a blob say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Magic {
+    Zip,
+    Npy,
+    Gzip,
+    Zlib,
+    /// Starts like a pickle (a `PROTO` opcode, or a protocol-0/1 opcode a pickle can begin with).
+    PickleLike,
+    Other,
+}
+
+/// Identify a blob from its first bytes (at least 4 when it has them).
+pub fn sniff(head: &[u8]) -> Magic {
+    match head {
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Magic::Zip,
+        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Magic::Npy,
+        [0x1f, 0x8b, ..] => Magic::Gzip,
+        [0x80, v, ..] if *v <= 5 => Magic::PickleLike,
+        [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 => Magic::Zlib,
+        [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'L' | b'S' | b'V' | b'F' | b'K' | b'J' | b'X' | b'U'
+        | b'T' | b'i' | b'l' | b'd' | b'P', ..] => Magic::PickleLike,
+        _ => Magic::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"PK\x03\x04rest"), Magic::Zip);
+        assert_eq!(sniff(b"\x93NUMPY\x01\x00"), Magic::Npy);
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00"), Magic::Gzip);
+        assert_eq!(sniff(b"\x78\x9c\x01\x02"), Magic::Zlib);
+        assert_eq!(sniff(b"\x78\x9d\x01\x02"), Magic::Other);
+        assert_eq!(sniff(b"\x80\x04\x95\x00"), Magic::PickleLike);
+        assert_eq!(sniff(b"\x80\x09"), Magic::Other);
+        assert_eq!(sniff(b"cos\nsystem\n"), Magic::PickleLike);
+        assert_eq!(sniff(b"\x00\x00\x00\x00"), Magic::Other);
+        assert_eq!(sniff(b""), Magic::Other);
+    }
+}

@@ -1,0 +1,231 @@
+//! One test per opcode family of the symbolic machine, on hand-assembled streams.
+
+use super::*;
+
+/// Assemble a stream from opcode bytes and arguments.
+fn p(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn parse(bytes: &[u8]) -> PickleFile {
+    parse_file(bytes, Some(bytes.len() as u64), &PickleLimits::default())
+}
+
+fn resolved(s: &Stream) -> Vec<String> {
+    s.imports
+        .iter()
+        .filter_map(|i| match &i.target {
+            Target::Resolved { module, name } => Some(format!("{module}.{name}")),
+            Target::Unresolved { .. } => None,
+        })
+        .collect()
+}
+
+fn called(s: &Stream) -> Vec<(String, &'static str, Option<String>)> {
+    s.calls
+        .iter()
+        .filter_map(|c| match c.callee {
+            Callee::Import(i) => s.import_name(i).map(|(m, n)| (format!("{m}.{n}"), c.opcode, c.argument.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn binunicode(s: &str) -> Vec<u8> {
+    let mut v = vec![0x8c, s.len() as u8];
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+#[test]
+fn global_and_reduce_protocol0() {
+    let f = parse(b"cos\nsystem\n(S'id'\ntR.");
+    let s = &f.streams[0];
+    assert!(s.stopped && s.error.is_none());
+    assert_eq!(resolved(s), ["os.system"]);
+    assert_eq!(called(s), [("os.system".to_string(), "REDUCE", Some("id".to_string()))]);
+    assert!(f.is_pickle());
+}
+
+#[test]
+fn stack_global_from_memo() {
+    // 'os' and 'system' memoized inside a list, fetched back with BINGET for STACK_GLOBAL.
+    let bytes = p(&[
+        b"\x80\x04]",
+        &binunicode("os"),
+        b"\x94",
+        b"a",
+        &binunicode("system"),
+        b"q\x05",
+        b"a0",
+        b"h\x00h\x05\x93",
+        &binunicode("id"),
+        b"\x85R.",
+    ]);
+    let f = parse(&bytes);
+    let s = &f.streams[0];
+    assert_eq!(s.error, None);
+    assert_eq!(resolved(s), ["os.system"]);
+    assert_eq!(called(s)[0].2.as_deref(), Some("id"));
+}
+
+#[test]
+fn long_binget_and_text_put_get() {
+    let bytes = p(&[b"\x80\x02", &binunicode("builtins"), b"r\x07\x00\x00\x00", &binunicode("eval"), b"p9\n0j\x07\x00\x00\x00g9\n\x93)R."]);
+    let s = &parse(&bytes).streams[0];
+    assert_eq!(s.error, None, "{:?}", s.error);
+    assert_eq!(resolved(s), ["builtins.eval"]);
+}
+
+#[test]
+fn inst_obj_newobj_newobj_ex_build() {
+    let s = &parse(b"(S'id'\nios\nsystem\n.").streams[0];
+    assert_eq!(called(s)[0], ("os.system".into(), "INST", Some("id".into())));
+
+    let s = &parse(b"(csubprocess\nPopen\nS'ls'\no.").streams[0];
+    assert_eq!(called(s)[0], ("subprocess.Popen".into(), "OBJ", Some("ls".into())));
+
+    let s = &parse(&p(&[b"\x80\x02csubprocess\nPopen\n", &binunicode("ls"), b"\x85\x81."])).streams[0];
+    assert_eq!(called(s)[0].1, "NEWOBJ");
+
+    let s = &parse(&p(&[b"\x80\x04csubprocess\nPopen\n", &binunicode("ls"), b"\x85}\x92."])).streams[0];
+    assert_eq!(called(s)[0].1, "NEWOBJ_EX");
+
+    let s = &parse(b"\x80\x02cevil\nLoader\n)\x81}b.").streams[0];
+    let c = called(s);
+    assert_eq!(c.iter().map(|c| c.1).collect::<Vec<_>>(), ["NEWOBJ", "BUILD"]);
+}
+
+#[test]
+fn build_on_a_global_is_a_mutation() {
+    let s = &parse(b"ctorch.serialization\n_package_registry\n}b.").streams[0];
+    assert_eq!(s.mutations.len(), 1);
+    assert_eq!(s.mutations[0].opcode, "BUILD");
+    let s = &parse(b"\x80\x02csys\nmodules\nX\x01\x00\x00\x00xNs.").streams[0];
+    assert_eq!(s.mutations[0].opcode, "SETITEM");
+}
+
+#[test]
+fn extension_codes_and_persistent_ids() {
+    let s = &parse(b"\x80\x02\x82\x2a)R\x83\x01\x02)R\x84\x01\x02\x03\x04)R.").streams[0];
+    assert_eq!(s.extensions.iter().map(|e| e.1).collect::<Vec<_>>(), [0x2a, 0x0201, 0x04030201]);
+    let s = &parse(b"Pevil\n.").streams[0];
+    assert!(!s.persistent_ids[0].torch_convention);
+    let storage = p(&[b"\x80\x02(", &binunicode("storage"), b"ctorch\nFloatStorage\n", &binunicode("0"), b"tQ."]);
+    let s = &parse(&storage).streams[0];
+    assert!(s.persistent_ids[0].torch_convention);
+}
+
+#[test]
+fn unresolvable_stack_global_and_opaque_call() {
+    let s = &parse(&p(&[b"\x80\x04cbuiltins\nstr\n)R", &binunicode("system"), b"\x93)R."])).streams[0];
+    assert!(matches!(&s.imports[1].target, Target::Unresolved { reason } if reason.contains("builtins.str")));
+    let s = &parse(b"\x80\x02cbuiltins\nstr\n)R)R.").streams[0];
+    assert!(s.calls.iter().any(|c| matches!(&c.callee, Callee::Opaque(d) if d.contains("result of calling builtins.str"))));
+}
+
+#[test]
+fn several_streams_trailing_data_and_truncation() {
+    let f = parse(b"\x80\x02}.cos\nsystem\n(S'x'\ntR.");
+    assert_eq!(f.streams.len(), 2);
+    assert_eq!(resolved(&f.streams[1]), ["os.system"]);
+
+    let f = parse(b"\x80\x02}.\x00\x01\x02garbage");
+    assert_eq!(f.streams.len(), 1);
+    assert_eq!(f.trailing, Some((4, Some(10))));
+
+    // Truncated after the call: the import is still reported, plus the break.
+    let f = parse(b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R");
+    assert!(f.is_pickle());
+    assert_eq!(resolved(&f.streams[0]), ["os.system"]);
+    assert!(matches!(&f.streams[0].error, Some(StreamError::Malformed { message, .. }) if message.contains("end of data")));
+
+    let f = parse(b"\x80\x02cos\nsystem\n)R\xff.");
+    assert!(matches!(&f.streams[0].error, Some(StreamError::Malformed { message, .. }) if message.contains("0xff")));
+}
+
+#[test]
+fn soft_errors_carry_on() {
+    // A memo read before any write: Python would fail there, but a later import is still seen.
+    let f = parse(b"\x80\x02h\x05cos\nsystem\n)R.");
+    let s = &f.streams[0];
+    assert!(s.stopped);
+    assert!(matches!(&s.error, Some(StreamError::Malformed { message, .. }) if message.contains("memo entry 5")));
+    assert_eq!(resolved(s), ["os.system"]);
+}
+
+#[test]
+fn numbers_strings_and_containers() {
+    let bytes = p(&[
+        b"\x80\x05(I01\nI-12\nL99L\nF1.5\nJ\x01\x00\x00\x00K\x01M\x02\x00\x8a\x02\xff\x7f\x8b\x01\x00\x00\x00\x01G\x00\x00\x00\x00\x00\x00\x00\x00",
+        b"S'a\\'b'\nT\x01\x00\x00\x00xU\x01yVcaf\\u00e9\nX\x01\x00\x00\x00z\x8d\x01\x00\x00\x00\x00\x00\x00\x00w",
+        b"B\x01\x00\x00\x00bC\x01b\x8e\x01\x00\x00\x00\x00\x00\x00\x00b\x96\x01\x00\x00\x00\x00\x00\x00\x00b",
+        b"NN\x88\x89\x8f(\x90(\x91l]}(d)(t\x85\x86\x87\x97\x98\x95\x00\x00\x00\x00\x00\x00\x00\x00(N12(Ne.",
+    ]);
+    let f = parse(&bytes);
+    let s = &f.streams[0];
+    assert_eq!(s.error, None, "{:?}", s.error);
+    assert!(s.stopped);
+    assert_eq!(s.protocol, Some(5));
+}
+
+#[test]
+fn legacy_torch_stops_after_five_pickles() {
+    let magic = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+    let bytes = p(&[magic, b"\x80\x02M\xe9\x03.", b"\x80\x02}.", b"\x80\x02}.", b"\x80\x02]q\x00X\x01\x00\x00\x000a.", b"\x80\x02cos\nsystem\n)R."]);
+    let f = parse(&bytes);
+    assert!(f.legacy_torch);
+    assert_eq!(f.streams.len(), 5);
+    assert_eq!(f.trailing, None);
+}
+
+#[test]
+fn joblib_arrays_are_stepped_over() {
+    // NumpyArrayWrapper for a float64 array of shape (2,), with alignment padding, then the
+    // raw 16 bytes, then a dangerous call that must still be seen.
+    let mut bytes = p(&[
+        b"\x80\x04cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(",
+        &binunicode("shape"),
+        b"K\x02\x85",
+        &binunicode("dtype"),
+        b"cnumpy\ndtype\n",
+        &binunicode("f8"),
+        b"\x89\x88\x87R",
+        &binunicode("numpy_array_alignment_bytes"),
+        b"K\x10ub",
+    ]);
+    bytes.push(3);
+    bytes.extend_from_slice(&[0xff; 3]);
+    bytes.extend_from_slice(&[0xab; 16]);
+    bytes.extend_from_slice(b"0cos\nsystem\n)R.");
+    let f = parse(&bytes);
+    let s = &f.streams[0];
+    assert_eq!(s.error, None, "{:?}", s.error);
+    assert_eq!(s.joblib_arrays, 1);
+    assert!(resolved(s).contains(&"os.system".to_string()));
+}
+
+#[test]
+fn limits_stop_hostile_streams() {
+    let limits = PickleLimits { max_opcodes: 1000, max_memo: 10, max_stack: 100, max_nesting: 1 };
+    let many = vec![b'N'; 5000];
+    let f = parse_file(&many[..], None, &limits);
+    assert!(matches!(f.streams[0].error, Some(StreamError::Limit { .. })));
+    let mut memo = b"\x80\x02N".to_vec();
+    for i in 0..50u8 {
+        memo.extend_from_slice(&[b'q', i]);
+    }
+    memo.push(b'.');
+    let f = parse_file(&memo[..], None, &limits);
+    assert!(f.streams[0].memo_overflow.is_some());
+    // A 2^64 length field costs nothing but the truncation it is.
+    let f = parse(b"\x80\x04\x8d\xff\xff\xff\xff\xff\xff\xff\xff");
+    assert!(matches!(&f.streams[0].error, Some(StreamError::Malformed { .. })));
+}
+
+#[test]
+fn text_files_are_not_pickles() {
+    for text in [&b"click\nrequests\nnumpy\n"[..], b"N.B. this is a readme", b"(just a note)", b"{\"json\": true}"] {
+        assert!(!parse(text).is_pickle(), "{}", String::from_utf8_lossy(text));
+    }
+}

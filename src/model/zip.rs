@@ -1,0 +1,476 @@
+//! A tolerant, bounded zip walker.
+//!
+//! Written by hand instead of using the `zip` crate on purpose: PyTorch's reader loads files
+//! that `zip` rejects (duplicate names, the encryption bit, bad CRCs, local/central name
+//! mismatches), so a scanner built on `zip` would skip exactly the members an attacker hides
+//! that way. This walker reads the end-of-central-directory record (and its ZIP64 form), every
+//! central entry and every local header, reports each irregularity as an `Issue`, and still
+//! hands every member to the caller.
+
+use super::source::Source;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct ZipLimits {
+    pub max_members: usize,
+    pub max_central_dir: u64,
+}
+
+impl Default for ZipLimits {
+    fn default() -> Self {
+        ZipLimits {
+            max_members: 100_000,
+            max_central_dir: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub method: u16,
+    pub flags: u16,
+    pub crc: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+    pub local_offset: u64,
+    /// Where the member's data starts (after its local header), if the header was readable.
+    pub data_start: Option<u64>,
+}
+
+impl Entry {
+    pub fn encrypted(&self) -> bool {
+        self.flags & (1 | 1 << 6 | 1 << 13) != 0
+    }
+}
+
+/// An irregularity worth reporting; none of them stops the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    Encrypted { name: String, flags: u16 },
+    NameMismatch { central: String, local: String },
+    Duplicate { name: String, count: usize },
+    Traversal { name: String },
+    Unsupported { name: String, method: u16 },
+    Malformed { offset: u64, message: String },
+    TooManyMembers { limit: usize },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Archive {
+    /// Bytes in front of the archive proper (a self-extractor stub, or a pickle in a polyglot).
+    pub prefix: u64,
+    pub entries: Vec<Entry>,
+    pub issues: Vec<Issue>,
+    pub zip64: bool,
+}
+
+const EOCD: &[u8; 4] = b"PK\x05\x06";
+const EOCD64: &[u8; 4] = b"PK\x06\x06";
+const LOC64: &[u8; 4] = b"PK\x06\x07";
+const CENTRAL: &[u8; 4] = b"PK\x01\x02";
+const LOCAL: &[u8; 4] = b"PK\x03\x04";
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    b.get(i..i + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    b.get(i..i + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    b.get(i..i + 8).map_or(0, |s| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        u64::from_le_bytes(a)
+    })
+}
+
+/// Where the end-of-central-directory record is, if the source has one.
+pub fn find_eocd(src: &dyn Source) -> Option<u64> {
+    let len = src.len();
+    if len < 22 {
+        return None;
+    }
+    let tail_len = len.min(22 + 0xffff);
+    let mut tail = vec![0u8; tail_len as usize];
+    let got = src.read_full_at(len - tail_len, &mut tail).ok()?;
+    tail.truncate(got);
+    let base = len - tail_len;
+    let mut best = None;
+    for i in (0..tail.len().saturating_sub(21)).rev() {
+        if &tail[i..i + 4] == EOCD {
+            let comment = u64::from(u16_at(&tail, i + 20));
+            let pos = base + i as u64;
+            if pos + 22 + comment == len {
+                return Some(pos);
+            }
+            best.get_or_insert(pos);
+        }
+    }
+    best
+}
+
+/// Parse the archive in `src`. `None` when there is no end-of-central-directory record at all.
+pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
+    let eocd_pos = find_eocd(src)?;
+    let mut archive = Archive::default();
+    let mut rec = [0u8; 22];
+    if src.read_full_at(eocd_pos, &mut rec).ok()? < 22 {
+        return None;
+    }
+    let mut total = u64::from(u16_at(&rec, 10));
+    let mut cd_size = u64::from(u32_at(&rec, 12));
+    let mut cd_offset = u64::from(u32_at(&rec, 16));
+    let mut cd_end = eocd_pos;
+
+    // ZIP64: a locator right before the EOCD points at the ZIP64 end record.
+    if eocd_pos >= 20 {
+        let mut loc = [0u8; 20];
+        if src.read_full_at(eocd_pos - 20, &mut loc).ok() == Some(20) && &loc[..4] == LOC64 {
+            let rec64_pos = eocd_pos - 20 - 56;
+            let mut r = [0u8; 56];
+            let found = eocd_pos >= 76 && src.read_full_at(rec64_pos, &mut r).ok() == Some(56) && &r[..4] == EOCD64;
+            if found {
+                archive.zip64 = true;
+                total = u64_at(&r, 32);
+                cd_size = u64_at(&r, 40);
+                cd_offset = u64_at(&r, 48);
+                cd_end = rec64_pos;
+            } else {
+                archive.issues.push(Issue::Malformed {
+                    offset: eocd_pos - 20,
+                    message: "ZIP64 locator without a ZIP64 end record before it".into(),
+                });
+            }
+        }
+    }
+
+    let Some(cd_start) = cd_end.checked_sub(cd_size) else {
+        archive.issues.push(Issue::Malformed {
+            offset: eocd_pos,
+            message: format!("central directory size {cd_size} is larger than the data before it"),
+        });
+        return Some(archive);
+    };
+    // Bytes in front of the archive shift every recorded offset (as Python's zipfile computes).
+    archive.prefix = cd_start.saturating_sub(cd_offset);
+    if cd_start < cd_offset {
+        archive.issues.push(Issue::Malformed {
+            offset: eocd_pos,
+            message: format!("central directory offset {cd_offset} points past where the directory is ({cd_start})"),
+        });
+    }
+    if cd_size > limits.max_central_dir {
+        archive.issues.push(Issue::TooManyMembers {
+            limit: limits.max_members,
+        });
+        return Some(archive);
+    }
+    let mut cd = vec![0u8; cd_size as usize];
+    if src.read_full_at(cd_start, &mut cd).ok() != Some(cd.len()) {
+        archive.issues.push(Issue::Malformed {
+            offset: cd_start,
+            message: "central directory is truncated".into(),
+        });
+        return Some(archive);
+    }
+
+    let mut i = 0usize;
+    while i + 46 <= cd.len() {
+        if &cd[i..i + 4] != CENTRAL {
+            archive.issues.push(Issue::Malformed {
+                offset: cd_start + i as u64,
+                message: format!(
+                    "central directory entry {} has a bad signature",
+                    archive.entries.len() + 1
+                ),
+            });
+            break;
+        }
+        if archive.entries.len() >= limits.max_members {
+            archive.issues.push(Issue::TooManyMembers {
+                limit: limits.max_members,
+            });
+            break;
+        }
+        let name_len = usize::from(u16_at(&cd, i + 28));
+        let extra_len = usize::from(u16_at(&cd, i + 30));
+        let comment_len = usize::from(u16_at(&cd, i + 32));
+        let next = i + 46 + name_len + extra_len + comment_len;
+        if next > cd.len() {
+            archive.issues.push(Issue::Malformed {
+                offset: cd_start + i as u64,
+                message: format!(
+                    "central directory entry {} runs past the directory",
+                    archive.entries.len() + 1
+                ),
+            });
+            break;
+        }
+        let name = String::from_utf8_lossy(&cd[i + 46..i + 46 + name_len]).into_owned();
+        let mut e = Entry {
+            name,
+            method: u16_at(&cd, i + 10),
+            flags: u16_at(&cd, i + 8),
+            crc: u32_at(&cd, i + 16),
+            compressed_size: u64::from(u32_at(&cd, i + 20)),
+            size: u64::from(u32_at(&cd, i + 24)),
+            local_offset: u64::from(u32_at(&cd, i + 42)),
+            data_start: None,
+        };
+        apply_zip64_extra(&mut e, &cd[i + 46 + name_len..i + 46 + name_len + extra_len]);
+        e.local_offset = e.local_offset.saturating_add(archive.prefix);
+        archive.entries.push(e);
+        i = next;
+    }
+    if (archive.entries.len() as u64) < total.min(limits.max_members as u64) && archive.issues.is_empty() {
+        archive.issues.push(Issue::Malformed {
+            offset: eocd_pos,
+            message: format!(
+                "end record promises {total} members, the directory holds {}",
+                archive.entries.len()
+            ),
+        });
+    }
+
+    for idx in 0..archive.entries.len() {
+        read_local(src, &mut archive, idx);
+    }
+    check_names(&mut archive);
+    check_overlaps(src.len(), &mut archive);
+    Some(archive)
+}
+
+fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8]) {
+    while extra.len() >= 4 {
+        let id = u16_at(extra, 0);
+        let len = usize::from(u16_at(extra, 2));
+        let body = &extra[4..(4 + len).min(extra.len())];
+        if id == 1 {
+            let mut at = 0;
+            for field in [&mut e.size, &mut e.compressed_size, &mut e.local_offset] {
+                if *field == 0xffff_ffff && at + 8 <= body.len() {
+                    *field = u64_at(body, at);
+                    at += 8;
+                }
+            }
+        }
+        extra = &extra[(4 + len).min(extra.len())..];
+    }
+}
+
+fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
+    let e = &archive.entries[idx];
+    let mut h = [0u8; 30];
+    let ok = src.read_full_at(e.local_offset, &mut h).ok() == Some(30) && &h[..4] == LOCAL;
+    if !ok {
+        let issue = Issue::Malformed {
+            offset: e.local_offset,
+            message: format!("member `{}` has no local header at offset {}", e.name, e.local_offset),
+        };
+        archive.issues.push(issue);
+        return;
+    }
+    let local_flags = u16_at(&h, 6);
+    let name_len = usize::from(u16_at(&h, 26));
+    let extra_len = u64::from(u16_at(&h, 28));
+    let mut name = vec![0u8; name_len];
+    let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
+    name.truncate(got);
+    let local_name = String::from_utf8_lossy(&name).into_owned();
+    let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
+    let (central_name, flags, csize) = (e.name.clone(), e.flags, e.compressed_size);
+    if local_name != central_name {
+        archive.issues.push(Issue::NameMismatch {
+            central: central_name.clone(),
+            local: local_name,
+        });
+    }
+    let flags = flags | (local_flags & (1 | 1 << 6 | 1 << 13));
+    if flags & (1 | 1 << 6 | 1 << 13) != 0 {
+        archive.issues.push(Issue::Encrypted {
+            name: central_name.clone(),
+            flags,
+        });
+    }
+    if data_start.checked_add(csize).is_none_or(|end| end > src.len()) {
+        archive.issues.push(Issue::Malformed {
+            offset: data_start,
+            message: format!("member `{central_name}` data ({csize} bytes) runs past the end of the file"),
+        });
+        return;
+    }
+    let method = archive.entries[idx].method;
+    if method != 0 && method != 8 {
+        archive.issues.push(Issue::Unsupported {
+            name: central_name,
+            method,
+        });
+    }
+    archive.entries[idx].data_start = Some(data_start);
+}
+
+fn check_names(archive: &mut Archive) {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &archive.entries {
+        *counts.entry(e.name.as_str()).or_default() += 1;
+    }
+    let mut issues: Vec<Issue> = counts
+        .into_iter()
+        .filter(|(_, c)| *c > 1)
+        .map(|(n, c)| Issue::Duplicate {
+            name: n.to_string(),
+            count: c,
+        })
+        .collect();
+    for e in &archive.entries {
+        if is_traversal(&e.name) {
+            issues.push(Issue::Traversal { name: e.name.clone() });
+        }
+    }
+    archive.issues.extend(issues);
+}
+
+/// Absolute paths, drive letters and `..` components escape an extraction directory.
+pub fn is_traversal(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.starts_with('/')
+        || name.starts_with('\\')
+        || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic())
+        || name.split(['/', '\\']).any(|c| c == "..")
+}
+
+fn check_overlaps(len: u64, archive: &mut Archive) {
+    let mut ranges: Vec<(u64, u64, &str)> = archive
+        .entries
+        .iter()
+        .filter_map(|e| {
+            e.data_start.map(|s| {
+                (
+                    e.local_offset,
+                    s.saturating_add(e.compressed_size).min(len),
+                    e.name.as_str(),
+                )
+            })
+        })
+        .collect();
+    ranges.sort();
+    let mut issue = None;
+    for w in ranges.windows(2) {
+        if w[1].0 < w[0].1 {
+            issue = Some(Issue::Malformed {
+                offset: w[1].0,
+                message: format!("members `{}` and `{}` overlap", w[0].2, w[1].2),
+            });
+            break;
+        }
+    }
+    archive.issues.extend(issue);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal stored zip, written here so the walker is tested against bytes we control.
+    pub(crate) fn build(members: &[(&str, &[u8])], prefix: &[u8]) -> Vec<u8> {
+        let mut out = prefix.to_vec();
+        let mut central = Vec::new();
+        for (name, data) in members {
+            let off = (out.len() - prefix.len()) as u32;
+            let crc = crc32fast::hash(data);
+            let mut h = Vec::new();
+            h.extend_from_slice(LOCAL);
+            h.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            h.extend_from_slice(&crc.to_le_bytes());
+            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&h);
+            out.extend_from_slice(data);
+            central.extend_from_slice(CENTRAL);
+            central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            central.extend_from_slice(&crc.to_le_bytes());
+            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            central.extend_from_slice(&[0; 12]);
+            central.extend_from_slice(&off.to_le_bytes());
+            central.extend_from_slice(name.as_bytes());
+        }
+        let cd_off = (out.len() - prefix.len()) as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(EOCD);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&cd_off.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn walks_members_and_finds_duplicates_and_traversal() {
+        let z = build(&[("a/data.pkl", b"x"), ("a/data.pkl", b"yy"), ("../evil", b"z")], b"");
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        assert_eq!(a.entries.len(), 3);
+        assert_eq!(a.prefix, 0);
+        assert!(a.issues.contains(&Issue::Duplicate {
+            name: "a/data.pkl".into(),
+            count: 2
+        }));
+        assert!(a.issues.contains(&Issue::Traversal { name: "../evil".into() }));
+        assert!(a.entries.iter().all(|e| e.data_start.is_some()));
+    }
+
+    #[test]
+    fn prefix_is_measured() {
+        let z = build(&[("m", b"abc")], b"\x80\x02N.");
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        assert_eq!(a.prefix, 4);
+        assert_eq!(a.entries[0].data_start, Some(4 + 30 + 1));
+        assert!(a.issues.is_empty(), "{:?}", a.issues);
+    }
+
+    #[test]
+    fn name_mismatch_and_encryption_are_reported() {
+        let mut z = build(&[("abc", b"123")], b"");
+        z[30] = b'x'; // first byte of the local name
+        z[6] = 1; // local encryption flag
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        assert!(a.issues.contains(&Issue::NameMismatch {
+            central: "abc".into(),
+            local: "xbc".into()
+        }));
+        assert!(a.issues.iter().any(|i| matches!(i, Issue::Encrypted { .. })));
+    }
+
+    #[test]
+    fn garbage_and_truncation_never_panic() {
+        let z = build(&[("abc", b"123")], b"");
+        for cut in 0..z.len() {
+            let _ = parse(&z[..cut].to_vec(), &ZipLimits::default());
+        }
+        let mut bad = z.clone();
+        let n = bad.len();
+        bad[n - 6..n - 2].copy_from_slice(&u32::MAX.to_le_bytes());
+        let a = parse(&bad, &ZipLimits::default()).unwrap();
+        assert!(matches!(a.issues[0], Issue::Malformed { .. }));
+    }
+
+    #[test]
+    fn traversal_forms() {
+        for n in ["/etc/passwd", "\\x", "C:/x", "a/../../b", "a\\..\\b"] {
+            assert!(is_traversal(n), "{n}");
+        }
+        for n in ["archive/data.pkl", "a..b/c", "..hidden"] {
+            assert!(!is_traversal(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The human table: one row per finding, then the summary line.
+
+use super::Report;
+use crate::finding::{Finding, Severity};
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use std::io::Write;
+
+fn colour_of(s: Severity) -> Color {
+    match s {
+        Severity::Critical => Color::Magenta,
+        Severity::High => Color::Red,
+        Severity::Medium => Color::Yellow,
+        Severity::Low => Color::Cyan,
+        Severity::Info => Color::Grey,
+    }
+}
+
+/// `path`, then `!/member` for each archive level, then `@offset` or `:line:col`.
+pub fn where_of(f: &Finding) -> String {
+    let mut s = f.path.clone();
+    for m in &f.location.members {
+        s.push_str("!/");
+        s.push_str(m);
+    }
+    if let Some(o) = &f.location.object {
+        s.push_str(&format!(" [{o}]"));
+    }
+    if let Some(line) = f.location.line {
+        s.push_str(&format!(":{line}"));
+        if let Some(c) = f.location.column {
+            s.push_str(&format!(":{c}"));
+        }
+    } else if let Some(o) = f.location.byte_offset {
+        s.push_str(&format!(" @{o}"));
+    }
+    s
+}
+
+pub(super) fn render(report: &Report, colour: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if !report.findings.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if !colour {
+            table.force_no_tty();
+        }
+        // A fixed width keeps piped output identical from run to run and terminal to terminal.
+        table.set_width(if colour {
+            table.width().unwrap_or(140).max(100)
+        } else {
+            140
+        });
+        table.set_header(vec!["Severity", "Rule", "Where", "Finding"]);
+        for f in &report.findings {
+            let mut sev = Cell::new(f.severity.as_str());
+            if colour {
+                sev = sev.fg(colour_of(f.severity));
+            }
+            let mut msg = f.message.clone();
+            if let Some(e) = &f.evidence {
+                msg.push_str(&format!("\n  evidence: {e}"));
+            }
+            table.add_row(vec![
+                sev,
+                Cell::new(format!("{} {}", f.rule.id(), f.rule.name())),
+                Cell::new(where_of(f)),
+                Cell::new(msg),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    writeln!(out, "{}", report.summary_line())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_snapshot() {
+        let mut buf = Vec::new();
+        render(&super::super::tests::sample(), false, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        insta::assert_snapshot!(text);
+        assert!(text.contains("models/ckpt.pt!/ckpt/data.pkl @40"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The rule catalogue (generated from `rules/catalog.yaml`) and the compiled rule data that
+//! scanners use. Everything here is data embedded at build time; user entries from
+//! configuration join the built-in lists in `RuleSet::compile`, the one merge point.
+
+pub mod pickle;
+
+use crate::finding::Severity;
+
+include!(concat!(env!("OUT_DIR"), "/rules_generated.rs"));
+
+/// Everything the catalogue says about one rule.
+#[derive(Debug)]
+pub struct RuleSpec {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub doc: &'static str,
+    pub example: &'static str,
+    pub fix: &'static str,
+}
+
+impl Rule {
+    pub fn id(self) -> &'static str {
+        self.spec().id
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn default_severity(self) -> Severity {
+        self.spec().severity
+    }
+
+    pub fn summary(self) -> &'static str {
+        self.spec().summary
+    }
+
+    pub fn doc(self) -> &'static str {
+        self.spec().doc
+    }
+
+    pub fn example(self) -> &'static str {
+        self.spec().example
+    }
+
+    pub fn fix(self) -> &'static str {
+        self.spec().fix
+    }
+
+    /// Look a rule up by id (`MOD101`, any case) or name (`pickle-dangerous-import`).
+    pub fn find(key: &str) -> Option<Rule> {
+        Rule::ALL
+            .iter()
+            .copied()
+            .find(|r| r.id().eq_ignore_ascii_case(key) || r.name() == key)
+    }
+
+    /// Where the rule's documentation page lives, for SARIF `helpUri` and `explain`.
+    pub fn help_uri(self) -> String {
+        format!("{}/blob/main/docs/rules/{}.md", env!("CARGO_PKG_REPOSITORY"), self.id())
+    }
+}
+
+/// A rules file shipped with llmguard or given by the user failed to load.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rules file {file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("rules file {file}: entry {entry}: {message}")]
+    Entry {
+        file: String,
+        entry: String,
+        message: String,
+    },
+}
+
+/// All compiled rule data, built once per run and shared by every scanner thread.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub pickle: pickle::PicklePolicy,
+}
+
+/// Rule data a user adds on top of the built-in lists (from configuration).
+#[derive(Debug, Default, Clone)]
+pub struct UserRules {
+    pub pickle: Vec<(String, pickle::PickleSpec)>,
+}
+
+impl RuleSet {
+    /// The built-in rules, plus whatever the user adds.
+    pub fn compile(user: &UserRules) -> Result<RuleSet, RulesError> {
+        let mut spec = pickle::PickleSpec::builtin()?;
+        for (file, extra) in &user.pickle {
+            spec.merge(extra.clone(), file);
+        }
+        Ok(RuleSet {
+            pickle: pickle::PicklePolicy::compile(&spec)?,
+        })
+    }
+
+    pub fn builtin() -> Result<RuleSet, RulesError> {
+        Self::compile(&UserRules::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_lookup_and_metadata() {
+        assert_eq!(Rule::find("mod101"), Some(Rule::PickleDangerousImport));
+        assert_eq!(Rule::find("pickle-unknown-import"), Some(Rule::PickleUnknownImport));
+        assert_eq!(Rule::find("nope"), None);
+        for r in Rule::ALL {
+            assert!(
+                !r.doc().is_empty() && !r.fix().is_empty() && !r.example().is_empty(),
+                "{}",
+                r.id()
+            );
+            assert!(r.help_uri().ends_with(&format!("{}.md", r.id())));
+        }
+    }
+}

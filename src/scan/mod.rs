@@ -1,0 +1,184 @@
+//! The shared driver: every subcommand hands its targets and a per-file scan function here,
+//! and gets back one sorted `Report`. Parallelism, progress, panic containment and (with the
+//! configuration issue) suppressions and severity overrides live here, once.
+
+pub mod model;
+
+use crate::finding::{Finding, Location};
+use crate::report::{Artifact, FailOn, Report, Verdict};
+use crate::rules::Rule;
+use crate::walk::Target;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What scanning one file produced.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub artifact: Artifact,
+    pub findings: Vec<Finding>,
+}
+
+pub struct Driver {
+    pub jobs: Option<usize>,
+    pub progress: bool,
+}
+
+impl Driver {
+    /// Scan `targets` in parallel with `scan`. A panic inside `scan` (a bug) becomes an
+    /// `internal-error` finding for that file instead of ending the run.
+    pub fn run<F>(&self, targets: &[Target], scan: F) -> anyhow::Result<Vec<FileOutcome>>
+    where
+        F: Fn(&Target) -> FileOutcome + Sync,
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs.unwrap_or(0))
+            .build()?;
+        let bar = if self.progress {
+            let bar = indicatif::ProgressBar::new(targets.len() as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_bar} {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let outcomes = pool.install(|| {
+            targets
+                .par_iter()
+                .map(|t| {
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan(t))).unwrap_or_else(|p| {
+                            let why = p
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| p.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            internal_error(t, &why)
+                        });
+                    bar.inc(1);
+                    outcome
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        Ok(outcomes)
+    }
+}
+
+fn internal_error(t: &Target, why: &str) -> FileOutcome {
+    let f = Finding::new(
+        Rule::InternalError,
+        &t.display,
+        Location::default(),
+        format!("internal error while scanning: {why}"),
+    )
+    .key("panic");
+    FileOutcome {
+        artifact: Artifact {
+            path: t.display.clone(),
+            format: "unknown".into(),
+            size: 0,
+            verdict: Verdict::Error,
+            sha256: None,
+        },
+        findings: vec![f],
+    }
+}
+
+/// Join outcomes and run-level findings into the report: the one place where findings are
+/// merged, sorted, and (later) suppressed or re-levelled by configuration.
+pub fn finish(
+    command: &'static str,
+    outcomes: Vec<FileOutcome>,
+    extra: Vec<Finding>,
+    fail_on: FailOn,
+    targets: &[Target],
+    root: &Path,
+) -> Report {
+    let mut findings = extra;
+    let mut artifacts = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        findings.extend(o.findings);
+        artifacts.push(o.artifact);
+    }
+    let mut report = Report::new(command, findings, artifacts, fail_on);
+    report.uris = uris(targets, &report.findings, root);
+    report
+}
+
+/// Root-relative, percent-encoded URIs for every reported path (`file:` URIs outside it).
+fn uris(targets: &[Target], findings: &[Finding], root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let paths = targets
+        .iter()
+        .map(|t| (t.display.clone(), t.path.clone()))
+        .chain(findings.iter().map(|f| (f.path.clone(), f.path.clone().into())));
+    for (display, path) in paths {
+        if out.contains_key(&display) {
+            continue;
+        }
+        let abs = std::path::absolute(&path).unwrap_or(path.clone());
+        let abs = abs.canonicalize().unwrap_or(abs);
+        let uri = match abs.strip_prefix(root) {
+            Ok(rel) => encode(&rel.to_string_lossy().replace('\\', "/")),
+            Err(_) => format!("file://{}", encode(&abs.to_string_lossy().replace('\\', "/"))),
+        };
+        out.insert(display, uri);
+    }
+    out
+}
+
+/// Percent-encode everything but unreserved characters and `/` (RFC 3986).
+fn encode(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(encode("a b/c#d.pkl"), "a%20b/c%23d.pkl");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("m")).unwrap();
+        std::fs::write(root.join("m/x y.pkl"), "x").unwrap();
+        let t = Target {
+            display: "m/x y.pkl".into(),
+            path: root.join("m/x y.pkl"),
+        };
+        let map = uris(&[t], &[], &root);
+        assert_eq!(map["m/x y.pkl"], "m/x%20y.pkl");
+    }
+
+    #[test]
+    fn panics_become_findings() {
+        let t = Target {
+            display: "boom.pkl".into(),
+            path: "boom.pkl".into(),
+        };
+        let d = Driver {
+            jobs: Some(1),
+            progress: false,
+        };
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let out = d.run(std::slice::from_ref(&t), |_| panic!("kaboom")).unwrap();
+        std::panic::set_hook(prev);
+        assert_eq!(out[0].findings[0].rule, Rule::InternalError);
+        assert!(out[0].findings[0].message.contains("kaboom"));
+        assert_eq!(out[0].artifact.verdict, Verdict::Error);
+    }
+}

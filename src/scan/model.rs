@@ -1,0 +1,849 @@
+//! `scan-model`: identify each file by content, walk containers, and judge every pickle found
+//! against the compiled rules. Parsing lives in `model/`; this module turns what the parsers
+//! report into findings.
+
+use super::FileOutcome;
+use crate::finding::{Finding, Location};
+use crate::model::pickle::{self, Callee, PickleFile, PickleLimits, StreamError, Target as ImportTarget};
+use crate::model::source::{materialize, Budget, Crc, FileSource, Metered, Source, SourceReader, Window};
+use crate::model::zip::{self, Issue, ZipLimits};
+use crate::model::{input::Input, numpy, sniff, Magic};
+use crate::report::{Artifact, Verdict};
+use crate::rules::pickle::Judgement;
+use crate::rules::{Rule, RuleSet};
+use crate::walk::Target;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::rc::Rc;
+
+/// Every bound `scan-model` puts on hostile input.
+#[derive(Debug, Clone)]
+pub struct ModelLimits {
+    pub pickle: PickleLimits,
+    pub zip: ZipLimits,
+    /// Archives inside archives (a zip in a zip is depth 2).
+    pub max_depth: usize,
+    /// Bytes inflated from one top-level file, across all its members.
+    pub max_inflated: u64,
+    pub max_ratio: u64,
+    pub ratio_floor: u64,
+    /// Nested archives inflated from compressed members stay in memory up to this size, then
+    /// spill to a temporary file.
+    pub spill_at: u64,
+}
+
+impl Default for ModelLimits {
+    fn default() -> Self {
+        ModelLimits {
+            pickle: PickleLimits::default(),
+            zip: ZipLimits::default(),
+            max_depth: 5,
+            max_inflated: 4 << 30,
+            max_ratio: 1000,
+            ratio_floor: 16 << 20,
+            spill_at: 32 << 20,
+        }
+    }
+}
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFormat {
+    Pickle,
+    PytorchZip,
+    PytorchLegacy,
+    Joblib,
+    Numpy,
+    NumpyZip,
+    Zip,
+    Gzip,
+    Zlib,
+    NotAModel,
+}
+
+impl ModelFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelFormat::Pickle => "pickle",
+            ModelFormat::PytorchZip => "pytorch-zip",
+            ModelFormat::PytorchLegacy => "pytorch-legacy",
+            ModelFormat::Joblib => "joblib",
+            ModelFormat::Numpy => "numpy",
+            ModelFormat::NumpyZip => "numpy-npz",
+            ModelFormat::Zip => "zip",
+            ModelFormat::Gzip => "gzip",
+            ModelFormat::Zlib => "zlib",
+            ModelFormat::NotAModel => "not-a-model",
+        }
+    }
+}
+
+pub struct ModelScanner<'a> {
+    pub rules: &'a RuleSet,
+    pub limits: ModelLimits,
+    pub hash: bool,
+}
+
+impl ModelScanner<'_> {
+    pub fn scan(&self, t: &Target) -> FileOutcome {
+        let path = t.display.as_str();
+        let opened = std::fs::File::open(&t.path).and_then(FileSource::new);
+        let src = match opened {
+            Ok(s) => s,
+            Err(e) => return unreadable(path, &e),
+        };
+        let mut cx = Cx {
+            limits: &self.limits,
+            rules: self.rules,
+            path,
+            findings: Vec::new(),
+            budget: Budget::new(self.limits.max_inflated, self.limits.max_ratio, self.limits.ratio_floor),
+        };
+        let format = cx.random(&src, &[], 0);
+        if let Some(e) = cx.budget.tripped() {
+            cx.findings.push(
+                Finding::new(
+                    Rule::ResourceLimit,
+                    path,
+                    Location::default(),
+                    format!("decompression stopped: {e}"),
+                )
+                .key("inflate"),
+            );
+        }
+        let mut findings = cx.findings;
+        let sha256 = if self.hash {
+            match sha256_file(&src) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    findings.push(
+                        Finding::new(
+                            Rule::UnreadableFile,
+                            path,
+                            Location::default(),
+                            format!("cannot read for hashing: {e}"),
+                        )
+                        .key("hash"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let verdict = Verdict::from_findings(&findings, format != ModelFormat::NotAModel, false);
+        FileOutcome {
+            artifact: Artifact {
+                path: path.to_string(),
+                format: format.as_str().to_string(),
+                size: src.len(),
+                verdict,
+                sha256,
+            },
+            findings,
+        }
+    }
+}
+
+fn unreadable(path: &str, e: &std::io::Error) -> FileOutcome {
+    let findings = vec![Finding::new(
+        Rule::UnreadableFile,
+        path,
+        Location::default(),
+        format!("cannot read: {e}"),
+    )
+    .key("open")];
+    FileOutcome {
+        artifact: Artifact {
+            path: path.to_string(),
+            format: "unreadable".into(),
+            size: 0,
+            verdict: Verdict::Error,
+            sha256: None,
+        },
+        findings,
+    }
+}
+
+fn sha256_file(src: &dyn Source) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    std::io::copy(&mut SourceReader::new(src, 0, src.len()), &mut h)?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A way to (re)open a stream from its start.
+type Opener<'s> = dyn Fn() -> Box<dyn Read + 's> + 's;
+
+/// The per-file scanning context.
+struct Cx<'a> {
+    limits: &'a ModelLimits,
+    rules: &'a RuleSet,
+    path: &'a str,
+    findings: Vec<Finding>,
+    budget: Rc<Budget>,
+}
+
+fn chain(members: &[String], next: impl Into<String>) -> Vec<String> {
+    let mut v = members.to_vec();
+    v.push(next.into());
+    v
+}
+
+impl Cx<'_> {
+    fn push(
+        &mut self,
+        rule: Rule,
+        members: &[String],
+        offset: Option<u64>,
+        message: String,
+        key: impl Into<String>,
+    ) -> &mut Finding {
+        let mut loc = Location::in_members(members);
+        loc.byte_offset = offset;
+        self.findings.push(Finding::new(rule, self.path, loc, message).key(key));
+        let last = self.findings.len() - 1;
+        &mut self.findings[last]
+    }
+
+    fn head(read: &mut dyn Read) -> Vec<u8> {
+        let mut head = Vec::with_capacity(16);
+        let _ = read.take(16).read_to_end(&mut head);
+        head
+    }
+
+    /// A blob with random access: a file, or a stored archive member.
+    fn random(&mut self, src: &dyn Source, members: &[String], depth: usize) -> ModelFormat {
+        self.random_checked(src, members, depth, None)
+    }
+
+    fn random_checked(&mut self, src: &dyn Source, members: &[String], depth: usize, crc: Option<u32>) -> ModelFormat {
+        let mut head = [0u8; 16];
+        let n = match src.read_full_at(0, &mut head) {
+            Ok(n) => n,
+            Err(e) => {
+                self.push(Rule::UnreadableFile, members, None, format!("cannot read: {e}"), "read");
+                return ModelFormat::NotAModel;
+            }
+        };
+        let len = src.len();
+        let open = || -> Box<dyn Read + '_> { Box::new(SourceReader::new(src, 0, len)) };
+        match sniff(&head[..n]) {
+            Magic::Zip => self.zip(src, members, depth).unwrap_or(ModelFormat::NotAModel),
+            Magic::Npy => self.npy(open(), members),
+            Magic::Gzip | Magic::Zlib => self.compressed(sniff(&head[..n]), &open, len, members, depth),
+            Magic::PickleLike | Magic::Other => {
+                let (format, trailing) = self.pickle(&open, Some(len), members, crc);
+                if let Some(format) = format {
+                    // A zip behind the pickle: torch.load reads the pickle, zip tools the rest.
+                    if let Some(start) = trailing {
+                        if let Some(z) = self.polyglot(src, members, depth, start) {
+                            return if format == ModelFormat::Pickle { z } else { format };
+                        }
+                        self.trailing(members, start, len);
+                    }
+                    return format;
+                }
+                // Not a pickle: maybe a zip with something in front of it (self-extractor).
+                if zip::find_eocd(src).is_some() {
+                    if let Some(f) = self.zip(src, members, depth) {
+                        return f;
+                    }
+                }
+                ModelFormat::NotAModel
+            }
+        }
+    }
+
+    fn trailing(&mut self, members: &[String], start: u64, len: u64) {
+        self.push(
+            Rule::PickleTrailingData,
+            members,
+            Some(start),
+            format!(
+                "{} bytes after the last pickle stream (from byte {start}) are not a pickle",
+                len.saturating_sub(start)
+            ),
+            "trailing",
+        );
+    }
+
+    /// A zip archive that starts after a pickle: report it, then scan it too.
+    fn polyglot(&mut self, src: &dyn Source, members: &[String], depth: usize, pickle_end: u64) -> Option<ModelFormat> {
+        zip::find_eocd(src)?;
+        let archive = zip::parse(src, &self.limits.zip)?;
+        if !archive.entries.iter().any(|e| e.data_start.is_some()) {
+            return None;
+        }
+        self.push(
+            Rule::PolyglotFile,
+            members,
+            Some(archive.prefix),
+            format!(
+                "the file is a pickle (bytes 0–{pickle_end}) and also a zip archive starting at byte {}; torch.load runs the pickle, zip-based tools see only the archive",
+                archive.prefix
+            ),
+            "polyglot",
+        );
+        self.zip(src, members, depth)
+    }
+
+    /// A stream that can only be read from its start (a compressed member or layer).
+    fn stream(
+        &mut self,
+        open: &Opener<'_>,
+        compressed: u64,
+        members: &[String],
+        depth: usize,
+        crc: Option<u32>,
+    ) -> ModelFormat {
+        let head = Self::head(&mut *open());
+        match sniff(&head) {
+            Magic::Zip => {
+                if depth >= self.limits.max_depth {
+                    return self.too_deep(members);
+                }
+                match materialize(open(), self.limits.spill_at) {
+                    Ok(src) => self.zip(&*src, members, depth).unwrap_or(ModelFormat::NotAModel),
+                    Err(e) => {
+                        self.push(
+                            Rule::ResourceLimit,
+                            members,
+                            None,
+                            format!("could not unpack the nested archive: {e}"),
+                            "nested",
+                        );
+                        ModelFormat::Zip
+                    }
+                }
+            }
+            Magic::Npy => self.npy(open(), members),
+            m @ (Magic::Gzip | Magic::Zlib) => self.compressed(m, open, compressed, members, depth),
+            Magic::PickleLike | Magic::Other => {
+                let (format, trailing) = self.pickle(open, None, members, crc);
+                if let (Some(_), Some(start)) = (format, trailing) {
+                    let total = std::io::copy(&mut open(), &mut std::io::sink()).unwrap_or(start);
+                    self.trailing(members, start, total);
+                }
+                format.unwrap_or(ModelFormat::NotAModel)
+            }
+        }
+    }
+
+    fn too_deep(&mut self, members: &[String]) -> ModelFormat {
+        self.push(
+            Rule::ResourceLimit,
+            members,
+            None,
+            format!(
+                "archives nested deeper than {} levels; the innermost were not opened",
+                self.limits.max_depth
+            ),
+            "depth",
+        );
+        ModelFormat::Zip
+    }
+
+    fn compressed(
+        &mut self,
+        magic: Magic,
+        open: &Opener<'_>,
+        compressed: u64,
+        members: &[String],
+        depth: usize,
+    ) -> ModelFormat {
+        if depth >= self.limits.max_depth {
+            return self.too_deep(members);
+        }
+        let budget = self.budget.clone();
+        let (layer, format) = match magic {
+            Magic::Gzip => ("(gzip)", ModelFormat::Gzip),
+            _ => ("(zlib)", ModelFormat::Zlib),
+        };
+        let inner = move || -> Box<dyn Read + '_> {
+            let raw = open();
+            let decoded: Box<dyn Read> = match magic {
+                Magic::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+                _ => Box::new(flate2::read::ZlibDecoder::new(raw)),
+            };
+            Box::new(Metered::new(decoded, budget.clone(), compressed))
+        };
+        let found = self.stream(&inner, compressed, &chain(members, layer), depth + 1, None);
+        if found == ModelFormat::NotAModel {
+            format
+        } else {
+            found
+        }
+    }
+
+    /// Parse every pickle stream; report them when the data is a pickle at all. Returns the
+    /// format, if it is one, and where non-pickle bytes after the last stream begin.
+    fn pickle(
+        &mut self,
+        open: &Opener<'_>,
+        len: Option<u64>,
+        members: &[String],
+        crc: Option<u32>,
+    ) -> (Option<ModelFormat>, Option<u64>) {
+        let mut reader = Crc::new(open());
+        let pf = pickle::parse_file(&mut reader, len, &self.limits.pickle);
+        if !pf.is_pickle() {
+            return (None, None);
+        }
+        if let Some(expected) = crc {
+            // Read what the parser left, so the CRC covers the whole member.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            let actual = reader.finish();
+            if actual != expected && self.budget.tripped().is_none() {
+                self.push(
+                    Rule::ZipCrcMismatch,
+                    members,
+                    None,
+                    format!("CRC-32 of the member is {actual:08x}, the archive records {expected:08x}: the bytes changed after the archive was written"),
+                    "crc",
+                );
+            }
+        }
+        self.report_pickle(&pf, members, 0);
+        let format = if pf.legacy_torch {
+            ModelFormat::PytorchLegacy
+        } else if pf.streams.iter().any(|s| s.joblib_arrays > 0) {
+            ModelFormat::Joblib
+        } else {
+            ModelFormat::Pickle
+        };
+        (Some(format), pf.trailing.map(|(o, _)| o))
+    }
+
+    fn npy(&mut self, reader: Box<dyn Read + '_>, members: &[String]) -> ModelFormat {
+        let mut input = Input::new(reader);
+        let header = match numpy::read_header(&mut input) {
+            Ok(h) => h,
+            Err(e) => {
+                self.push(
+                    Rule::NumpyMalformed,
+                    members,
+                    Some(0),
+                    format!("malformed .npy file: {e}"),
+                    "header",
+                );
+                return ModelFormat::Numpy;
+            }
+        };
+        if header.object {
+            let shape: Vec<String> = header.shape.iter().map(u64::to_string).collect();
+            self.push(
+                Rule::NumpyObjectArray,
+                members,
+                Some(header.data_offset),
+                format!(
+                    "array of dtype `{}` and shape ({}) stores Python objects as a pickle; numpy.load needs allow_pickle=True to read it",
+                    header.descr,
+                    shape.join(", ")
+                ),
+                "object",
+            );
+            let pf = pickle::parse_file(&mut input, None, &self.limits.pickle);
+            if pf.is_pickle() {
+                self.report_pickle(&pf, members, header.data_offset);
+            } else {
+                self.push(
+                    Rule::PickleMalformed,
+                    members,
+                    Some(header.data_offset),
+                    "object array payload is not a pickle".into(),
+                    "payload",
+                );
+            }
+        }
+        ModelFormat::Numpy
+    }
+
+    fn zip(&mut self, src: &dyn Source, members: &[String], depth: usize) -> Option<ModelFormat> {
+        let archive = zip::parse(src, &self.limits.zip)?;
+        self.zip_issues(&archive.issues, members);
+        let names = || archive.entries.iter().map(|e| e.name.as_str());
+        let format = if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
+            ModelFormat::PytorchZip
+        } else if archive.entries.iter().any(|e| e.name.ends_with(".npy"))
+            && names().all(|n| n.ends_with(".npy") || n.ends_with('/'))
+        {
+            ModelFormat::NumpyZip
+        } else {
+            ModelFormat::Zip
+        };
+        if depth >= self.limits.max_depth {
+            self.too_deep(members);
+            return Some(format);
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &archive.entries {
+            let copy = seen.entry(e.name.as_str()).or_default();
+            *copy += 1;
+            let label = if *copy > 1 {
+                format!("{} [copy {}]", e.name, copy)
+            } else {
+                e.name.clone()
+            };
+            let inner = chain(members, label);
+            let Some(start) = e.data_start else { continue };
+            if e.size > (64 << 20) && e.size / e.compressed_size.max(1) > 200 {
+                self.push(
+                    Rule::ZipBomb,
+                    &inner,
+                    None,
+                    format!(
+                        "member declares {} bytes from {} ({}:1)",
+                        e.size,
+                        e.compressed_size,
+                        e.size / e.compressed_size.max(1)
+                    ),
+                    "bomb",
+                );
+            }
+            let window = Window {
+                src,
+                start,
+                len: e.compressed_size,
+            };
+            match e.method {
+                0 => {
+                    self.random_checked(&window, &inner, depth + 1, Some(e.crc));
+                }
+                8 => {
+                    let budget = self.budget.clone();
+                    let csize = e.compressed_size;
+                    let w = &window;
+                    let open = move || -> Box<dyn Read + '_> {
+                        let raw = SourceReader::new(w, 0, csize);
+                        Box::new(Metered::new(
+                            flate2::read::DeflateDecoder::new(raw),
+                            budget.clone(),
+                            csize,
+                        ))
+                    };
+                    self.stream(&open, csize, &inner, depth + 1, Some(e.crc));
+                }
+                _ => {}
+            }
+        }
+        Some(format)
+    }
+
+    fn zip_issues(&mut self, issues: &[Issue], members: &[String]) {
+        for issue in issues {
+            match issue {
+                Issue::Encrypted { name, flags } => {
+                    self.push(
+                        Rule::ZipEncryptionFlag,
+                        &chain(members, name.clone()),
+                        None,
+                        format!("member `{name}` has general-purpose flags 0x{flags:04x} (encryption); read as plain data anyway"),
+                        "encrypted",
+                    );
+                }
+                Issue::NameMismatch { central, local } => {
+                    self.push(
+                        Rule::ZipNameMismatch,
+                        &chain(members, central.clone()),
+                        None,
+                        format!("the central directory names this member `{central}`, its local header `{local}`"),
+                        format!("name:{local}"),
+                    );
+                }
+                Issue::Duplicate { name, count } => {
+                    self.push(
+                        Rule::ZipDuplicateName,
+                        members,
+                        None,
+                        format!("member name `{name}` appears {count} times; readers disagree on which copy they load, so every copy was scanned"),
+                        format!("dup:{name}"),
+                    );
+                }
+                Issue::Traversal { name } => {
+                    self.push(
+                        Rule::ZipPathTraversal,
+                        members,
+                        None,
+                        format!("member name `{name}` is absolute or climbs out with `..`; extracting it writes outside the target directory"),
+                        format!("traversal:{name}"),
+                    );
+                }
+                Issue::Unsupported { name, method } => {
+                    self.push(
+                        Rule::ZipUnsupportedMember,
+                        &chain(members, name.clone()),
+                        None,
+                        format!("member `{name}` uses compression method {method}, which llmguard cannot read; its contents were not checked"),
+                        "method",
+                    );
+                }
+                Issue::Malformed { offset, message } => {
+                    self.push(
+                        Rule::ZipMalformed,
+                        members,
+                        Some(*offset),
+                        format!("malformed zip: {message}"),
+                        format!("malformed:{message}"),
+                    );
+                }
+                Issue::TooManyMembers { limit } => {
+                    self.push(
+                        Rule::ResourceLimit,
+                        members,
+                        None,
+                        format!("archive has more than {limit} members or an oversized central directory; the rest were not checked"),
+                        "members",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Turn what the pickle machine saw into findings, one per distinct import, call target
+    /// or problem in the file (every stream together), at the first place it occurs.
+    fn report_pickle(&mut self, pf: &PickleFile, members: &[String], base: u64) {
+        #[derive(Default)]
+        struct Use {
+            offset: u64,
+            count: usize,
+            called: bool,
+            argument: Option<String>,
+        }
+        let mut uses: BTreeMap<(String, String), Use> = BTreeMap::new();
+        let mut opaque: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        for s in &pf.streams {
+            for imp in &s.imports {
+                match &imp.target {
+                    ImportTarget::Resolved { module, name } => {
+                        let u = uses.entry((module.clone(), name.clone())).or_insert_with(|| Use {
+                            offset: imp.offset,
+                            ..Use::default()
+                        });
+                        u.count += 1;
+                    }
+                    ImportTarget::Unresolved { reason } => {
+                        self.push(
+                            Rule::PickleUnresolvedGlobal,
+                            members,
+                            Some(base + imp.offset),
+                            format!(
+                                "{} imports a global that cannot be determined statically: {reason}",
+                                imp.opcode
+                            ),
+                            format!("unresolved:{reason}"),
+                        );
+                    }
+                }
+            }
+            for c in &s.calls {
+                match &c.callee {
+                    Callee::Import(i) => {
+                        if let Some((m, n)) = s.import_name(*i) {
+                            if let Some(u) = uses.get_mut(&(m.to_string(), n.to_string())) {
+                                u.called |= c.opcode != "BUILD";
+                                if u.argument.is_none() {
+                                    u.argument.clone_from(&c.argument);
+                                }
+                            }
+                        }
+                    }
+                    Callee::Extension(_) => {}
+                    Callee::Opaque(what) => {
+                        let e = opaque.entry(what.clone()).or_insert((c.offset, 0));
+                        e.1 += 1;
+                    }
+                }
+            }
+            for (offset, code) in &s.extensions {
+                self.push(
+                    Rule::PickleExtensionCode,
+                    members,
+                    Some(base + offset),
+                    format!("uses copyreg extension code {code}, which names a global through a registry the file cannot be judged by"),
+                    format!("ext:{code}"),
+                );
+            }
+            let foreign: Vec<_> = s.persistent_ids.iter().filter(|p| !p.torch_convention).collect();
+            if let Some(first) = foreign.first() {
+                self.push(
+                    Rule::PicklePersistentId,
+                    members,
+                    Some(base + first.offset),
+                    format!(
+                        "{} hands {} to the loader's persistent_load ({} persistent id{} outside PyTorch's storage convention)",
+                        first.opcode,
+                        first.description,
+                        foreign.len(),
+                        if foreign.len() == 1 { "" } else { "s" }
+                    ),
+                    "persid",
+                );
+            }
+            for m in &s.mutations {
+                let target = s
+                    .import_name(m.import)
+                    .map(|(a, b)| format!("{a}.{b}"))
+                    .unwrap_or_else(|| "an unresolved import".into());
+                self.push(
+                    Rule::PickleGlobalMutation,
+                    members,
+                    Some(base + m.offset),
+                    format!(
+                        "{} applied to the imported object `{target}` itself changes it in place while loading",
+                        m.opcode
+                    ),
+                    format!("mutate:{target}"),
+                );
+            }
+            self.stream_error(s, members, base);
+        }
+        for (what, (offset, count)) in opaque {
+            self.push(
+                Rule::PickleOpaqueCall,
+                members,
+                Some(base + offset),
+                format!(
+                    "calls {what}, not a resolved import ({count} time{})",
+                    if count == 1 { "" } else { "s" }
+                ),
+                format!("opaque:{what}"),
+            );
+        }
+        for ((module, name), u) in uses {
+            self.judge_import(&module, &name, &u.argument, u.called, u.count, members, base + u.offset);
+        }
+        let top: Vec<_> = pf.streams.iter().filter(|s| !s.nested).collect();
+        if top.len() > 1 && !pf.legacy_torch {
+            self.push(
+                Rule::PickleMultipleStreams,
+                members,
+                Some(base + top[1].start),
+                format!(
+                    "{} pickle streams one after another; the second starts at byte {}",
+                    top.len(),
+                    base + top[1].start
+                ),
+                "streams",
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn judge_import(
+        &mut self,
+        module: &str,
+        name: &str,
+        argument: &Option<String>,
+        called: bool,
+        count: usize,
+        members: &[String],
+        offset: u64,
+    ) {
+        let full = format!("{module}.{name}");
+        let how = match (called, argument) {
+            (true, Some(a)) => format!(" and calls it with {:?}", crate::finding::truncate(a, 80)),
+            (true, None) => " and calls it".to_string(),
+            (false, _) => String::new(),
+        };
+        let times = if count > 1 {
+            format!(" ({count} imports)")
+        } else {
+            String::new()
+        };
+        let evidence = match argument {
+            Some(a) if called => format!("{full}({:?})", crate::finding::truncate(a, 60)),
+            _ => full.clone(),
+        };
+        match self.rules.pickle.judge(module, name) {
+            Judgement::Allowed => {}
+            Judgement::Denied {
+                severity,
+                reason,
+                matched,
+            } => {
+                let via = if matched == full {
+                    String::new()
+                } else {
+                    format!(", which reaches `{matched}`")
+                };
+                let f = self.push(
+                    Rule::PickleDangerousImport,
+                    members,
+                    Some(offset),
+                    format!("imports `{full}`{via}{how}{times}: {reason}"),
+                    full.clone(),
+                );
+                f.severity = severity;
+                f.evidence = Some(crate::finding::truncate(&evidence, 160));
+            }
+            Judgement::Unknown => {
+                let origin = if module == "__main__" {
+                    " (a class or function defined in the script that saved the file)"
+                } else {
+                    ""
+                };
+                let f = self.push(
+                    Rule::PickleUnknownImport,
+                    members,
+                    Some(offset),
+                    format!(
+                        "imports `{full}`{origin}{how}{times}, which is on neither the allow list nor the deny list"
+                    ),
+                    full.clone(),
+                );
+                f.evidence = Some(crate::finding::truncate(&evidence, 160));
+            }
+        }
+    }
+
+    fn stream_error(&mut self, s: &pickle::Stream, members: &[String], base: u64) {
+        if let Some(at) = s.memo_overflow {
+            self.push(
+                Rule::ResourceLimit,
+                members,
+                Some(base + at),
+                format!(
+                    "pickle memo grew past {} entries; later entries were not tracked",
+                    self.limits.pickle.max_memo
+                ),
+                "memo",
+            );
+        }
+        match &s.error {
+            None => {}
+            Some(StreamError::Malformed { offset, message }) => {
+                let carried = if s.stopped {
+                    " (the analysis carried on past it)"
+                } else {
+                    ""
+                };
+                self.push(
+                    Rule::PickleMalformed,
+                    members,
+                    Some(base + offset),
+                    format!("malformed pickle: {message}{carried}"),
+                    "malformed",
+                );
+            }
+            Some(StreamError::Limit { offset, message }) => {
+                self.push(
+                    Rule::ResourceLimit,
+                    members,
+                    Some(base + offset),
+                    format!("pickle analysis stopped: {message}"),
+                    "pickle-limit",
+                );
+            }
+            Some(StreamError::JoblibArray { offset, message }) => {
+                self.push(
+                    Rule::JoblibUnknownArray,
+                    members,
+                    Some(base + offset),
+                    format!("{message}; the opcodes after this array were not analysed"),
+                    "joblib",
+                );
+            }
+        }
+    }
+}
