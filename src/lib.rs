@@ -26,29 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::ScanModel(args) => {
             let started = Instant::now();
-            let rules = RuleSet::builtin().context("loading the built-in rules")?;
-            let paths = if args.paths.is_empty() {
-                vec![PathBuf::from(".")]
-            } else {
-                args.paths.clone()
-            };
-            let root = walk::scan_root(paths.first().map(PathBuf::as_path));
-            let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
-            let scanner = scan::model::ModelScanner {
-                rules: &rules,
-                limits: scan::model::ModelLimits::default(),
-                hash: args.hash,
-            };
-            let driver = driver(&args.common);
-            let outcomes = driver.run(&found.targets, |t| scanner.scan(t))?;
-            let report = scan::finish(
-                "scan-model",
-                outcomes,
-                found.findings,
-                args.common.fail_on,
-                &found.targets,
-                &root,
-            );
+            let report = scan_model(&args)?;
             emit(&report, &args.common, started)
         }
         Command::Rules(args) => {
@@ -88,6 +66,32 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Run `scan-model` and return its report (no output is written).
+pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
+    let rules = RuleSet::builtin().context("loading the built-in rules")?;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
+    let scanner = scan::model::ModelScanner {
+        rules: &rules,
+        limits: scan::model::ModelLimits::default(),
+        hash: args.hash,
+    };
+    let outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;
+    Ok(scan::finish(
+        "scan-model",
+        outcomes,
+        found.findings,
+        args.common.fail_on,
+        &found.targets,
+        &root,
+    ))
 }
 
 fn driver(common: &Common) -> scan::Driver {

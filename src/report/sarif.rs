@@ -140,14 +140,21 @@ fn result(report: &Report, f: &Finding) -> SarifResult {
             end_column: f.location.end_column.map(Into::into),
             ..Region::default()
         }),
-        // Byte offsets inside an archive member are not offsets into the file: they go to
-        // the properties instead of the region.
         (true, None, Some(offset)) => Some(Region {
             byte_offset: i64::try_from(offset).ok(),
             byte_length: Some(f.location.byte_length.and_then(|l| i64::try_from(l).ok()).unwrap_or(1)),
             ..Region::default()
         }),
-        _ => None,
+        // A finding about the whole file, or inside an archive member (whose offsets are not
+        // offsets into the file and go to the properties): the region is the whole file.
+        _ => {
+            let size = report.artifacts.iter().find(|a| a.path == f.path).map_or(0, |a| a.size);
+            Some(Region {
+                byte_offset: Some(0),
+                byte_length: i64::try_from(size).ok(),
+                ..Region::default()
+            })
+        }
     };
     let mut props = BTreeMap::new();
     props.insert("severity".to_string(), json!(f.severity.as_str()));
@@ -239,7 +246,8 @@ mod tests {
         assert_eq!(loc["artifactLocation"]["uriBaseId"], SRCROOT);
         assert_eq!(loc["region"]["byteOffset"], 2);
         let member = results.iter().find(|x| x["ruleId"] == "MOD102").unwrap();
-        assert!(member["locations"][0]["physicalLocation"].get("region").is_none());
+        assert_eq!(member["locations"][0]["physicalLocation"]["region"]["byteOffset"], 0);
+        assert_eq!(member["locations"][0]["physicalLocation"]["region"]["byteLength"], 900);
         assert_eq!(member["properties"]["member_byte_offset"], 40);
         let idx = evil["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(run["tool"]["driver"]["rules"][idx]["id"], "MOD101");

@@ -640,6 +640,18 @@ def build_all():
        "GLOBAL sys modules (the live module table; no call, pushed into a tuple)",
        ["MOD101"], ["sys.modules"])
 
+    # Mutation of an imported object in place (MOD110): no serialiser emits these for data.
+    fx("mutation_append_to_global_registry.pkl",
+       proto(2) + glob("torch.serialization", "_package_registry") + binunicode("evil") + APPEND
+       + STOP,
+       "GLOBAL torch.serialization _package_registry then APPEND (rewrites a live registry)",
+       ["MOD110"])
+    fx("mutation_build_on_global_class.pkl",
+       proto(2) + glob("collections", "OrderedDict") + EMPTY_DICT + binunicode("__init__")
+       + glob("builtins", "print") + SETITEM + BUILD + STOP,
+       "BUILD applied to an imported class (sets attributes on collections.OrderedDict itself)",
+       ["MOD110"])
+
     # 16 legacy (pre-zip) PyTorch file ----------------------------------------------------------
     magic = proto(2) + long1(0x1950A86A20F9469CFC6C) + STOP
     version = proto(2) + binint2(1001) + STOP
@@ -754,7 +766,8 @@ def build_all():
        build_zip([Member("archive/data.pkl", OS_SYSTEM_P2),
                   Member("archive/data/0", zeros, method=8)]),
        "zip member archive/data/0 of 100 MiB of zeros deflated to ~100 KB (ratio ~1000:1); "
-       "also holds a small malicious data.pkl", ["GEN002"], [])
+       "also holds a small malicious data.pkl (llmguard reports the declared ratio and never "
+       "inflates the zeros)", ["MOD209", "MOD101"], [])
     del zeros
     z = build_zip([Member("archive/data.pkl", EVIL_DATA_PKL)])
     for i in range(7):

@@ -25,7 +25,9 @@ fn called(s: &Stream) -> Vec<(String, &'static str, Option<String>)> {
     s.calls
         .iter()
         .filter_map(|c| match c.callee {
-            Callee::Import(i) => s.import_name(i).map(|(m, n)| (format!("{m}.{n}"), c.opcode, c.argument.clone())),
+            Callee::Import(i) => s
+                .import_name(i)
+                .map(|(m, n)| (format!("{m}.{n}"), c.opcode, c.argument.clone())),
             _ => None,
         })
         .collect()
@@ -71,7 +73,13 @@ fn stack_global_from_memo() {
 
 #[test]
 fn long_binget_and_text_put_get() {
-    let bytes = p(&[b"\x80\x02", &binunicode("builtins"), b"r\x07\x00\x00\x00", &binunicode("eval"), b"p9\n0j\x07\x00\x00\x00g9\n\x93)R."]);
+    let bytes = p(&[
+        b"\x80\x02",
+        &binunicode("builtins"),
+        b"r\x07\x00\x00\x00",
+        &binunicode("eval"),
+        b"p9\n0j\x07\x00\x00\x00g9\n\x93)R.",
+    ]);
     let s = &parse(&bytes).streams[0];
     assert_eq!(s.error, None, "{:?}", s.error);
     assert_eq!(resolved(s), ["builtins.eval"]);
@@ -108,10 +116,19 @@ fn build_on_a_global_is_a_mutation() {
 #[test]
 fn extension_codes_and_persistent_ids() {
     let s = &parse(b"\x80\x02\x82\x2a)R\x83\x01\x02)R\x84\x01\x02\x03\x04)R.").streams[0];
-    assert_eq!(s.extensions.iter().map(|e| e.1).collect::<Vec<_>>(), [0x2a, 0x0201, 0x04030201]);
+    assert_eq!(
+        s.extensions.iter().map(|e| e.1).collect::<Vec<_>>(),
+        [0x2a, 0x0201, 0x04030201]
+    );
     let s = &parse(b"Pevil\n.").streams[0];
     assert!(!s.persistent_ids[0].torch_convention);
-    let storage = p(&[b"\x80\x02(", &binunicode("storage"), b"ctorch\nFloatStorage\n", &binunicode("0"), b"tQ."]);
+    let storage = p(&[
+        b"\x80\x02(",
+        &binunicode("storage"),
+        b"ctorch\nFloatStorage\n",
+        &binunicode("0"),
+        b"tQ.",
+    ]);
     let s = &parse(&storage).streams[0];
     assert!(s.persistent_ids[0].torch_convention);
 }
@@ -121,7 +138,10 @@ fn unresolvable_stack_global_and_opaque_call() {
     let s = &parse(&p(&[b"\x80\x04cbuiltins\nstr\n)R", &binunicode("system"), b"\x93)R."])).streams[0];
     assert!(matches!(&s.imports[1].target, Target::Unresolved { reason } if reason.contains("builtins.str")));
     let s = &parse(b"\x80\x02cbuiltins\nstr\n)R)R.").streams[0];
-    assert!(s.calls.iter().any(|c| matches!(&c.callee, Callee::Opaque(d) if d.contains("result of calling builtins.str"))));
+    assert!(s
+        .calls
+        .iter()
+        .any(|c| matches!(&c.callee, Callee::Opaque(d) if d.contains("result of calling builtins.str"))));
 }
 
 #[test]
@@ -138,7 +158,9 @@ fn several_streams_trailing_data_and_truncation() {
     let f = parse(b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R");
     assert!(f.is_pickle());
     assert_eq!(resolved(&f.streams[0]), ["os.system"]);
-    assert!(matches!(&f.streams[0].error, Some(StreamError::Malformed { message, .. }) if message.contains("end of data")));
+    assert!(
+        matches!(&f.streams[0].error, Some(StreamError::Malformed { message, .. }) if message.contains("end of data"))
+    );
 
     let f = parse(b"\x80\x02cos\nsystem\n)R\xff.");
     assert!(matches!(&f.streams[0].error, Some(StreamError::Malformed { message, .. }) if message.contains("0xff")));
@@ -172,7 +194,14 @@ fn numbers_strings_and_containers() {
 #[test]
 fn legacy_torch_stops_after_five_pickles() {
     let magic = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
-    let bytes = p(&[magic, b"\x80\x02M\xe9\x03.", b"\x80\x02}.", b"\x80\x02}.", b"\x80\x02]q\x00X\x01\x00\x00\x000a.", b"\x80\x02cos\nsystem\n)R."]);
+    let bytes = p(&[
+        magic,
+        b"\x80\x02M\xe9\x03.",
+        b"\x80\x02}.",
+        b"\x80\x02}.",
+        b"\x80\x02]q\x00X\x01\x00\x00\x000a.",
+        b"\x80\x02cos\nsystem\n)R.",
+    ]);
     let f = parse(&bytes);
     assert!(f.legacy_torch);
     assert_eq!(f.streams.len(), 5);
@@ -207,7 +236,12 @@ fn joblib_arrays_are_stepped_over() {
 
 #[test]
 fn limits_stop_hostile_streams() {
-    let limits = PickleLimits { max_opcodes: 1000, max_memo: 10, max_stack: 100, max_nesting: 1 };
+    let limits = PickleLimits {
+        max_opcodes: 1000,
+        max_memo: 10,
+        max_stack: 100,
+        max_nesting: 1,
+    };
     let many = vec![b'N'; 5000];
     let f = parse_file(&many[..], None, &limits);
     assert!(matches!(f.streams[0].error, Some(StreamError::Limit { .. })));
@@ -225,7 +259,12 @@ fn limits_stop_hostile_streams() {
 
 #[test]
 fn text_files_are_not_pickles() {
-    for text in [&b"click\nrequests\nnumpy\n"[..], b"N.B. this is a readme", b"(just a note)", b"{\"json\": true}"] {
+    for text in [
+        &b"click\nrequests\nnumpy\n"[..],
+        b"N.B. this is a readme",
+        b"(just a note)",
+        b"{\"json\": true}",
+    ] {
         assert!(!parse(text).is_pickle(), "{}", String::from_utf8_lossy(text));
     }
 }

@@ -1,0 +1,46 @@
+//! Snapshots of whole scans: any change in what is found, or how it is said, shows up here.
+
+mod common;
+
+fn scan_json(paths: &[&str]) -> serde_json::Value {
+    let mut args = vec!["scan-model", "-q", "--format", "json"];
+    args.extend_from_slice(paths);
+    let o = common::llmguard(&args);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn pickle_techniques() {
+    insta::assert_json_snapshot!(scan_json(&[
+        "testdata/models/malicious/memo_binput_binget_stack_global.pkl",
+        "testdata/models/malicious/getattr_import_os_system_chain.pkl",
+        "testdata/models/malicious/two_streams_benign_then_os_system.pkl",
+        "testdata/models/malicious/truncated_after_reduce.pkl",
+        "testdata/models/malicious/ext1_reduce.pkl",
+        "testdata/models/malicious/stack_global_module_from_reduce.pkl",
+        "testdata/models/malicious/mutation_build_on_global_class.pkl",
+    ]));
+}
+
+#[test]
+fn container_techniques() {
+    insta::assert_json_snapshot!(scan_json(&[
+        "testdata/models/malicious/zip_torch_bad_crc.pt",
+        "testdata/models/malicious/zip_torch_encryption_flag.pt",
+        "testdata/models/malicious/zip_torch_local_central_name_mismatch.pt",
+        "testdata/models/malicious/polyglot_pickle_then_torch_zip.pt",
+        "testdata/models/malicious/nested_zip_in_zip.zip",
+        "testdata/models/malicious/zip_nesting_depth_8.zip",
+        "testdata/models/malicious/numpy_object_array.npz",
+        "testdata/models/malicious/joblib_array_then_os_system.joblib",
+    ]));
+}
+
+#[test]
+fn benign_checkpoints() {
+    insta::assert_json_snapshot!(scan_json(&[
+        "testdata/models/benign/transformers",
+        "testdata/models/benign/lightning",
+        "testdata/models/benign/sklearn_numpy1",
+    ]));
+}
