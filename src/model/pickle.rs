@@ -13,6 +13,9 @@ use std::io::Read;
 use std::rc::Rc;
 
 const STR_KEEP: usize = 1024;
+/// Symbolic data one stream may keep (string bytes, 32 bytes per container item). Past it the
+/// analysis stops with a limit finding: precision must never silently degrade.
+const RETAIN_LIMIT: usize = 64 << 20;
 const CONTAINER_KEEP: usize = 256;
 /// `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy (pre-zip) PyTorch file.
 const TORCH_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
@@ -196,7 +199,7 @@ pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLim
     file
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 enum V {
     None,
     Bool,
@@ -205,22 +208,71 @@ enum V {
     Float,
     Str(Rc<str>, bool),
     Bytes,
-    Tuple(Rc<[V]>),
-    List(Rc<RefCell<Vec<V>>>),
-    Dict(Rc<RefCell<Vec<(V, V)>>>),
+    Tuple(Rc<Items>),
+    List(Rc<Items>),
+    /// Keys and values, flattened: `k0, v0, k1, v1, …`.
+    Dict(Rc<Items>),
     Set,
     Global(usize),
     Ext(u32),
     Obj(Rc<Obj>),
     Pers,
     Buffer,
+    #[default]
     Unknown,
 }
+
+/// Container contents. Dropping is iterative (see `teardown`), so a million nested tuples or a
+/// long chain of call results cannot overflow the stack when they are freed.
+struct Items(RefCell<Vec<V>>);
 
 struct Obj {
     callee: V,
     args: V,
     state: RefCell<Option<V>>,
+}
+
+fn items(v: Vec<V>) -> Rc<Items> {
+    Rc::new(Items(RefCell::new(v)))
+}
+
+/// Free values without recursion: a value whose last owner is us gives its children to the
+/// work list before it is dropped, empty.
+fn teardown(mut work: Vec<V>) {
+    while let Some(v) = work.pop() {
+        match v {
+            V::Tuple(rc) | V::List(rc) | V::Dict(rc) => {
+                if let Ok(mut inner) = Rc::try_unwrap(rc) {
+                    work.append(inner.0.get_mut());
+                }
+            }
+            V::Obj(rc) => {
+                if let Ok(mut o) = Rc::try_unwrap(rc) {
+                    work.push(std::mem::take(&mut o.callee));
+                    work.push(std::mem::take(&mut o.args));
+                    work.extend(o.state.get_mut().take());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        let children = std::mem::take(self.0.get_mut());
+        if !children.is_empty() {
+            teardown(children);
+        }
+    }
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        let mut children = vec![std::mem::take(&mut self.callee), std::mem::take(&mut self.args)];
+        children.extend(self.state.get_mut().take());
+        teardown(children);
+    }
 }
 
 struct Machine<'a> {
@@ -234,6 +286,7 @@ struct Machine<'a> {
     /// Offset and byte of the opcode being executed.
     at: u64,
     op: u8,
+    retained: usize,
 }
 
 enum Flow {
@@ -450,6 +503,7 @@ impl<'a> Machine<'a> {
             depth,
             at: start,
             op: 0,
+            retained: 0,
         }
     }
 
@@ -500,6 +554,27 @@ impl<'a> Machine<'a> {
         if self.s.error.is_none() {
             self.s.error = Some(malformed(self.at, message));
         }
+    }
+
+    /// Account for symbolic data kept from the stream.
+    fn charge(&mut self, bytes: usize) -> Result<(), StreamError> {
+        self.retained = self.retained.saturating_add(bytes);
+        if self.retained > RETAIN_LIMIT {
+            return Err(StreamError::Limit {
+                offset: self.at,
+                message: format!(
+                    "more than {} MiB of strings and containers kept from one stream",
+                    RETAIN_LIMIT >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
+        self.charge(bytes.len() + 16)?;
+        self.push(str_of(bytes, long));
+        Ok(())
     }
 
     fn base(&self) -> usize {
@@ -585,6 +660,10 @@ impl<'a> Machine<'a> {
     }
 
     fn describe(&self, v: &V) -> String {
+        self.describe_at(v, 0)
+    }
+
+    fn describe_at(&self, v: &V, depth: usize) -> String {
         match v {
             V::None => "None".into(),
             V::Bool => "a bool".into(),
@@ -602,7 +681,8 @@ impl<'a> Machine<'a> {
                 None => "an unresolved import".into(),
             },
             V::Ext(c) => format!("extension code {c}"),
-            V::Obj(o) => format!("the result of calling {}", self.describe(&o.callee)),
+            V::Obj(_) if depth >= 3 => "the result of a call".into(),
+            V::Obj(o) => format!("the result of calling {}", self.describe_at(&o.callee, depth + 1)),
             V::Pers => "a persistent-id object".into(),
             V::Buffer => "an out-of-band buffer".into(),
             V::Unknown => "an unknown value".into(),
@@ -611,7 +691,7 @@ impl<'a> Machine<'a> {
 
     fn first_str_arg(args: &V) -> Option<String> {
         match args {
-            V::Tuple(items) => match items.first() {
+            V::Tuple(items) => match items.0.borrow().first() {
                 Some(V::Str(s, long)) => Some(if *long { format!("{s}…") } else { s.to_string() }),
                 _ => None,
             },
@@ -722,15 +802,12 @@ impl<'a> Machine<'a> {
             0x88 | 0x89 => self.push(V::Bool),
             b'S' => {
                 let (line, long) = input.line(STR_KEEP)?;
-                let v = if long {
-                    str_of(&line, true)
+                let bytes = if long {
+                    line
                 } else {
-                    match unquote(&line) {
-                        Some(b) => str_of(&b, false),
-                        None => return Err(malformed(at, "STRING opcode argument must be quoted")),
-                    }
+                    unquote(&line).ok_or_else(|| malformed(at, "STRING opcode argument must be quoted"))?
                 };
-                self.push(v);
+                self.push_str(&bytes, long)?;
             }
             b'T' => {
                 let n = i32::from_le_bytes(input.array()?);
@@ -738,32 +815,32 @@ impl<'a> Machine<'a> {
                     return Err(malformed(at, "BINSTRING with negative byte count"));
                 }
                 let b = input.read_kept(n as u64, STR_KEEP)?;
-                self.push(str_of(&b, n as u64 > STR_KEEP as u64));
+                self.push_str(&b, n as u64 > STR_KEEP as u64)?;
             }
             b'U' => {
                 let n = input.u8()?;
                 let b = input.read_kept(n.into(), STR_KEEP)?;
-                self.push(str_of(&b, false));
+                self.push_str(&b, false)?;
             }
             b'V' => {
                 let (line, long) = input.line(STR_KEEP)?;
                 let s = raw_unicode(&line);
-                self.push(V::Str(Rc::from(s.as_str()), long));
+                self.push_str(s.as_bytes(), long)?;
             }
             b'X' => {
                 let n = u32::from_le_bytes(input.array()?) as u64;
                 let b = input.read_kept(n, STR_KEEP)?;
-                self.push(str_of(&b, n > STR_KEEP as u64));
+                self.push_str(&b, n > STR_KEEP as u64)?;
             }
             0x8c => {
                 let n = input.u8()?;
                 let b = input.read_kept(n.into(), STR_KEEP)?;
-                self.push(str_of(&b, false));
+                self.push_str(&b, false)?;
             }
             0x8d => {
                 let n = u64::from_le_bytes(input.array()?);
                 let b = input.read_kept(n, STR_KEEP)?;
-                self.push(str_of(&b, n > STR_KEEP as u64));
+                self.push_str(&b, n > STR_KEEP as u64)?;
             }
             b'B' => {
                 let n = u32::from_le_bytes(input.array()?);
@@ -782,29 +859,33 @@ impl<'a> Machine<'a> {
             }
             0x97 => self.push(V::Buffer),
             0x98 => {}
-            b')' => self.push(V::Tuple(Rc::from(Vec::new()))),
+            b')' => self.push(V::Tuple(items(Vec::new()))),
             b't' => {
-                let items = Self::keep(self.pop_mark());
-                self.push(V::Tuple(Rc::from(items)));
+                let kept = Self::keep(self.pop_mark());
+                self.charge(32 * kept.len())?;
+                self.push(V::Tuple(items(kept)));
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
-                let mut items = vec![V::Unknown; n];
-                for slot in items.iter_mut().rev() {
+                let mut kept = vec![V::Unknown; n];
+                for slot in kept.iter_mut().rev() {
                     *slot = self.pop();
                 }
-                self.push(V::Tuple(Rc::from(items)));
+                self.push(V::Tuple(items(kept)));
             }
-            b']' => self.push(V::List(Rc::new(RefCell::new(Vec::new())))),
+            b']' => self.push(V::List(items(Vec::new()))),
             b'l' => {
-                let items = Self::keep(self.pop_mark());
-                self.push(V::List(Rc::new(RefCell::new(items))));
+                let kept = Self::keep(self.pop_mark());
+                self.charge(32 * kept.len())?;
+                self.push(V::List(items(kept)));
             }
-            b'}' => self.push(V::Dict(Rc::new(RefCell::new(Vec::new())))),
+            b'}' => self.push(V::Dict(items(Vec::new()))),
             b'd' => {
-                let items = self.pop_mark();
-                let pairs = Self::keep(pairs_of(items));
-                self.push(V::Dict(Rc::new(RefCell::new(pairs))));
+                let mut kept = self.pop_mark();
+                kept.truncate(2 * CONTAINER_KEEP);
+                kept.truncate(kept.len() & !1);
+                self.charge(32 * kept.len())?;
+                self.push(V::Dict(items(kept)));
             }
             0x8f => self.push(V::Set),
             0x91 => {
@@ -817,19 +898,21 @@ impl<'a> Machine<'a> {
                 self.mutate("ADDITEMS", &target);
             }
             b'a' => {
+                self.charge(32)?;
                 let v = self.pop();
                 let target = self.top();
                 match &target {
-                    V::List(l) if l.borrow().len() < CONTAINER_KEEP => l.borrow_mut().push(v),
+                    V::List(l) if l.0.borrow().len() < CONTAINER_KEEP => l.0.borrow_mut().push(v),
                     other => self.mutate("APPEND", other),
                 }
             }
             b'e' => {
                 let items = self.pop_mark();
+                self.charge(32 * items.len().min(CONTAINER_KEEP))?;
                 let target = self.top();
                 match &target {
                     V::List(l) => {
-                        let mut l = l.borrow_mut();
+                        let mut l = l.0.borrow_mut();
                         let room = CONTAINER_KEEP.saturating_sub(l.len());
                         l.extend(items.into_iter().take(room));
                     }
@@ -837,22 +920,24 @@ impl<'a> Machine<'a> {
                 }
             }
             b's' => {
+                self.charge(64)?;
                 let v = self.pop();
                 let k = self.pop();
                 let target = self.top();
                 match &target {
-                    V::Dict(d) if d.borrow().len() < CONTAINER_KEEP => d.borrow_mut().push((k, v)),
+                    V::Dict(d) if d.0.borrow().len() < 2 * CONTAINER_KEEP => d.0.borrow_mut().extend([k, v]),
                     other => self.mutate("SETITEM", other),
                 }
             }
             b'u' => {
                 let items = self.pop_mark();
+                self.charge(32 * items.len().min(2 * CONTAINER_KEEP))?;
                 let target = self.top();
                 match &target {
                     V::Dict(d) => {
-                        let mut d = d.borrow_mut();
-                        let room = CONTAINER_KEEP.saturating_sub(d.len());
-                        d.extend(pairs_of(items).into_iter().take(room));
+                        let mut d = d.0.borrow_mut();
+                        let room = (2 * CONTAINER_KEEP).saturating_sub(d.len()).min(items.len() & !1);
+                        d.extend(items.into_iter().take(room));
                     }
                     other => self.mutate("SETITEMS", other),
                 }
@@ -884,18 +969,18 @@ impl<'a> Machine<'a> {
             b'i' => {
                 let idx = self.import_lines("INST", input)?;
                 let args = self.pop_mark();
-                let v = self.call("INST", V::Global(idx), V::Tuple(Rc::from(Self::keep(args))));
+                let v = self.call("INST", V::Global(idx), V::Tuple(items(Self::keep(args))));
                 self.push(v);
             }
             b'o' => {
-                let mut items = self.pop_mark();
-                if items.is_empty() {
+                let mut popped = self.pop_mark();
+                if popped.is_empty() {
                     self.soft_error("OBJ without a class");
-                    items.push(V::Unknown);
+                    popped.push(V::Unknown);
                 }
-                let rest = items.split_off(1);
-                let cls = items.pop().unwrap_or(V::Unknown);
-                let v = self.call("OBJ", cls, V::Tuple(Rc::from(Self::keep(rest))));
+                let rest = popped.split_off(1);
+                let cls = popped.pop().unwrap_or(V::Unknown);
+                let v = self.call("OBJ", cls, V::Tuple(items(Self::keep(rest))));
                 self.push(v);
             }
             b'R' => {
@@ -930,7 +1015,7 @@ impl<'a> Machine<'a> {
             b'Q' => {
                 let pid = self.pop();
                 let (torch_convention, loaded) = match &pid {
-                    V::Tuple(t) => match (t.first(), t.get(1)) {
+                    V::Tuple(t) => match (t.0.borrow().first(), t.0.borrow().get(1)) {
                         (Some(V::Str(s, _)), _) if &**s == "storage" => (true, V::Pers),
                         (Some(V::Str(s, _)), Some(V::Global(i))) if &**s == "module" => (true, V::Global(*i)),
                         _ => (false, V::Pers),
@@ -939,7 +1024,7 @@ impl<'a> Machine<'a> {
                 };
                 let description = match &pid {
                     V::Tuple(t) => {
-                        let parts: Vec<String> = t.iter().take(3).map(|v| self.describe(v)).collect();
+                        let parts: Vec<String> = t.0.borrow().iter().take(3).map(|v| self.describe(v)).collect();
                         format!("a tuple of {}", parts.join(", "))
                     }
                     other => self.describe(other),
@@ -1064,10 +1149,10 @@ impl<'a> Machine<'a> {
             return no_size("NumpyArrayWrapper state is not a dict".into());
         };
         let get = |key: &str| {
-            d.borrow()
-                .iter()
-                .find(|(k, _)| matches!(k, V::Str(s, _) if &**s == key))
-                .map(|(_, v)| v.clone())
+            d.0.borrow()
+                .chunks_exact(2)
+                .find(|kv| matches!(&kv[0], V::Str(s, _) if &**s == key))
+                .map(|kv| kv[1].clone())
         };
         let Some(dtype) = get("dtype") else {
             return no_size("NumpyArrayWrapper state has no dtype".into());
@@ -1100,7 +1185,7 @@ impl<'a> Machine<'a> {
             return Ok(Flow::Continue);
         };
         let count = match get("shape") {
-            Some(V::Tuple(dims)) => dims.iter().try_fold(1u64, |acc, d| match d {
+            Some(V::Tuple(dims)) => dims.0.borrow().iter().try_fold(1u64, |acc, d| match d {
                 V::Int(n) if *n >= 0 => u64::try_from(*n).ok().and_then(|n| acc.checked_mul(n)),
                 _ => None,
             }),
@@ -1129,7 +1214,7 @@ enum DtypeItem {
 fn dtype_item(v: &V) -> Option<DtypeItem> {
     let V::Obj(o) = v else { return None };
     let descr = match &o.args {
-        V::Tuple(t) => match t.first() {
+        V::Tuple(t) => match t.0.borrow().first() {
             Some(V::Str(s, false)) => s.to_string(),
             _ => return None,
         },
@@ -1141,7 +1226,7 @@ fn dtype_item(v: &V) -> Option<DtypeItem> {
         return Some(DtypeItem::Object);
     }
     let elsize = match &*o.state.borrow() {
-        Some(V::Tuple(t)) => match t.get(5) {
+        Some(V::Tuple(t)) => match t.0.borrow().get(5) {
             Some(V::Int(n)) if *n > 0 => u64::try_from(*n).ok(),
             _ => None,
         },
@@ -1159,15 +1244,6 @@ fn dtype_item(v: &V) -> Option<DtypeItem> {
         'U' => n.checked_mul(4).map(DtypeItem::Size),
         _ => None,
     }
-}
-
-fn pairs_of(items: Vec<V>) -> Vec<(V, V)> {
-    let mut it = items.into_iter();
-    let mut out = Vec::new();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        out.push((k, v));
-    }
-    out
 }
 
 #[cfg(test)]

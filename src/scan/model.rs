@@ -24,6 +24,9 @@ pub struct ModelLimits {
     pub zip: ZipLimits,
     /// Archives inside archives (a zip in a zip is depth 2).
     pub max_depth: usize,
+    /// Archive members visited for one top-level file, across all nesting levels (overlapping
+    /// members that contain the archive again would otherwise multiply at every level).
+    pub max_total_members: usize,
     /// Bytes inflated from one top-level file, across all its members.
     pub max_inflated: u64,
     pub max_ratio: u64,
@@ -39,6 +42,7 @@ impl Default for ModelLimits {
             pickle: PickleLimits::default(),
             zip: ZipLimits::default(),
             max_depth: 5,
+            max_total_members: 200_000,
             max_inflated: 4 << 30,
             max_ratio: 1000,
             ratio_floor: 16 << 20,
@@ -99,6 +103,7 @@ impl ModelScanner<'_> {
             path,
             findings: Vec::new(),
             budget: Budget::new(self.limits.max_inflated, self.limits.max_ratio, self.limits.ratio_floor),
+            members_left: self.limits.max_total_members,
         };
         let format = cx.random(&src, &[], 0);
         if let Some(e) = cx.budget.tripped() {
@@ -182,6 +187,7 @@ struct Cx<'a> {
     path: &'a str,
     findings: Vec<Finding>,
     budget: Rc<Budget>,
+    members_left: usize,
 }
 
 fn chain(members: &[String], next: impl Into<String>) -> Vec<String> {
@@ -478,6 +484,20 @@ impl Cx<'_> {
         }
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &archive.entries {
+            if self.members_left == 0 {
+                self.push(
+                    Rule::ResourceLimit,
+                    members,
+                    None,
+                    format!(
+                        "more than {} archive members in this file across all nesting levels; the rest were not checked",
+                        self.limits.max_total_members
+                    ),
+                    "total-members",
+                );
+                break;
+            }
+            self.members_left -= 1;
             let copy = seen.entry(e.name.as_str()).or_default();
             *copy += 1;
             let label = if *copy > 1 {

@@ -268,3 +268,46 @@ fn text_files_are_not_pickles() {
         assert!(!parse(text).is_pickle(), "{}", String::from_utf8_lossy(text));
     }
 }
+
+#[test]
+fn deep_nesting_is_freed_without_recursion() {
+    // A million nested 1-tuples, then a million chained calls of call results: dropping or
+    // describing them must not overflow the stack.
+    let mut deep = b"\x80\x02N".to_vec();
+    deep.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    deep.extend_from_slice(b"0cbuiltins\nstr\n");
+    for _ in 0..200_000 {
+        deep.extend_from_slice(b")R");
+    }
+    deep.push(b'.');
+    let f = parse(&deep);
+    assert!(f.streams[0].stopped);
+    assert_eq!(f.streams[0].calls.len(), 200_000);
+    let c = f.streams[0].calls.last().unwrap();
+    assert!(
+        matches!(&c.callee, Callee::Opaque(d) if d.len() < 200),
+        "{:?}",
+        c.callee
+    );
+}
+
+#[test]
+fn retained_data_is_bounded_and_reported() {
+    // 70 000 distinct 1 KiB strings kept in the memo: past the retention budget the stream
+    // stops with a limit error (a GEN002 finding) instead of growing or silently degrading.
+    let mut bytes = b"\x80\x04".to_vec();
+    let body = vec![b'a'; 1024];
+    for _ in 0..70_000 {
+        bytes.push(b'X');
+        bytes.extend_from_slice(&1024u32.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(b"\x940");
+    }
+    bytes.push(b'.');
+    let f = parse(&bytes);
+    assert!(
+        matches!(&f.streams[0].error, Some(StreamError::Limit { message, .. }) if message.contains("MiB")),
+        "{:?}",
+        f.streams[0].error
+    );
+}
