@@ -552,71 +552,63 @@ impl Cx<'_> {
 
     fn zip_issues(&mut self, issues: &[Issue], members: &[String]) {
         for issue in issues {
-            match issue {
-                Issue::Encrypted { name, flags } => {
-                    self.push(
-                        Rule::ZipEncryptionFlag,
-                        &chain(members, name.clone()),
-                        None,
-                        format!("member `{name}` has general-purpose flags 0x{flags:04x} (encryption); read as plain data anyway"),
-                        "encrypted",
-                    );
-                }
-                Issue::NameMismatch { central, local } => {
-                    self.push(
-                        Rule::ZipNameMismatch,
-                        &chain(members, central.clone()),
-                        None,
-                        format!("the central directory names this member `{central}`, its local header `{local}`"),
-                        format!("name:{local}"),
-                    );
-                }
-                Issue::Duplicate { name, count } => {
-                    self.push(
-                        Rule::ZipDuplicateName,
-                        members,
-                        None,
-                        format!("member name `{name}` appears {count} times; readers disagree on which copy they load, so every copy was scanned"),
-                        format!("dup:{name}"),
-                    );
-                }
-                Issue::Traversal { name } => {
-                    self.push(
-                        Rule::ZipPathTraversal,
-                        members,
-                        None,
-                        format!("member name `{name}` is absolute or climbs out with `..`; extracting it writes outside the target directory"),
-                        format!("traversal:{name}"),
-                    );
-                }
-                Issue::Unsupported { name, method } => {
-                    self.push(
-                        Rule::ZipUnsupportedMember,
-                        &chain(members, name.clone()),
-                        None,
-                        format!("member `{name}` uses compression method {method}, which llmguard cannot read; its contents were not checked"),
-                        "method",
-                    );
-                }
-                Issue::Malformed { offset, message } => {
-                    self.push(
-                        Rule::ZipMalformed,
-                        members,
-                        Some(*offset),
-                        format!("malformed zip: {message}"),
-                        format!("malformed:{message}"),
-                    );
-                }
-                Issue::TooManyMembers { limit } => {
-                    self.push(
-                        Rule::ResourceLimit,
-                        members,
-                        None,
-                        format!("archive has more than {limit} members or an oversized central directory; the rest were not checked"),
-                        "members",
-                    );
-                }
-            }
+            let inner = |name: &str| chain(members, name.to_string());
+            let (rule, at, offset, message, key) = match issue {
+                Issue::Encrypted { name, flags } => (
+                    Rule::ZipEncryptionFlag,
+                    inner(name),
+                    None,
+                    format!("member `{name}` has general-purpose flags 0x{flags:04x} (encryption); read as plain data anyway"),
+                    "encrypted".to_string(),
+                ),
+                Issue::NameMismatch { central, local } => (
+                    Rule::ZipNameMismatch,
+                    inner(central),
+                    None,
+                    format!("the central directory names this member `{central}`, its local header `{local}`"),
+                    format!("name:{local}"),
+                ),
+                Issue::Duplicate { name, count } => (
+                    Rule::ZipDuplicateName,
+                    members.to_vec(),
+                    None,
+                    format!(
+                        "member name `{name}` appears {count} times; readers disagree on which copy they load, so every copy was scanned"
+                    ),
+                    format!("dup:{name}"),
+                ),
+                Issue::Traversal { name } => (
+                    Rule::ZipPathTraversal,
+                    members.to_vec(),
+                    None,
+                    format!(
+                        "member name `{name}` is absolute or climbs out with `..`; extracting it writes outside the target directory"
+                    ),
+                    format!("traversal:{name}"),
+                ),
+                Issue::Unsupported { name, method } => (
+                    Rule::ZipUnsupportedMember,
+                    inner(name),
+                    None,
+                    format!("member `{name}` uses compression method {method}, which llmguard cannot read; its contents were not checked"),
+                    "method".to_string(),
+                ),
+                Issue::Malformed { offset, message } => (
+                    Rule::ZipMalformed,
+                    members.to_vec(),
+                    Some(*offset),
+                    format!("malformed zip: {message}"),
+                    format!("malformed:{message}"),
+                ),
+                Issue::TooManyMembers { limit } => (
+                    Rule::ResourceLimit,
+                    members.to_vec(),
+                    None,
+                    format!("archive has more than {limit} members or an oversized central directory; the rest were not checked"),
+                    "members".to_string(),
+                ),
+            };
+            self.push(rule, &at, offset, message, key);
         }
     }
 
