@@ -25,6 +25,10 @@ It writes two things under ``--out`` (``benches/corpus/``, which is gitignored):
     The malicious fixtures are only ever *copied as bytes*: this script never
     unpickles, imports or otherwise executes any model file.
 
+``mixed.manifest.json``
+    The kind of every file of ``mixed/`` (benign / malicious / malformed, from
+    ``testdata/models/manifest.json``; ``synth-benign`` for synthesized files).
+
 ``large/checkpoint.pt``  (~1.04 GB; written once)
     One PyTorch-style zip checkpoint of a transformer-shaped state dict (291
     float32 tensors: a 32000x1024 embedding and 18 blocks of attention, MLP and
@@ -252,6 +256,12 @@ def copy_fixtures(mixed, rng):
                 continue
             fixtures.append(os.path.relpath(os.path.join(root, f), FIXTURES))
     fixtures.sort()
+    try:
+        with open(os.path.join(FIXTURES, "manifest.json")) as f:
+            manifest = {e["file"]: e["kind"] for e in json.load(f)}
+    except (OSError, ValueError, KeyError, TypeError):
+        manifest = {}
+    kinds = {}
     orgs = ["acme-ai", "open-lab", "tinyml", "hub-user", "research", "mirror"]
     for n, rel in enumerate(fixtures):
         src = os.path.join(FIXTURES, rel)
@@ -272,7 +282,10 @@ def copy_fixtures(mixed, rng):
                             f"{stem.replace('=', '-')}-v{rng.randrange(1, 9)}{ext}")
         os.makedirs(os.path.dirname(dst2), exist_ok=True)
         shutil.copyfile(src, dst2)
-    return len(fixtures)
+        k = manifest.get(rel.replace(os.sep, "/"), kind)
+        kinds[os.path.relpath(dst, mixed)] = k
+        kinds[os.path.relpath(dst2, mixed)] = k
+    return len(fixtures), kinds
 
 
 def log_uniform_size(rng, lo=2 << 10, hi=4 << 20):
@@ -404,13 +417,19 @@ def build_mixed(out, seed):
         shutil.rmtree(mixed)
     os.makedirs(mixed)
     rng = random.Random(seed)
-    n_fix = copy_fixtures(mixed, rng)
+    n_fix, kinds = copy_fixtures(mixed, rng)
     n_syn = synthesize(mixed, rng)
     total_files, total_bytes = 0, 0
     for root, _d, files in os.walk(mixed):
         for f in files:
             total_files += 1
             total_bytes += os.path.getsize(os.path.join(root, f))
+            rel = os.path.relpath(os.path.join(root, f), mixed)
+            kinds.setdefault(rel, "synth-benign")
+    # kind of every file (benign / malicious / malformed from testdata/models/manifest.json,
+    # synth-benign for synthesized ones); kept outside mixed/ so no scanner sees it
+    with open(os.path.join(out, "mixed.manifest.json"), "w") as f:
+        json.dump(dict(sorted(kinds.items())), f, indent=0)
     print(f"mixed/: {n_fix} fixtures x2 + {n_syn} synthesized = {total_files} files, "
           f"{total_bytes / 1e6:.1f} MB")
 

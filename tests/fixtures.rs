@@ -172,4 +172,10 @@ fn formats_are_detected_by_content_not_extension() {
     assert_eq!(format["linear_state_dict_legacy.pt"], "pytorch-legacy");
     assert_eq!(format["logreg.joblib"], "joblib");
     assert_eq!(format["logreg.compress3.joblib"], "joblib");
+    let report = common::scan(&["testdata/models/benign/joblib_compressors"]);
+    assert_eq!(report.artifacts.len(), 6);
+    for a in &report.artifacts {
+        assert_eq!(a.format, "joblib", "{}", a.path);
+        assert_eq!(a.verdict, llmguard::report::Verdict::Clean, "{}", a.path);
+    }
 }

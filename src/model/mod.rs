@@ -14,6 +14,11 @@ pub enum Magic {
     Npy,
     Gzip,
     Zlib,
+    Bzip2,
+    Xz,
+    /// The legacy `.lzma` ("LZMA alone") format that joblib's `compress='lzma'` writes.
+    Lzma,
+    Lz4,
     /// Starts like a pickle (a `PROTO` opcode, or a protocol-0/1 opcode a pickle can begin with).
     PickleLike,
     Other,
@@ -25,6 +30,10 @@ pub fn sniff(head: &[u8]) -> Magic {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Magic::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Magic::Npy,
         [0x1f, 0x8b, ..] => Magic::Gzip,
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => Magic::Bzip2,
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Magic::Xz,
+        [0x5d, 0, 0, ..] => Magic::Lzma,
+        [0x04, 0x22, 0x4d, 0x18, ..] => Magic::Lz4,
         [0x80, v, ..] if *v <= 5 => Magic::PickleLike,
         [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 => Magic::Zlib,
         [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'L' | b'S' | b'V' | b'F' | b'K' | b'J' | b'X' | b'U'
@@ -43,6 +52,10 @@ mod tests {
         assert_eq!(sniff(b"\x93NUMPY\x01\x00"), Magic::Npy);
         assert_eq!(sniff(b"\x1f\x8b\x08\x00"), Magic::Gzip);
         assert_eq!(sniff(b"\x78\x9c\x01\x02"), Magic::Zlib);
+        assert_eq!(sniff(b"BZh91AY"), Magic::Bzip2);
+        assert_eq!(sniff(b"\xfd7zXZ\x00\x00"), Magic::Xz);
+        assert_eq!(sniff(b"\x5d\x00\x00\x80\x00"), Magic::Lzma);
+        assert_eq!(sniff(b"\x04\x22\x4d\x18\x60"), Magic::Lz4);
         assert_eq!(sniff(b"\x78\x9d\x01\x02"), Magic::Other);
         assert_eq!(sniff(b"\x80\x04\x95\x00"), Magic::PickleLike);
         assert_eq!(sniff(b"\x80\x09"), Magic::Other);

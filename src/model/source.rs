@@ -159,6 +159,31 @@ impl Budget {
         self.tripped.set(t.clone());
         t
     }
+
+    /// Count `n` more inflated bytes of a stream that has produced `produced` bytes (these `n`
+    /// included) from `compressed` bytes; fail once a limit is passed.
+    fn account(&self, produced: u64, n: usize, compressed: u64) -> io::Result<()> {
+        let total = self.used.get() + n as u64;
+        self.used.set(total);
+        let err = if total > self.max_total {
+            Some(BudgetError::Total {
+                limit_mib: self.max_total >> 20,
+            })
+        } else if produced > self.ratio_floor && produced / compressed.max(1) > self.max_ratio {
+            Some(BudgetError::Ratio { ratio: self.max_ratio })
+        } else {
+            None
+        };
+        match err {
+            Some(e) => {
+                if self.tripped().is_none() {
+                    self.tripped.set(Some(e.clone()));
+                }
+                Err(io::Error::other(e))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// Counts what an inflating reader yields against the budget, and fails the read (so the
@@ -175,7 +200,7 @@ impl<R: Read> Metered<R> {
         Metered {
             inner,
             budget,
-            compressed: compressed.max(1),
+            compressed,
             produced: 0,
         }
     }
@@ -185,26 +210,45 @@ impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.produced += n as u64;
-        let total = self.budget.used.get() + n as u64;
-        self.budget.used.set(total);
-        let err = if total > self.budget.max_total {
-            Some(BudgetError::Total {
-                limit_mib: self.budget.max_total >> 20,
-            })
-        } else if self.produced > self.budget.ratio_floor && self.produced / self.compressed > self.budget.max_ratio {
-            Some(BudgetError::Ratio {
-                ratio: self.budget.max_ratio,
-            })
-        } else {
-            None
-        };
-        if let Some(e) = err {
-            if self.budget.tripped().is_none() {
-                self.budget.tripped.set(Some(e.clone()));
-            }
-            return Err(io::Error::other(e));
-        }
+        self.budget.account(self.produced, n, self.compressed)?;
         Ok(n)
+    }
+}
+
+/// A sink that keeps the first `spill_at` bytes in memory and the rest in an unnamed
+/// temporary file, then becomes a random-access source.
+struct Spill {
+    mem: Vec<u8>,
+    file: Option<File>,
+    spill_at: u64,
+}
+
+impl Spill {
+    fn into_source(self) -> io::Result<Box<dyn Source>> {
+        match self.file {
+            Some(f) => Ok(Box::new(FileSource::new(f)?)),
+            None => Ok(Box::new(self.mem)),
+        }
+    }
+}
+
+impl io::Write for Spill {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.mem.len() as u64 + buf.len() as u64 > self.spill_at {
+            let mut f = tempfile_in_tmp()?;
+            f.write_all(&self.mem)?;
+            self.mem = Vec::new();
+            self.file = Some(f);
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(buf)?,
+            None => self.mem.extend_from_slice(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -235,19 +279,17 @@ impl<R: Read> Read for Crc<R> {
     }
 }
 
-/// Read a whole stream into a new random-access source: memory for small data, an anonymous
+/// Read a whole stream into a new random-access source: memory for small data, an unnamed
 /// temporary file beyond `spill_at`, so nested archives inside compressed members cost bounded
 /// memory.
 pub fn materialize(mut reader: impl Read, spill_at: u64) -> io::Result<Box<dyn Source>> {
-    let mut head = Vec::new();
-    (&mut reader).take(spill_at).read_to_end(&mut head)?;
-    if (head.len() as u64) < spill_at {
-        return Ok(Box::new(head));
-    }
-    let mut file = tempfile_in_tmp()?;
-    io::Write::write_all(&mut file, &head)?;
-    io::copy(&mut reader, &mut file)?;
-    Ok(Box::new(FileSource::new(file)?))
+    let mut sink = Spill {
+        mem: Vec::new(),
+        file: None,
+        spill_at,
+    };
+    io::copy(&mut reader, &mut sink)?;
+    sink.into_source()
 }
 
 fn tempfile_in_tmp() -> io::Result<File> {

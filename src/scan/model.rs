@@ -63,6 +63,10 @@ pub enum ModelFormat {
     Zip,
     Gzip,
     Zlib,
+    Bzip2,
+    Xz,
+    Lzma,
+    Lz4,
     NotAModel,
 }
 
@@ -78,6 +82,10 @@ impl ModelFormat {
             ModelFormat::Zip => "zip",
             ModelFormat::Gzip => "gzip",
             ModelFormat::Zlib => "zlib",
+            ModelFormat::Bzip2 => "bzip2",
+            ModelFormat::Xz => "xz",
+            ModelFormat::Lzma => "lzma",
+            ModelFormat::Lz4 => "lz4",
             ModelFormat::NotAModel => "not-a-model",
         }
     }
@@ -177,6 +185,32 @@ fn sha256_file(src: &dyn Source) -> std::io::Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Memory the xz/lzma decoders may use (their dictionary), in KiB.
+const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
+
+/// A reader that fails with the error a decoder's constructor returned.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(self.0.take().unwrap_or_else(|| std::io::Error::other("decoder failed")))
+    }
+}
+
+/// Read a stream to its end, returning how many bytes it gave and the error that stopped it.
+fn drain(r: &mut dyn Read) -> (u64, Option<std::io::Error>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return (total, None),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (total, Some(e)),
+        }
+    }
+}
+
 /// A way to (re)open a stream from its start.
 type Opener<'s> = dyn Fn() -> Box<dyn Read + 's> + 's;
 
@@ -237,7 +271,9 @@ impl Cx<'_> {
         match sniff(&head[..n]) {
             Magic::Zip => self.zip(src, members, depth).unwrap_or(ModelFormat::NotAModel),
             Magic::Npy => self.npy(open(), members),
-            Magic::Gzip | Magic::Zlib => self.compressed(sniff(&head[..n]), &open, len, members, depth),
+            m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
+                self.compressed(m, &open, len, members, depth)
+            }
             Magic::PickleLike | Magic::Other => {
                 let (format, trailing) = self.pickle(&open, Some(len), members, crc);
                 if let Some(format) = format {
@@ -324,7 +360,9 @@ impl Cx<'_> {
                 }
             }
             Magic::Npy => self.npy(open(), members),
-            m @ (Magic::Gzip | Magic::Zlib) => self.compressed(m, open, compressed, members, depth),
+            m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
+                self.compressed(m, open, compressed, members, depth)
+            }
             Magic::PickleLike | Magic::Other => {
                 let (format, trailing) = self.pickle(open, None, members, crc);
                 if let (Some(_), Some(start)) = (format, trailing) {
@@ -350,6 +388,8 @@ impl Cx<'_> {
         ModelFormat::Zip
     }
 
+    /// A compression layer (how joblib's `compress=` options and `.gz` files wrap a pickle or
+    /// an archive), decoded on the fly against the file's decompression budget.
     fn compressed(
         &mut self,
         magic: Magic,
@@ -361,24 +401,50 @@ impl Cx<'_> {
         if depth >= self.limits.max_depth {
             return self.too_deep(members);
         }
-        let budget = self.budget.clone();
         let (layer, format) = match magic {
             Magic::Gzip => ("(gzip)", ModelFormat::Gzip),
+            Magic::Bzip2 => ("(bzip2)", ModelFormat::Bzip2),
+            Magic::Xz => ("(xz)", ModelFormat::Xz),
+            Magic::Lzma => ("(lzma)", ModelFormat::Lzma),
+            Magic::Lz4 => ("(lz4)", ModelFormat::Lz4),
             _ => ("(zlib)", ModelFormat::Zlib),
         };
+        let inner_members = chain(members, layer);
+        let budget = self.budget.clone();
         let inner = move || -> Box<dyn Read + '_> {
             let raw = open();
             let decoded: Box<dyn Read> = match magic {
                 Magic::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+                Magic::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
+                Magic::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
+                Magic::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(raw, true, LZMA_MEM_LIMIT_KIB)),
+                Magic::Lzma => match lzma_rust2::LzmaReader::new_mem_limit(raw, LZMA_MEM_LIMIT_KIB, None) {
+                    Ok(r) => Box::new(r),
+                    Err(e) => Box::new(Failing(Some(std::io::Error::other(e)))),
+                },
                 _ => Box::new(flate2::read::ZlibDecoder::new(raw)),
             };
             Box::new(Metered::new(decoded, budget.clone(), compressed))
         };
-        let found = self.stream(&inner, compressed, &chain(members, layer), depth + 1, None);
-        if found == ModelFormat::NotAModel {
-            format
-        } else {
-            found
+        let found = self.stream(&inner, compressed, &inner_members, depth + 1, None);
+        if found != ModelFormat::NotAModel {
+            return found;
+        }
+        // Nothing recognisable inside: say so if the layer itself is broken.
+        let (decoded, error) = drain(&mut *inner());
+        match error {
+            Some(_) if self.budget.tripped().is_some() => format,
+            // Two or three magic bytes are weak evidence: other data can start that way.
+            Some(_) if decoded == 0 && matches!(magic, Magic::Zlib | Magic::Lzma) => ModelFormat::NotAModel,
+            Some(e) => {
+                let msg = format!(
+                    "{} data does not decompress after {decoded} bytes: {e}",
+                    &layer[1..layer.len() - 1]
+                );
+                self.push(Rule::CompressedStreamCorrupt, &inner_members, None, msg, "corrupt");
+                format
+            }
+            None => format,
         }
     }
 

@@ -138,6 +138,24 @@ def sklearn_part(tag):
         "joblib.dump of a dict with float64 (2,3), object and uint8 arrays (%s)" % v)
 
 
+def compressors_part():
+    """joblib.dump with every compressor joblib offers (lz4 needs the `lz4` package)."""
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    d = clean("joblib_compressors")
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20, 4))
+    y = (X[:, 0] > 0).astype(int)
+    m = LogisticRegression().fit(X, y)
+    for method in ("zlib", "gzip", "bz2", "lzma", "xz", "lz4"):
+        p = os.path.join(d, "logreg.%s.joblib" % method)
+        joblib.dump(m, p, compress=(method, 3))
+        rec("joblib_compressors/logreg.%s.joblib" % method,
+            "joblib.dump compress=('%s', 3) of a LogisticRegression (joblib %s)" % (method, joblib.__version__))
+
+
 # ---------------------------------------------------------------------------------------------
 # torch
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +372,7 @@ def main():
         assert not numpy.__version__.startswith("1."), numpy.__version__
         parts = {"numpy": lambda: numpy_part("numpy2"), "sklearn": lambda: sklearn_part("numpy2"),
                  "torch": torch_part, "transformers": transformers_part,
-                 "lightning": lightning_part, "plain": plain_part}
+                 "lightning": lightning_part, "plain": plain_part, "compressors": compressors_part}
     random.seed(0)
     for name, fn in parts.items():
         if a.only and name not in a.only:

@@ -22,6 +22,9 @@ import os
 import struct
 import sys
 import zipfile
+import bz2
+import gzip
+import lzma
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -165,6 +168,46 @@ def persid0(s):
 def frame(body):
     """Wrap protocol-4+ opcodes in one FRAME, the way CPython's framer does for small pickles."""
     return b"\x95" + struct.pack("<Q", len(body)) + body
+
+
+def xxh32(data, seed=0):
+    """xxHash32, for the LZ4 frame header checksum (no third-party module needed)."""
+    p1, p2, p3, p4, p5 = 2654435761, 2246822519, 3266489917, 668265263, 374761393
+    m = 0xFFFFFFFF
+    rotl = lambda x, r: ((x << r) | (x >> (32 - r))) & m
+    n, i = len(data), 0
+    if n >= 16:
+        v = [(seed + p1 + p2) & m, (seed + p2) & m, seed & m, (seed - p1) & m]
+        while i + 16 <= n:
+            for k in range(4):
+                lane = struct.unpack_from("<I", data, i + 4 * k)[0]
+                v[k] = (rotl((v[k] + lane * p2) & m, 13) * p1) & m
+            i += 16
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & m
+    else:
+        h = (seed + p5) & m
+    h = (h + n) & m
+    while i + 4 <= n:
+        h = (rotl((h + struct.unpack_from("<I", data, i)[0] * p3) & m, 17) * p4) & m
+        i += 4
+    while i < n:
+        h = (rotl((h + data[i] * p5) & m, 11) * p1) & m
+        i += 1
+    h ^= h >> 15
+    h = (h * p2) & m
+    h ^= h >> 13
+    h = (h * p3) & m
+    h ^= h >> 16
+    return h
+
+
+def lz4_frame_stored(payload):
+    """An LZ4 frame whose single block is stored uncompressed (valid per the frame spec)."""
+    flg, bd = 0x60, 0x70  # version 01, independent blocks; 4 MiB max block
+    head = bytes([flg, bd])
+    out = b"\x04\x22\x4d\x18" + head + bytes([(xxh32(head) >> 8) & 0xFF])
+    out += struct.pack("<I", 0x80000000 | len(payload)) + payload
+    return out + struct.pack("<I", 0)
 
 
 def p2_call(mod, name, arg=CMD):
@@ -808,6 +851,21 @@ def build_all():
     fx("joblib_zlib_compress3.joblib", b"".join([zlib.compress(jb, 3)]),
        "joblib compress=3 (zlib) file: a bare zlib stream (first byte 0x78) holding the "
        "array-then-os.system joblib stream", ["MOD101"], ["os.system"])
+    for ext, packed, what in (
+            ("bz2", bz2.compress(jb), "joblib compress='bz2' file: a bzip2 stream (BZh)"),
+            ("xz", lzma.compress(jb, format=lzma.FORMAT_XZ), "joblib compress='xz' file: an xz stream"),
+            ("lzma", lzma.compress(jb, format=lzma.FORMAT_ALONE),
+             "joblib compress='lzma' file: a legacy LZMA-alone stream (0x5d 00 00)"),
+            ("lz4", lz4_frame_stored(jb), "joblib compress='lz4' file: an LZ4 frame")):
+        fx("joblib_%s_compressed.joblib" % ext, packed,
+           what + " holding the array-then-os.system joblib stream", ["MOD101"], ["os.system"])
+    xz_ok = lzma.compress(jb, format=lzma.FORMAT_XZ)
+    fx("joblib_xz_corrupt.joblib", xz_ok[:12] + b"\x00" * 8 + xz_ok[20:],
+       "xz stream (joblib compress='xz') with its block header zeroed: does not decompress",
+       ["MOD210"], [], kind="malformed")
+    gz_ok = gzip.compress(jb)
+    fx("joblib_gzip_truncated.joblib", gz_ok[:10] + bytes(range(200, 256)) * 4,
+       "gzip header followed by bytes that are not a deflate stream", ["MOD210"], [], kind="malformed")
     fx("joblib_wrapper_unknown_dtype.joblib",
        joblib_malicious(dtype_descr="mystery", array_bytes=b"\x00" * 40),
        "joblib NumpyArrayWrapper whose dtype string 'mystery' has no known item size, followed "

@@ -17,6 +17,9 @@ compressed joblib files are inflated first).
 import io
 import pickletools
 import struct
+import bz2
+import gzip
+import lzma
 import zlib
 
 MARK = object()
@@ -481,6 +484,14 @@ def analyse_file_bytes(buf, name="", depth=0):
             buf = zlib.decompress(buf)
         except zlib.error:
             return
+    elif buf[:2] == b"\x1f\x8b":  # joblib compress='gzip'
+        buf = gzip.decompress(buf)
+    elif buf[:3] == b"BZh":  # joblib compress='bz2'
+        buf = bz2.decompress(buf)
+    elif buf[:6] == b"\xfd7zXZ\x00" or buf[:3] == b"\x5d\x00\x00":  # joblib 'xz' / 'lzma'
+        buf = lzma.decompress(buf)
+    elif buf[:4] == b"\x04\x22\x4d\x18":  # joblib compress='lz4'
+        buf = lz4_frame_decode(buf)
     if buf[:2] == b"ZF":  # very old joblib zfile: 'ZF' + 16 hex chars length + zlib data
         try:
             buf = zlib.decompress(buf[18:])
@@ -488,6 +499,30 @@ def analyse_file_bytes(buf, name="", depth=0):
             return
     for r in analyse_pickle_bytes(buf)[0]:
         yield name, r
+
+
+def lz4_frame_decode(buf):
+    """Decode an LZ4 frame with the stdlib only: the `lz4` module when present, else frames
+    whose blocks are stored uncompressed (what gen_malicious.py writes)."""
+    try:
+        import lz4.frame  # noqa: PLC0415
+        return lz4.frame.decompress(buf)
+    except ImportError:
+        pass
+    flg = buf[4]
+    pos = 7 + (8 if flg & 0x08 else 0) + (4 if flg & 0x01 else 0)
+    out = b""
+    while pos + 4 <= len(buf):
+        (size,) = struct.unpack_from("<I", buf, pos)
+        pos += 4
+        if size == 0:
+            break
+        if not size & 0x80000000:
+            raise ValueError("compressed LZ4 blocks need the lz4 module")
+        size &= 0x7FFFFFFF
+        out += buf[pos:pos + size]
+        pos += size + (4 if flg & 0x10 else 0)
+    return out
 
 
 def analyse_path(path):
