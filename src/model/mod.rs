@@ -36,8 +36,10 @@ pub fn sniff(head: &[u8]) -> Magic {
         [0x04, 0x22, 0x4d, 0x18, ..] => Magic::Lz4,
         [0x80, v, ..] if *v <= 5 => Magic::PickleLike,
         [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 => Magic::Zlib,
-        [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'L' | b'S' | b'V' | b'F' | b'K' | b'J' | b'X' | b'U'
-        | b'T' | b'i' | b'l' | b'd' | b'P', ..] => Magic::PickleLike,
+        // Every opcode a protocol 0/1 stream can start with (from protocol 2 on a stream starts
+        // with PROTO): with any other first byte Python's unpickler fails at once too.
+        [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'L' | b'S' | b'V' | b'F' | b'G' | b'K' | b'J' | b'M'
+        | b'X' | b'U' | b'T' | b'i' | b'l' | b'd' | b'P' | 0x88 | 0x89, ..] => Magic::PickleLike,
         _ => Magic::Other,
     }
 }

@@ -274,6 +274,8 @@ impl Cx<'_> {
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, &open, len, members, depth)
             }
+            // A member that cannot start a pickle is data (a tensor payload): nothing to parse.
+            Magic::Other if !members.is_empty() => ModelFormat::NotAModel,
             Magic::PickleLike | Magic::Other => {
                 let (format, trailing) = self.pickle(&open, Some(len), members, crc);
                 if let Some(format) = format {
@@ -286,8 +288,8 @@ impl Cx<'_> {
                     }
                     return format;
                 }
-                // Not a pickle: maybe a zip with something in front of it (self-extractor).
-                if zip::find_eocd(src).is_some() {
+                // Not a pickle: maybe a zip with something in front of it (a self-extractor).
+                if members.is_empty() && zip::find_eocd(src).is_some() {
                     if let Some(f) = self.zip(src, members, depth) {
                         return f;
                     }
@@ -363,7 +365,8 @@ impl Cx<'_> {
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, open, compressed, members, depth)
             }
-            Magic::PickleLike | Magic::Other => {
+            Magic::Other => ModelFormat::NotAModel,
+            Magic::PickleLike => {
                 let (format, trailing) = self.pickle(open, None, members, crc);
                 if let (Some(_), Some(start)) = (format, trailing) {
                     let total = std::io::copy(&mut open(), &mut std::io::sink()).unwrap_or(start);
