@@ -21,7 +21,9 @@ pub struct Input<R: Read> {
 impl<R: Read> Input<R> {
     pub fn new(reader: R) -> Self {
         Input {
-            inner: BufReader::with_capacity(64 * 1024, reader),
+            // Small on purpose: many parses are attempts on members that turn out not to be
+            // pickles, and std zero-fills a reader's buffer before its first read.
+            inner: BufReader::with_capacity(8 * 1024, reader),
             pos: 0,
         }
     }

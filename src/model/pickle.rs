@@ -136,14 +136,43 @@ impl Stream {
     }
 
     /// Whether this looks like a real pickle rather than other bytes that happen to start
-    /// with opcode-like values. Used to decide whether a file (or the bytes after a `STOP`)
-    /// is a pickle at all.
+    /// with opcode-like values (a tensor payload, a text file). Used to decide whether a file
+    /// (or the bytes after a `STOP`) is a pickle at all; a real pickle is reported in full.
     pub fn plausible(&self) -> bool {
-        let truncated = matches!(&self.error, Some(StreamError::Malformed { message, .. }) if message.starts_with("unexpected end"));
-        (self.stopped && (self.protocol.is_some() || self.opcodes >= 3))
-            || (self.protocol.is_some() && self.opcodes >= 3)
-            || (!self.imports.is_empty() && (!self.calls.is_empty() || truncated))
+        // Random bytes read as GLOBAL lines give names no module or attribute has.
+        let garbage = self.imports.iter().any(|i| match &i.target {
+            Target::Resolved { module, name } => !is_dotted_identifier(module) || !is_dotted_identifier(name),
+            Target::Unresolved { .. } => false,
+        });
+        if garbage {
+            return false;
+        }
+        let (truncated, structural) = match &self.error {
+            Some(StreamError::Malformed { message, .. }) => {
+                let t = message.starts_with("unexpected end");
+                (t, !t)
+            }
+            _ => (false, false),
+        };
+        let imports_and_calls = !self.imports.is_empty() && (!self.calls.is_empty() || truncated);
+        if self.stopped {
+            return self.protocol.is_some() || self.opcodes >= 3 || imports_and_calls;
+        }
+        // A stream that stops on an invalid opcode is noise unless it did something real
+        // first; one cut short (truncated, or a limit) after a PROTO header is a pickle.
+        (self.protocol.is_some() && self.opcodes >= 3 && !structural) || imports_and_calls
     }
+}
+
+/// `a.b_c.D1`: what a module path or (dotted) attribute name of real Python code looks like.
+pub fn is_dotted_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 512
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
 }
 
 /// Every stream in a file or member.

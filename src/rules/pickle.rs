@@ -4,12 +4,12 @@
 
 use super::RulesError;
 use crate::finding::Severity;
-use regex::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const BUILTIN_FILE: &str = "rules/model/pickle.yaml";
-const BUILTIN: &str = include_str!("../../rules/model/pickle.yaml");
+/// `rules/model/pickle.yaml`, re-encoded as JSON by `build.rs` (see there why).
+const BUILTIN: &str = include_str!(concat!(env!("OUT_DIR"), "/rules/pickle.json"));
 
 /// The rules file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,7 +62,10 @@ pub struct AllowEntry {
 
 impl PickleSpec {
     pub fn builtin() -> Result<PickleSpec, RulesError> {
-        Self::parse(BUILTIN, BUILTIN_FILE)
+        serde_json::from_str(BUILTIN).map_err(|e| RulesError::Parse {
+            file: BUILTIN_FILE.into(),
+            message: e.to_string(),
+        })
     }
 
     pub fn parse(text: &str, file: &str) -> Result<PickleSpec, RulesError> {
@@ -101,7 +104,7 @@ pub enum Judgement<'a> {
 #[derive(Debug)]
 struct Names {
     exact: HashSet<String>,
-    globs: Option<Regex>,
+    globs: Vec<Glob>,
 }
 
 impl Names {
@@ -110,50 +113,106 @@ impl Names {
         let mut globs = Vec::new();
         for n in names {
             if n.contains(['*', '?', '[']) {
-                globs.push(glob_to_regex(n));
+                globs.push(Glob::parse(n).map_err(|message| RulesError::Entry {
+                    file: file.into(),
+                    entry: entry.into(),
+                    message: format!("bad name pattern `{n}`: {message}"),
+                })?);
             } else {
                 exact.insert(n.clone());
             }
         }
-        let globs = if globs.is_empty() {
-            None
-        } else {
-            let re = format!("^(?:{})$", globs.join("|"));
-            Some(Regex::new(&re).map_err(|e| RulesError::Entry {
-                file: file.into(),
-                entry: entry.into(),
-                message: format!("bad name pattern: {e}"),
-            })?)
-        };
         Ok(Names { exact, globs })
     }
 
     fn matches(&self, name: &str) -> bool {
-        self.exact.contains(name) || self.globs.as_ref().is_some_and(|g| g.is_match(name))
+        self.exact.contains(name) || self.globs.iter().any(|g| g.matches(name))
     }
 }
 
-/// `*` and `?` stay inside one dotted component; `[...]` classes pass through.
-fn glob_to_regex(glob: &str) -> String {
-    let mut out = String::new();
-    let mut in_class = false;
-    for c in glob.chars() {
-        match c {
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-            }
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            _ if in_class => out.push(c),
-            '*' => out.push_str("[^.]*"),
-            '?' => out.push_str("[^.]"),
-            _ => out.push_str(&regex::escape(&c.to_string())),
+/// A name glob: `*` (any run), `?` (one character) and `[A-Z_]` classes, none of which match
+/// a `.`, so a pattern never stretches over a dotted attribute walk.
+///
+/// Written here rather than compiled to `regex`: the patterns are this small, and compiling
+/// the ~40 of them with `regex` cost a quarter of the instructions of scanning a 1 GB
+/// checkpoint (measured with callgrind), paid on every run.
+#[derive(Debug)]
+struct Glob(Vec<Tok>);
+
+#[derive(Debug, PartialEq)]
+enum Tok {
+    Lit(char),
+    One,
+    Run,
+    Class(Vec<(char, char)>),
+}
+
+impl Glob {
+    fn parse(pattern: &str) -> Result<Glob, String> {
+        let mut toks = Vec::new();
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            toks.push(match c {
+                '*' => Tok::Run,
+                '?' => Tok::One,
+                '[' => {
+                    let mut ranges = Vec::new();
+                    loop {
+                        let lo = chars.next().ok_or("unclosed `[`")?;
+                        if lo == ']' {
+                            break;
+                        }
+                        if chars.peek() == Some(&'-') {
+                            chars.next();
+                            let hi = chars.next().filter(|h| *h != ']').ok_or("bad range in `[...]`")?;
+                            ranges.push((lo, hi));
+                        } else {
+                            ranges.push((lo, lo));
+                        }
+                    }
+                    if ranges.is_empty() {
+                        return Err("empty `[]`".into());
+                    }
+                    Tok::Class(ranges)
+                }
+                other => Tok::Lit(other),
+            });
+        }
+        Ok(Glob(toks))
+    }
+
+    fn one(tok: &Tok, c: char) -> bool {
+        match tok {
+            Tok::Lit(l) => *l == c,
+            Tok::One => c != '.',
+            Tok::Class(ranges) => c != '.' && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)),
+            Tok::Run => false,
         }
     }
-    out
+
+    /// Wildcard matching with backtracking to the last `*`, which may not cover a `.`.
+    fn matches(&self, name: &str) -> bool {
+        let s: Vec<char> = name.chars().collect();
+        let p = &self.0;
+        let (mut pi, mut si) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while si < s.len() {
+            if pi < p.len() && p[pi] == Tok::Run {
+                star = Some((pi, si));
+                pi += 1;
+            } else if pi < p.len() && Self::one(&p[pi], s[si]) {
+                pi += 1;
+                si += 1;
+            } else if let Some((sp, ss)) = star.filter(|(_, ss)| s[*ss] != '.') {
+                star = Some((sp, ss + 1));
+                pi = sp + 1;
+                si = ss + 1;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|t| *t == Tok::Run)
+    }
 }
 
 #[derive(Debug)]
@@ -408,6 +467,31 @@ mod tests {
         let p = PicklePolicy::compile(&spec).unwrap();
         assert_eq!(p.judge("mypkg.models", "Net"), Judgement::Allowed);
         assert_eq!(denied(&p, "requests", "get"), Some(Severity::High));
+    }
+
+    #[test]
+    fn globs_match_within_one_component() {
+        for (pattern, name, want) in [
+            ("_rebuild_*", "_rebuild_tensor_v2", true),
+            ("_rebuild_*", "_rebuild_", true),
+            ("_rebuild_*", "_rebuild_x.os", false),
+            ("[A-Z]*", "Linear", true),
+            ("[A-Z]*", "linear", false),
+            ("[A-Z]*", "Linear.os", false),
+            ("*Storage", "FloatStorage", true),
+            ("*Storage", "a.FloatStorage", false),
+            ("*DType", "Float64DType", true),
+            ("_[A-Z]*", "_StorageInfo", true),
+            ("[a-z]*_matrix", "csr_matrix", true),
+            ("[a-z]*_matrix", "csr_matrix_x", false),
+            ("a?c", "abc", true),
+            ("a?c", "a.c", false),
+            ("*", "", true),
+        ] {
+            assert_eq!(Glob::parse(pattern).unwrap().matches(name), want, "{pattern} ~ {name}");
+        }
+        assert!(Glob::parse("[A-").is_err());
+        assert!(Glob::parse("[]").is_err());
     }
 
     #[test]

@@ -311,3 +311,24 @@ fn retained_data_is_bounded_and_reported() {
         f.streams[0].error
     );
 }
+
+#[test]
+fn tensor_bytes_that_look_like_opcodes_are_not_pickles() {
+    // Raw float payloads can start with `c` (GLOBAL) or 0x80 0x02 (PROTO) by chance, and even
+    // reach a `R`: names that are not identifiers, or an invalid opcode after a few opcodes,
+    // mark them as data, not as a malformed pickle.
+    let cases: [&[u8]; 4] = [
+        b"cB<\xe3b\xd1B<Y\n\x9al\xef%<\n)R\xa5\x00\x13",
+        b"\x80\x02NN\xa5\x00\x00\x00",
+        b"\x80\x03K\x01K\x02\x00\x00",
+        b"(\x00\x00\x00",
+    ];
+    for bytes in cases {
+        assert!(!parse(bytes).is_pickle(), "{bytes:?}");
+    }
+    // Real pickles still count, complete or cut short.
+    assert!(parse(b"\x80\x02cos\nsystem\n)R").is_pickle());
+    assert!(parse(b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(").is_pickle());
+    assert!(is_dotted_identifier("torch._utils") && is_dotted_identifier("_rebuild_tensor_v2"));
+    assert!(!is_dotted_identifier("B<\u{fffd}b") && !is_dotted_identifier("a..b") && !is_dotted_identifier("1a"));
+}
