@@ -78,6 +78,8 @@ fn corrupted_fixtures_never_panic_or_hang() {
         "testdata/models/malicious",
         "testdata/models/benign/torch",
         "testdata/models/benign/sklearn_numpy2",
+        "testdata/models/benign/safetensors",
+        "testdata/models/benign/gguf",
     ] {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();

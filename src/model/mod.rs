@@ -1,9 +1,12 @@
 //! Pure parsers for model artifacts. They turn bytes into typed data, know nothing of rules,
 //! never execute anything, and bound every allocation by what the input really holds.
 
+pub mod gguf;
 pub mod input;
+pub mod jinja;
 pub mod numpy;
 pub mod pickle;
+pub mod safetensors;
 pub mod source;
 pub mod zip;
 
@@ -12,6 +15,8 @@ pub mod zip;
 pub enum Magic {
     Zip,
     Npy,
+    /// llama.cpp's GGUF (`GGUF` magic).
+    Gguf,
     Gzip,
     Zlib,
     Bzip2,
@@ -29,6 +34,7 @@ pub fn sniff(head: &[u8]) -> Magic {
     match head {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Magic::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Magic::Npy,
+        [b'G', b'G', b'U', b'F', ..] => Magic::Gguf,
         [0x1f, 0x8b, ..] => Magic::Gzip,
         [b'B', b'Z', b'h', b'1'..=b'9', ..] => Magic::Bzip2,
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Magic::Xz,
@@ -52,6 +58,7 @@ mod tests {
     fn sniffs_by_content() {
         assert_eq!(sniff(b"PK\x03\x04rest"), Magic::Zip);
         assert_eq!(sniff(b"\x93NUMPY\x01\x00"), Magic::Npy);
+        assert_eq!(sniff(b"GGUF\x03\x00\x00\x00"), Magic::Gguf);
         assert_eq!(sniff(b"\x1f\x8b\x08\x00"), Magic::Gzip);
         assert_eq!(sniff(b"\x78\x9c\x01\x02"), Magic::Zlib);
         assert_eq!(sniff(b"BZh91AY"), Magic::Bzip2);

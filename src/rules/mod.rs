@@ -2,6 +2,7 @@
 //! scanners use. Everything here is data embedded at build time; user entries from
 //! configuration join the built-in lists in `RuleSet::compile`, the one merge point.
 
+pub mod chat_template;
 pub mod pickle;
 
 use crate::finding::Severity;
@@ -80,6 +81,7 @@ pub enum RulesError {
 #[derive(Debug)]
 pub struct RuleSet {
     pub pickle: pickle::PicklePolicy,
+    pub chat_template: chat_template::TemplatePolicy,
 }
 
 /// Rule data a user adds on top of the built-in lists (from configuration).
@@ -97,6 +99,7 @@ impl RuleSet {
         }
         Ok(RuleSet {
             pickle: pickle::PicklePolicy::compile(&spec)?,
+            chat_template: chat_template::TemplatePolicy::compile(&chat_template::TemplateSpec::builtin()?)?,
         })
     }
 

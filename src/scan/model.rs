@@ -7,6 +7,7 @@ use crate::finding::{Finding, Location};
 use crate::model::pickle::{self, Callee, PickleFile, PickleLimits, StreamError, Target as ImportTarget};
 use crate::model::source::{materialize, Budget, Crc, FileSource, Metered, Source, SourceReader, Window};
 use crate::model::zip::{self, Issue, ZipLimits};
+use crate::model::{gguf, jinja, safetensors};
 use crate::model::{input::Input, numpy, sniff, Magic};
 use crate::report::{Artifact, Verdict};
 use crate::rules::pickle::Judgement;
@@ -22,6 +23,8 @@ use std::rc::Rc;
 pub struct ModelLimits {
     pub pickle: PickleLimits,
     pub zip: ZipLimits,
+    pub safetensors: safetensors::Limits,
+    pub gguf: gguf::Limits,
     /// Archives inside archives (a zip in a zip is depth 2).
     pub max_depth: usize,
     /// Archive members visited for one top-level file, across all nesting levels (overlapping
@@ -41,6 +44,8 @@ impl Default for ModelLimits {
         ModelLimits {
             pickle: PickleLimits::default(),
             zip: ZipLimits::default(),
+            safetensors: safetensors::Limits::default(),
+            gguf: gguf::Limits::default(),
             max_depth: 5,
             max_total_members: 200_000,
             max_inflated: 4 << 30,
@@ -60,6 +65,8 @@ pub enum ModelFormat {
     Joblib,
     Numpy,
     NumpyZip,
+    Safetensors,
+    Gguf,
     Zip,
     Gzip,
     Zlib,
@@ -79,6 +86,8 @@ impl ModelFormat {
             ModelFormat::Joblib => "joblib",
             ModelFormat::Numpy => "numpy",
             ModelFormat::NumpyZip => "numpy-npz",
+            ModelFormat::Safetensors => "safetensors",
+            ModelFormat::Gguf => "gguf",
             ModelFormat::Zip => "zip",
             ModelFormat::Gzip => "gzip",
             ModelFormat::Zlib => "zlib",
@@ -114,6 +123,7 @@ impl ModelScanner<'_> {
             members_left: self.limits.max_total_members,
         };
         let format = cx.random(&src, &[], 0);
+        cx.disguised(path, format, &[]);
         if let Some(e) = cx.budget.tripped() {
             cx.findings.push(
                 Finding::new(
@@ -258,7 +268,7 @@ impl Cx<'_> {
     }
 
     fn random_checked(&mut self, src: &dyn Source, members: &[String], depth: usize, crc: Option<u32>) -> ModelFormat {
-        let mut head = [0u8; 16];
+        let mut head = [0u8; 64];
         let n = match src.read_full_at(0, &mut head) {
             Ok(n) => n,
             Err(e) => {
@@ -268,12 +278,22 @@ impl Cx<'_> {
         };
         let len = src.len();
         let open = || -> Box<dyn Read + '_> { Box::new(SourceReader::new(src, 0, len)) };
-        match sniff(&head[..n]) {
+        let magic = sniff(&head[..n]);
+        // Before the other magics: a safetensors file starts with its header length, whose low
+        // bytes can look like a pickle opcode or a compression magic. Only GGUF's magic reads as
+        // a length that a large enough file could hold.
+        let st = safetensors::identify(&head[..n], len);
+        if magic != Magic::Gguf && st == Some(safetensors::Identity::Sure) {
+            return self.safetensors(src, members, depth);
+        }
+        match magic {
             Magic::Zip => self.zip(src, members, depth).unwrap_or(ModelFormat::NotAModel),
             Magic::Npy => self.npy(open(), members),
+            Magic::Gguf => self.gguf(open(), Some(len), members),
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, &open, len, members, depth)
             }
+            Magic::Other if st.is_some() => self.safetensors(src, members, depth),
             // A member that cannot start a pickle is data (a tensor payload): nothing to parse.
             Magic::Other if !members.is_empty() => ModelFormat::NotAModel,
             Magic::PickleLike | Magic::Other => {
@@ -294,9 +314,371 @@ impl Cx<'_> {
                         return f;
                     }
                 }
+                if st.is_some() {
+                    return self.safetensors(src, members, depth);
+                }
                 ModelFormat::NotAModel
             }
         }
+    }
+
+    /// A file (or archive member) named as a format that cannot run code, holding one that can.
+    fn disguised(&mut self, name: &str, format: ModelFormat, members: &[String]) {
+        let lower = name.to_ascii_lowercase();
+        let claimed = [
+            (".safetensors", "safetensors"),
+            (".gguf", "GGUF"),
+            (".onnx", "ONNX"),
+            (".npy", "NumPy .npy"),
+            (".h5", "HDF5"),
+            (".hdf5", "HDF5"),
+        ]
+        .iter()
+        .find(|(ext, _)| lower.ends_with(ext));
+        let Some((_, claim)) = claimed else { return };
+        let content = match format {
+            ModelFormat::Pickle | ModelFormat::Joblib => "a pickle",
+            ModelFormat::PytorchLegacy => "a pickle (a legacy PyTorch checkpoint)",
+            ModelFormat::PytorchZip => "a zip archive (a PyTorch checkpoint holding pickles)",
+            ModelFormat::Zip | ModelFormat::NumpyZip => "a zip archive",
+            _ => return,
+        };
+        let shown = name.rsplit('/').next().unwrap_or(name);
+        self.push(
+            Rule::FormatDisguised,
+            members,
+            Some(0),
+            format!(
+                "`{shown}` is named as {claim}, a format that cannot run code when loaded, but its content is {content}"
+            ),
+            "disguised",
+        );
+    }
+
+    /// A safetensors file: only the length field and the JSON header are read.
+    fn safetensors(&mut self, src: &dyn Source, members: &[String], depth: usize) -> ModelFormat {
+        use safetensors::Issue as S;
+        let h = match safetensors::parse(src, &self.limits.safetensors) {
+            Ok(h) => h,
+            Err(e) => {
+                self.push(Rule::UnreadableFile, members, None, format!("cannot read: {e}"), "read");
+                return ModelFormat::Safetensors;
+            }
+        };
+        let start = h.data_start;
+        let listed = h.issues.iter().map(|i| (i, None));
+        let more = h.more.iter().map(|(kind, (i, n))| (i, Some((*kind, *n))));
+        for (issue, more) in listed.chain(more).collect::<Vec<_>>() {
+            let (rule, offset, message, key, length) = match issue {
+                S::LengthBeyondFile { declared, available } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    0,
+                    format!("the header length field says {declared} bytes, but only {available} bytes follow it"),
+                    "length".to_string(),
+                    Some(8),
+                ),
+                S::LengthOverCap { declared, cap } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    0,
+                    format!("the header length field says {declared} bytes, over the {cap}-byte cap of the reference reader"),
+                    "length-cap".to_string(),
+                    Some(8),
+                ),
+                S::NotUtf8 { offset } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    *offset,
+                    format!("the header is not valid UTF-8 (at byte {offset})"),
+                    "utf8".to_string(),
+                    None,
+                ),
+                S::Invalid { offset, message } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    *offset,
+                    format!("the header is not a valid safetensors JSON header: {message}"),
+                    "json".to_string(),
+                    None,
+                ),
+                S::NotObject { found } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    8,
+                    format!("the header is {found}, not a JSON object"),
+                    "not-object".to_string(),
+                    None,
+                ),
+                S::DuplicateKey { scope, key } => {
+                    let place = match scope {
+                        None => "the header".to_string(),
+                        Some(s) => format!("`{s}`"),
+                    };
+                    (
+                        Rule::SafetensorsHeaderInvalid,
+                        8,
+                        format!("key `{key}` appears more than once in {place}; JSON readers keep different copies, so two tools can load different data from this file"),
+                        format!("dup:{}/{key}", scope.as_deref().unwrap_or("")),
+                        None,
+                    )
+                }
+                S::BadEntry { name, message } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    8,
+                    format!("tensor entry `{name}`: {message}"),
+                    format!("entry:{name}"),
+                    None,
+                ),
+                S::ReferenceRejects { message } => (
+                    Rule::SafetensorsHeaderInvalid,
+                    8,
+                    format!("the reference safetensors reader refuses the header: {message}"),
+                    "reference".to_string(),
+                    None,
+                ),
+                S::UnknownDtype { name, dtype } => (
+                    Rule::SafetensorsUnknownDtype,
+                    8,
+                    format!("tensor `{name}` has dtype `{dtype}`, which the reference reader does not know; its byte range cannot be checked"),
+                    format!("dtype:{name}"),
+                    None,
+                ),
+                S::SizeMismatch {
+                    name,
+                    offset,
+                    expected,
+                    actual,
+                } => {
+                    let need = match expected {
+                        Some(e) => format!("needs {e} bytes"),
+                        None => "overflows or is not a whole number of bytes".to_string(),
+                    };
+                    (
+                        Rule::SafetensorsBadLayout,
+                        *offset,
+                        format!("tensor `{name}`: shape × dtype size {need}, but its data_offsets span {actual}"),
+                        format!("size:{name}"),
+                        None,
+                    )
+                }
+                S::InvertedRange { name, begin, end } => (
+                    Rule::SafetensorsBadLayout,
+                    start.saturating_add(*end),
+                    format!("tensor `{name}` has data_offsets [{begin}, {end}], which end before they begin"),
+                    format!("range:{name}"),
+                    None,
+                ),
+                S::OutOfBounds {
+                    name,
+                    offset,
+                    end,
+                    payload,
+                } => (
+                    Rule::SafetensorsBadLayout,
+                    *offset,
+                    format!("tensor `{name}` ends at payload byte {end}, but the payload holds only {payload} bytes"),
+                    format!("bounds:{name}"),
+                    None,
+                ),
+                S::Overlap { name, other, offset } => (
+                    Rule::SafetensorsBadLayout,
+                    *offset,
+                    format!("tensor `{name}` overlaps tensor `{other}`: the same bytes load as both"),
+                    format!("overlap:{name}"),
+                    None,
+                ),
+                S::Gap { offset, len, next } => (
+                    Rule::SafetensorsBadLayout,
+                    *offset,
+                    format!("{len} payload bytes before tensor `{next}` (from byte {offset}) belong to no tensor"),
+                    format!("gap:{next}"),
+                    Some(*len),
+                ),
+                S::Trailing { offset, len } => (
+                    Rule::SafetensorsBadLayout,
+                    *offset,
+                    format!("{len} bytes after the last tensor (from byte {offset}) belong to no tensor"),
+                    "trailing".to_string(),
+                    Some(*len),
+                ),
+                S::MetadataNotMap { found } => (
+                    Rule::SafetensorsMetadata,
+                    8,
+                    format!("`__metadata__` is {found}, not a map of strings to strings"),
+                    "meta".to_string(),
+                    None,
+                ),
+                S::MetadataNotString { key, found } => (
+                    Rule::SafetensorsMetadata,
+                    8,
+                    format!("`__metadata__` value `{key}` is {found}, not a string"),
+                    format!("meta:{key}"),
+                    None,
+                ),
+                S::MetadataTooLarge { size, cap } => (
+                    Rule::SafetensorsMetadata,
+                    8,
+                    format!("`__metadata__` holds {size} bytes of keys and values, over the {cap}-byte cap"),
+                    "meta-size".to_string(),
+                    None,
+                ),
+                S::TooManyTensors { limit } => (
+                    Rule::ResourceLimit,
+                    8,
+                    format!("the safetensors header lists more than {limit} tensors; the rest of it was not checked"),
+                    "st-tensors".to_string(),
+                    None,
+                ),
+            };
+            let (message, key, offset, length) = match more {
+                None => (message, key, Some(offset), length),
+                Some((kind, n)) => (
+                    format!(
+                        "{n} more issue{} of this kind were not listed, for example: {message}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    format!("more:{kind}"),
+                    None,
+                    None,
+                ),
+            };
+            let f = self.push(rule, members, offset, message, key);
+            f.location.byte_length = length;
+        }
+        // Bytes no tensor claims can hide a payload: scan them like an archive member.
+        for issue in &h.issues {
+            let (S::Gap { offset, len, .. } | S::Trailing { offset, len }) = issue else {
+                continue;
+            };
+            if depth >= self.limits.max_depth {
+                self.too_deep(members);
+                break;
+            }
+            let window = Window {
+                src,
+                start: *offset,
+                len: *len,
+            };
+            let inner = chain(members, format!("(unclaimed bytes at {offset})"));
+            self.random_checked(&window, &inner, depth + 1, None);
+        }
+        ModelFormat::Safetensors
+    }
+
+    /// A GGUF file: header, metadata and tensor table; chat templates checked for gadgets.
+    fn gguf(&mut self, reader: Box<dyn Read + '_>, len: Option<u64>, members: &[String]) -> ModelFormat {
+        use gguf::Issue as G;
+        let g = gguf::parse(reader, len, &self.limits.gguf);
+        for issue in &g.issues {
+            let (rule, offset, message, key) = match issue {
+                G::BadVersion { version, swapped } => {
+                    let note = if *swapped {
+                        format!(
+                            " (reads as version {} byte-swapped: a big-endian file, not parsed)",
+                            version.swap_bytes()
+                        )
+                    } else {
+                        String::new()
+                    };
+                    (
+                        Rule::GgufMalformed,
+                        4,
+                        format!("unsupported GGUF version {version}{note}"),
+                        "version".to_string(),
+                    )
+                }
+                G::Truncated { offset, what } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("the GGUF header ends inside the {what} (at byte {offset})"),
+                    "truncated".to_string(),
+                ),
+                G::Implausible {
+                    offset,
+                    what,
+                    value,
+                    bound,
+                    beyond_file,
+                } => {
+                    let why = if *beyond_file {
+                        format!("more than the {bound} the rest of the file can hold")
+                    } else {
+                        format!("over the cap of {bound}")
+                    };
+                    (
+                        Rule::GgufMalformed,
+                        *offset,
+                        format!("{what} is {value}, {why}; the rest of the header was not read"),
+                        format!("implausible:{what}"),
+                    )
+                }
+                G::UnknownType { offset, key, type_id } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` has unknown value type {type_id}; the rest of the header was not read"),
+                    format!("type:{key}"),
+                ),
+                G::NotUtf8 { offset, key } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` is not valid UTF-8"),
+                    format!("utf8:{offset}"),
+                ),
+                G::DuplicateKey { offset, key } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` appears more than once; readers disagree on which value they use"),
+                    format!("dup:{key}"),
+                ),
+                G::BadTensor { offset, name, message } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("tensor `{name}`: {message}"),
+                    format!("tensor:{name}"),
+                ),
+                G::TemplateNotString { offset, key, found } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("`{key}` is a {found}, not a string template"),
+                    format!("template-type:{key}"),
+                ),
+                G::TemplateTooLong { offset, key, len, kept } => (
+                    Rule::ResourceLimit,
+                    *offset,
+                    format!(
+                        "`{key}` is {len} bytes long; only its first {kept} bytes were checked for template injection"
+                    ),
+                    format!("template-len:{key}"),
+                ),
+                G::Io { offset, message } => (
+                    Rule::UnreadableFile,
+                    *offset,
+                    format!("read error at byte {offset}: {message}"),
+                    "read".to_string(),
+                ),
+            };
+            self.push(rule, members, Some(offset), message, key);
+        }
+        for t in &g.templates {
+            let hits = self.rules.chat_template.check(&jinja::normalise(&t.text));
+            let Some(worst) = hits.iter().rev().max_by_key(|h| h.severity) else {
+                continue;
+            };
+            let severity = worst.severity;
+            let reason = worst.reason;
+            let evidence = crate::finding::truncate(&worst.matched, 120);
+            let names: Vec<&str> = hits.iter().map(|h| h.gadget).collect();
+            let f = self.push(
+                Rule::GgufChatTemplateInjection,
+                members,
+                Some(t.offset),
+                format!(
+                    "chat template `{}` contains template-injection gadgets ({}): {reason}",
+                    t.key,
+                    names.join(", ")
+                ),
+                format!("template:{}", t.key),
+            );
+            f.severity = severity;
+            f.evidence = Some(evidence);
+        }
+        ModelFormat::Gguf
     }
 
     fn trailing(&mut self, members: &[String], start: u64, len: u64) {
@@ -362,6 +744,7 @@ impl Cx<'_> {
                 }
             }
             Magic::Npy => self.npy(open(), members),
+            Magic::Gguf => self.gguf(open(), None, members),
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, open, compressed, members, depth)
             }
@@ -595,10 +978,8 @@ impl Cx<'_> {
                 start,
                 len: e.compressed_size,
             };
-            match e.method {
-                0 => {
-                    self.random_checked(&window, &inner, depth + 1, Some(e.crc));
-                }
+            let found = match e.method {
+                0 => self.random_checked(&window, &inner, depth + 1, Some(e.crc)),
                 8 => {
                     let budget = self.budget.clone();
                     let csize = e.compressed_size;
@@ -611,10 +992,11 @@ impl Cx<'_> {
                             csize,
                         ))
                     };
-                    self.stream(&open, csize, &inner, depth + 1, Some(e.crc));
+                    self.stream(&open, csize, &inner, depth + 1, Some(e.crc))
                 }
-                _ => {}
-            }
+                _ => ModelFormat::NotAModel,
+            };
+            self.disguised(&e.name, found, &inner);
         }
         Some(format)
     }

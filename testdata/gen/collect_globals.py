@@ -29,7 +29,8 @@ def main():
     nfiles = 0
     for root, _dirs, files in os.walk(BENIGN):
         for fn in sorted(files):
-            if fn == "GLOBALS.txt":
+            # Header-only formats hold no pickle (llmguard checks them; this list is about globals).
+            if fn == "GLOBALS.txt" or fn.endswith((".safetensors", ".gguf")):
                 continue
             full = os.path.join(root, fn)
             rel = os.path.relpath(full, BENIGN)

@@ -338,6 +338,111 @@ def plain_part():
 
 
 # ---------------------------------------------------------------------------------------------
+# safetensors and GGUF (needs safetensors, numpy and gguf; see testdata/README.md)
+# ---------------------------------------------------------------------------------------------
+
+TEMPLATES = os.path.normpath(os.path.join(HERE, "..", "chat_templates", "benign"))
+
+
+def formats_part():
+    """safetensors written by the safetensors library (numpy front end, and its serializer for
+    bf16, which numpy lacks) and GGUF written by llama.cpp's gguf-py GGUFWriter."""
+    import gguf
+    import numpy as np
+    import safetensors
+    from safetensors.numpy import save_file
+
+    st_version = getattr(safetensors, "__version__", "?")
+    d = clean("safetensors")
+    rng = np.random.default_rng(0)
+    tensors = {
+        "model.embed_tokens.weight": rng.standard_normal((16, 8)).astype(np.float32),
+        "model.layers.0.self_attn.q_proj.weight": rng.standard_normal((8, 8)).astype(np.float16),
+        "model.layers.0.input_layernorm.weight": np.ones(8, dtype=np.float32),
+        "model.layers.0.mlp.gate_proj.weight": rng.standard_normal((4, 8)).astype(np.float64),
+        "model.position_ids": np.arange(16, dtype=np.int64),
+        "model.layers.0.attn_mask": np.tril(np.ones((4, 4), dtype=bool)),
+        "lm_head.quant": rng.integers(-128, 127, (8, 4), dtype=np.int8),
+        "lm_head.zero_point": np.zeros(4, dtype=np.uint8),
+        "scalar": np.array(3.5, dtype=np.float32),
+        "empty": np.zeros((0, 4), dtype=np.float32),
+    }
+    meta = {"format": "pt", "model_type": "llama", "note": "tiny fixture"}
+    save_file(tensors, os.path.join(d, "tiny_llama_mixed_dtypes.safetensors"), metadata=meta)
+    rec("safetensors/tiny_llama_mixed_dtypes.safetensors",
+        "safetensors.numpy.save_file of f32/f16/f64/i64/bool/i8/u8 tensors incl. a scalar and an "
+        "empty (0,4) tensor, with __metadata__ (safetensors %s, numpy %s)" % (st_version, np.__version__))
+    save_file({"w": np.arange(6, dtype=np.float32).reshape(2, 3)}, os.path.join(d, "single_no_metadata.safetensors"))
+    rec("safetensors/single_no_metadata.safetensors",
+        "safetensors.numpy.save_file of one float32 tensor, no __metadata__ (safetensors %s)" % st_version)
+    save_file({}, os.path.join(d, "empty.safetensors"), metadata={"format": "pt"})
+    rec("safetensors/empty.safetensors", "safetensors.numpy.save_file of no tensors (header only)")
+    # bf16: the library's own serializer with bf16 bytes (the top halves of float32 values).
+    f32 = rng.standard_normal((4, 8)).astype(np.float32)
+    bf16 = np.ascontiguousarray((f32.view(np.uint32) >> 16).astype("<u2"))
+    norm = np.ones(8, "<f4")
+    safetensors.serialize_file(
+        {"model.layers.0.self_attn.k_proj.weight":
+             safetensors.TensorSpec(dtype="bfloat16", shape=[4, 8], data_ptr=bf16.ctypes.data, data_len=bf16.nbytes),
+         "model.norm.weight":
+             safetensors.TensorSpec(dtype="float32", shape=[8], data_ptr=norm.ctypes.data, data_len=norm.nbytes)},
+        os.path.join(d, "bf16_serialize_file.safetensors"), metadata={"format": "pt"})
+    for fn in os.listdir(d):  # the Rust serializer creates files 0600
+        os.chmod(os.path.join(d, fn), 0o644)
+    rec("safetensors/bf16_serialize_file.safetensors",
+        "safetensors.serialize_file (the library's Rust serializer) of a bfloat16 and a float32 "
+        "tensor (safetensors %s)" % st_version)
+
+    d = clean("gguf")
+    templates = {}
+    for fn in sorted(os.listdir(TEMPLATES)):
+        with open(os.path.join(TEMPLATES, fn), encoding="utf-8") as fh:
+            templates[fn[:-len(".jinja")]] = fh.read()
+    vocab = ["<unk>", "<s>", "</s>"] + ["tok%d" % i for i in range(29)]
+
+    def write(name, arch, chat_template, tensor_dtype=np.float32):
+        path = os.path.join(d, name + ".gguf")
+        w = gguf.GGUFWriter(path, arch)
+        w.add_name("tiny-" + name)
+        w.add_description("tiny randomly initialised fixture for llmguard")
+        w.add_license("apache-2.0")
+        w.add_context_length(64)
+        w.add_embedding_length(8)
+        w.add_block_count(1)
+        w.add_head_count(2)
+        w.add_tokenizer_model("llama")
+        w.add_token_list(vocab)
+        w.add_token_scores([0.0] * len(vocab))
+        w.add_token_types([1] * len(vocab))
+        w.add_bos_token_id(1)
+        w.add_eos_token_id(2)
+        w.add_chat_template(chat_template)
+        w.add_tensor("token_embd.weight", rng.standard_normal((len(vocab), 8)).astype(tensor_dtype))
+        w.add_tensor("blk.0.attn_norm.weight", np.ones(8, dtype=np.float32))
+        w.add_tensor("output_norm.weight", np.ones(8, dtype=np.float32))
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        return path
+
+    arch = {"llama3": "llama", "llama3.1_tools": "llama", "mistral": "llama", "mistral_v3_tools": "llama",
+            "qwen2": "qwen2", "qwen2.5_tools": "qwen2", "qwen3_thinking": "qwen3", "gemma": "gemma",
+            "gemma3": "gemma3", "phi3": "phi3", "deepseek_r1": "deepseek2"}
+    for tname, text in templates.items():
+        write(tname, arch.get(tname, "llama"), text)
+        rec("gguf/%s.gguf" % tname,
+            "gguf.GGUFWriter (gguf-py %s): general.* keys, llama tokenizer, f32 tensors, and the %s chat "
+            "template" % (getattr(gguf, "__version__", "0.19"), tname))
+    write("named_templates", "llama",
+          [{"name": "default", "template": templates["llama3"]},
+           {"name": "tool_use", "template": templates["llama3.1_tools"]}], tensor_dtype=np.float16)
+    rec("gguf/named_templates.gguf",
+        "gguf.GGUFWriter with a default and a named `tool_use` chat template (tokenizer.chat_template "
+        "+ tokenizer.chat_template.tool_use + tokenizer.chat_templates), f16 embeddings")
+
+
+# ---------------------------------------------------------------------------------------------
 
 def write_manifest():
     path = os.path.join(MODELS, "manifest.json")
@@ -363,7 +468,10 @@ def main():
                     help="numpy-1 venv: only the numpy1/ and sklearn_numpy1/ files")
     ap.add_argument("--only", nargs="*", help="subset of parts to run (default: all of this venv's)")
     a = ap.parse_args()
-    if a.numpy1:
+    if a.only == ["formats"]:
+        # Its own venv (safetensors, numpy, gguf): see testdata/README.md.
+        parts = {"formats": formats_part}
+    elif a.numpy1:
         import numpy
         assert numpy.__version__.startswith("1."), numpy.__version__
         parts = {"numpy": lambda: numpy_part("numpy1"), "sklearn": lambda: sklearn_part("numpy1")}
@@ -372,7 +480,8 @@ def main():
         assert not numpy.__version__.startswith("1."), numpy.__version__
         parts = {"numpy": lambda: numpy_part("numpy2"), "sklearn": lambda: sklearn_part("numpy2"),
                  "torch": torch_part, "transformers": transformers_part,
-                 "lightning": lightning_part, "plain": plain_part, "compressors": compressors_part}
+                 "lightning": lightning_part, "plain": plain_part, "compressors": compressors_part,
+                 "formats": formats_part}
     random.seed(0)
     for name, fn in parts.items():
         if a.only and name not in a.only:
@@ -380,7 +489,8 @@ def main():
         print("== %s" % name, flush=True)
         fn()
     write_manifest()
-    subprocess.check_call([sys.executable, os.path.join(HERE, "collect_globals.py")])
+    if a.only != ["formats"]:  # header-only formats import no globals
+        subprocess.check_call([sys.executable, os.path.join(HERE, "collect_globals.py")])
 
 
 if __name__ == "__main__":

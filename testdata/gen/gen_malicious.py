@@ -2,7 +2,8 @@
 """Generate the crafted malicious / malformed fixtures under testdata/models/malicious/.
 
 Pure Python standard library, no third-party imports. Every fixture is built by emitting pickle
-opcodes (and zip / npy / joblib container bytes) as raw bytes.
+opcodes (and zip / npy / joblib container bytes, safetensors headers and GGUF key/values) as raw
+bytes.
 
     !!! NOTHING HERE IS EVER UNPICKLED. !!!
 
@@ -464,6 +465,219 @@ def fx(path, data, technique, expect, imports=(), kind="malicious"):
     FIXTURES.append((path, data, kind, technique, list(expect), list(imports)))
 
 
+# ---------------------------------------------------------------------------------------------
+# safetensors and GGUF (crafted headers; tensor bytes are zeros)
+# ---------------------------------------------------------------------------------------------
+
+TEMPLATES = os.path.normpath(os.path.join(HERE, "..", "chat_templates", "benign"))
+
+
+def st_file(header, payload_len, length=None, raw_header=None):
+    """A safetensors file: 8-byte little-endian header length, the JSON header (written as
+    given, so duplicate keys survive), then ``payload_len`` zero bytes."""
+    h = raw_header if raw_header is not None else header.encode("utf-8")
+    n = len(h) if length is None else length
+    return struct.pack("<Q", n) + h + b"\x00" * payload_len
+
+
+def st_entry(name, dtype, shape, begin, end):
+    return '"%s":{"dtype":"%s","shape":[%s],"data_offsets":[%d,%d]}' % (
+        name, dtype, ",".join(str(d) for d in shape), begin, end)
+
+
+def st_header(*entries, metadata='{"format":"pt"}'):
+    parts = (['"__metadata__":' + metadata] if metadata is not None else []) + list(entries)
+    return "{" + ",".join(parts) + "}"
+
+
+GGUF_U32, GGUF_STRING, GGUF_ARRAY, GGUF_U64 = 4, 8, 9, 10
+
+
+def gg_str(s):
+    b = s.encode("utf-8") if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+
+
+def gg_kv(key, vtype, payload):
+    return gg_str(key) + struct.pack("<I", vtype) + payload
+
+
+def gg_kv_str(key, value):
+    return gg_kv(key, GGUF_STRING, gg_str(value))
+
+
+def gg_tokens(tokens):
+    return gg_kv("tokenizer.ggml.tokens", GGUF_ARRAY,
+                 struct.pack("<IQ", GGUF_STRING, len(tokens)) + b"".join(gg_str(t) for t in tokens))
+
+
+def gg_base_kvs(name):
+    return [gg_kv_str("general.architecture", "llama"), gg_kv_str("general.name", name),
+            gg_kv("general.alignment", GGUF_U32, struct.pack("<I", 32)),
+            gg_kv_str("tokenizer.ggml.model", "llama"),
+            gg_tokens(["<unk>", "<s>", "</s>", "a", "b"])]
+
+
+def gguf_file(kvs, version=3, n_kv=None, n_tensors=None, tensors=(("tok_embeddings.weight", (4, 5)),)):
+    """GGUF v``version``: header, key/values, tensor infos (F32, type 0), padding to 32 and
+    zeroed tensor data."""
+    out = bytearray(b"GGUF" + struct.pack("<I", version))
+    out += struct.pack("<QQ", len(tensors) if n_tensors is None else n_tensors,
+                       len(kvs) if n_kv is None else n_kv)
+    out += b"".join(kvs)
+    offset = 0
+    for name, dims in tensors:
+        out += gg_str(name) + struct.pack("<I", len(dims)) + struct.pack("<%dQ" % len(dims), *dims)
+        out += struct.pack("<IQ", 0, offset)
+        size = 4
+        for d in dims:
+            size *= d
+        offset += (size + 31) // 32 * 32
+    out += b"\x00" * (-len(out) % 32)
+    out += b"\x00" * offset
+    return bytes(out)
+
+
+def template(name):
+    with open(os.path.join(TEMPLATES, name), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def formats_fixtures():
+    # --- safetensors: every header problem, one file each -----------------------------------
+    ok_a = st_entry("embed.weight", "F32", [2, 4], 0, 32)
+    ok_b = st_entry("lm_head.bias", "F16", [4], 32, 40)
+    fx("st_header_length_beyond_file.safetensors",
+       st_file(st_header(ok_a), 32, length=1 << 20),
+       "safetensors whose 8-byte header length (1048576) points past the end of the file",
+       ["MOD301"], kind="malformed")
+    fx("st_header_length_2_64.safetensors",
+       st_file(st_header(ok_a), 32, length=(1 << 64) - 1),
+       "safetensors header length 2^64-1 (over the reference reader's 100 MB cap and the file)",
+       ["MOD301"], kind="malformed")
+    fx("st_header_not_json.safetensors",
+       st_file('{"embed.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[0,32]', 32),
+       "safetensors header cut before its closing braces: not valid JSON", ["MOD301"], kind="malformed")
+    fx("st_header_not_utf8.safetensors",
+       st_file(None, 32, raw_header=b'{"embed.\xff\xfe":{"dtype":"F32","shape":[2,4],"data_offsets":[0,32]}}'),
+       "safetensors header with invalid UTF-8 bytes in a tensor name", ["MOD301"], kind="malformed")
+    fx("st_duplicate_tensor_key.safetensors",
+       st_file("{" + ",".join([st_entry("lm_head.weight", "F32", [2, 4], 0, 32),
+                               st_entry("lm_head.weight", "F32", [2, 4], 32, 64)]) + "}", 64),
+       "safetensors header naming tensor `lm_head.weight` twice with different byte ranges: JSON "
+       "readers keep different copies, so two tools load different weights", ["MOD301"])
+    fx("st_duplicate_metadata_key.safetensors",
+       st_file(st_header(ok_a, metadata='{"format":"pt","format":"pickle"}'), 32),
+       "safetensors __metadata__ with the key `format` twice (`pt`, then `pickle`)", ["MOD301"])
+    fx("st_unknown_dtype.safetensors",
+       st_file(st_header(st_entry("embed.weight", "Q7_K", [2, 4], 0, 32)), 32),
+       "safetensors tensor with dtype `Q7_K`, unknown to the reference reader", ["MOD302"], kind="malformed")
+    fx("st_size_mismatch.safetensors",
+       st_file(st_header(st_entry("embed.weight", "F32", [3, 4], 0, 32)), 32),
+       "safetensors tensor F32 [3,4] (48 bytes) whose data_offsets span 32 bytes", ["MOD303"], kind="malformed")
+    fx("st_shape_overflow.safetensors",
+       st_file(st_header(st_entry("embed.weight", "F64", [4294967296, 4294967296, 16], 0, 32)), 32),
+       "safetensors shape whose element count × 8 overflows 64 bits (wraps to a small size in "
+       "unchecked arithmetic)", ["MOD303"], kind="malformed")
+    fx("st_out_of_bounds.safetensors",
+       st_file(st_header(ok_a, st_entry("lm_head.bias", "F16", [4], 32, 40)), 36),
+       "safetensors tensor whose data_offsets end (40) past the 36-byte payload", ["MOD303"], kind="malformed")
+    fx("st_overlap.safetensors",
+       st_file(st_header(ok_a, st_entry("lm_head.weight", "F32", [2, 4], 16, 48)), 48),
+       "safetensors tensors whose byte ranges overlap ([0,32) and [16,48))", ["MOD303"])
+    hidden = OS_SYSTEM_P2 + b"\x00" * (-len(OS_SYSTEM_P2) % 8)
+    body = bytearray(st_file(st_header(st_entry("embed.weight", "F32", [2, 4], 0, 32),
+                                       st_entry("lm_head.bias", "F16", [4], 32 + len(hidden), 40 + len(hidden))),
+                             40 + len(hidden)))
+    start = len(body) - (40 + len(hidden)) + 32
+    body[start:start + len(OS_SYSTEM_P2)] = OS_SYSTEM_P2
+    fx("st_gap_hides_pickle.safetensors", bytes(body),
+       "safetensors with an unclaimed gap between two tensors that holds an os.system pickle",
+       ["MOD303", "MOD101"], ["os.system"])
+    evil_zip = build_zip(torch_members(EVIL_DATA_PKL))
+    fx("st_trailing_torch_zip.safetensors", st_file(st_header(ok_a, ok_b), 40) + evil_zip,
+       "valid safetensors followed by a malicious PyTorch zip checkpoint in trailing bytes no "
+       "tensor claims", ["MOD303", "MOD101"], ["os.system"])
+    fx("st_metadata_not_string.safetensors",
+       st_file(st_header(ok_a, metadata='{"format":"pt","layers":{"n":2},"epochs":3}'), 32),
+       "safetensors __metadata__ with non-string values (an object and a number); the reference "
+       "reader refuses them", ["MOD304"], kind="malformed")
+
+    # --- GGUF: malformed headers ---------------------------------------------------------------
+    base = gg_base_kvs("tiny-malformed")
+    fx("gguf_bad_version.gguf", gguf_file(base, version=4),
+       "GGUF with version 4 (only 1-3 exist)", ["MOD311"], kind="malformed")
+    fx("gguf_big_endian.gguf", gguf_file(base, version=3 << 24),
+       "GGUF whose version reads 3 only byte-swapped (a big-endian file)", ["MOD311"], kind="malformed")
+    fx("gguf_kv_count_2_64.gguf", gguf_file(base, n_kv=(1 << 64) - 1),
+       "GGUF metadata key/value count 2^64-1", ["MOD311"], kind="malformed")
+    fx("gguf_tensor_count_huge.gguf", gguf_file(base, n_tensors=1 << 40),
+       "GGUF tensor count 2^40", ["MOD311"], kind="malformed")
+    fx("gguf_string_length_huge.gguf",
+       gguf_file(base[:1] + [gg_kv("general.name", GGUF_STRING, struct.pack("<Q", (1 << 63) + 5) + b"x")]),
+       "GGUF string value whose 64-bit length is 2^63+5", ["MOD311"], kind="malformed")
+    fx("gguf_array_count_huge.gguf",
+       gguf_file(base[:2] + [gg_kv("tokenizer.ggml.scores", GGUF_ARRAY, struct.pack("<IQ", 6, (1 << 62)))]),
+       "GGUF float32 array declaring 2^62 elements", ["MOD311"], kind="malformed")
+    full = gguf_file(base)
+    fx("gguf_truncated.gguf", full[:240],
+       "GGUF cut off inside its key/values (the first 240 bytes of a valid file)", ["MOD311"], kind="malformed")
+    fx("gguf_duplicate_key.gguf",
+       gguf_file(base + [gg_kv_str("general.name", "other-name")]),
+       "GGUF with the key `general.name` twice", ["MOD311"], kind="malformed")
+    fx("gguf_tensor_five_dims.gguf", gguf_file(base, tensors=(("blk.0.w", (1, 1, 1, 1, 4)),)),
+       "GGUF tensor info with 5 dimensions (GGML allows 4)", ["MOD311"], kind="malformed")
+    fx("gguf_template_not_string.gguf",
+       gguf_file(base + [gg_kv("tokenizer.chat_template", GGUF_U32, struct.pack("<I", 7))]),
+       "GGUF whose tokenizer.chat_template is a uint32, not a string", ["MOD311"], kind="malformed")
+
+    # --- GGUF: chat templates with SSTI gadgets ---------------------------------------------
+    llama3 = template("llama3.jinja")
+    qwen2 = template("qwen2.jinja")
+    ssti = [
+        ("cycler_globals_os_popen", llama3 + "{{ cycler.__init__.__globals__.os.popen('@CMD@').read() }}",
+         "Llama 3 template plus `cycler.__init__.__globals__.os.popen(...)`"),
+        ("lipsum_globals_subscript", qwen2.replace(
+            "{% endfor %}", "{% endfor %}{{ lipsum.__globals__['os'].popen('@CMD@').read() }}", 1),
+         "Qwen2 template with `lipsum.__globals__['os'].popen(...)` after the message loop"),
+        ("subclasses_catch_warnings",
+         "{% for c in ().__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}"
+         "{{ c()._module.__builtins__['__import__']('os').popen('@CMD@').read() }}{% endif %}{% endfor %}"
+         + llama3, "the object.__subclasses__() walk to warnings.catch_warnings and its __builtins__"),
+        ("attr_hex_escapes",
+         llama3 + "{{ ()|attr('\\x5f\\x5fclass\\x5f\\x5f')|attr('\\x5f\\x5fbase\\x5f\\x5f')"
+         "|attr('\\x5f\\x5fsubclasses\\x5f\\x5f')() }}",
+         "`|attr()` with dunder names spelled as \\x5f escapes"),
+        ("string_concat_dunders",
+         "{%- set g = '__glo' + 'bals__' %}{%- set i = '__in' ~ 'it__' %}"
+         "{{ (joiner|attr(i)|attr(g))['o' + 's'].system('@CMD@') }}" + qwen2,
+         "dunder names split into concatenated literals ('__glo' + 'bals__', '__in' ~ 'it__') "
+         "applied through `|attr` on `joiner`"),
+        ("list_join_dunders",
+         "{{ namespace|attr(['__', 'init', '__']|join)|attr(['__', 'glo', 'bals', '__']|join) }}" + qwen2,
+         "dunder names built with `['__', 'init', '__']|join` on `namespace`"),
+        ("self_template_reference",
+         llama3 + "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('@CMD@') }}",
+         "`self._TemplateReference__context` to reach the render context's cycler"),
+        ("char_building_obfuscation",
+         llama3 + "{% set u = (()|select|string)[24] %}{{ ()|attr(dict(a=1)|join ~ u) }}",
+         "identifier characters built from `(()|select|string)[24]` and `dict(...)|join` (no "
+         "literal dunder anywhere)"),
+    ]
+    for name, text, what in ssti:
+        kvs = gg_base_kvs("tiny-ssti") + [gg_kv_str("tokenizer.chat_template", text.replace("@CMD@", CMD))]
+        data = gguf_file(kvs)
+        fx("gguf_ssti_%s.gguf" % name, data,
+           "GGUF v3 whose tokenizer.chat_template is " + what, ["MOD312"])
+    named = gg_base_kvs("tiny-ssti") + [
+        gg_kv_str("tokenizer.chat_template", llama3),
+        gg_kv_str("tokenizer.chat_template.tool_use",
+                  "{{ cycler.__init__.__globals__.os.popen('%s').read() }}" % CMD)]
+    fx("gguf_ssti_named_tool_use_template.gguf", gguf_file(named),
+       "GGUF with a benign default template and a gadget in the named template "
+       "tokenizer.chat_template.tool_use", ["MOD312"])
+
+
 def build_all():
     # 1 -------------------------------------------------------------------------------------
     fx("proto0_global_os_system.pkl",
@@ -863,7 +1077,7 @@ def build_all():
     fx("joblib_xz_corrupt.joblib", xz_ok[:12] + b"\x00" * 8 + xz_ok[20:],
        "xz stream (joblib compress='xz') with its block header zeroed: does not decompress",
        ["MOD210"], [], kind="malformed")
-    gz_ok = gzip.compress(jb)
+    gz_ok = gzip.compress(jb, mtime=0)  # mtime=0: identical bytes on every run
     fx("joblib_gzip_truncated.joblib", gz_ok[:10] + bytes(range(200, 256)) * 4,
        "gzip header followed by bytes that are not a deflate stream", ["MOD210"], [], kind="malformed")
     fx("joblib_wrapper_unknown_dtype.joblib",
@@ -873,9 +1087,18 @@ def build_all():
 
     # 23 misnamed -----------------------------------------------------------------------------
     for nm in ("model.safetensors", "pytorch_model.bin", "weights.npy"):
+        disguised = ["MOD305"] if nm.endswith((".safetensors", ".npy")) else []
         fx("misnamed/" + nm, OS_SYSTEM_P2,
            "raw protocol-2 os.system pickle saved under the misleading name %s" % nm,
-           ["MOD101"], ["os.system"])
+           ["MOD101"] + disguised, ["os.system"])
+    fx("disguised/model.gguf", OS_SYSTEM_P2,
+       "raw protocol-2 os.system pickle saved as .gguf", ["MOD305", "MOD101"], ["os.system"])
+    fx("disguised/torch_checkpoint.safetensors", build_zip(torch_members(EVIL_DATA_PKL)),
+       "PyTorch zip checkpoint (malicious data.pkl) saved as .safetensors", ["MOD305", "MOD101"],
+       ["os.system"])
+
+    # 24 safetensors and GGUF ------------------------------------------------------------------
+    formats_fixtures()
 
     # extra: trailing data after the last STOP
     fx("trailing_data_after_stop.pkl", first + b"\x00\x01\x02junk" * 20,
@@ -902,6 +1125,10 @@ def check(path, data, expect, imports):
         errors.append("analyser crashed: %r" % e)
     missing = [i for i in imports if i not in found]
     # the bomb / nesting fixtures and unreadable members are not expected to resolve here
+    # payloads hidden in unclaimed safetensors bytes are found by llmguard, not by the walker
+    hidden_in_st = path.endswith(".safetensors") and "MOD303" in expect
+    if missing and hidden_in_st and (OS_SYSTEM_P2 in data or EVIL_DATA_PKL in data):
+        missing = []
     if missing and "GEN002" not in expect and "MOD206" not in expect:
         problems.append("imports not found statically: %s (found %s)" % (missing, sorted(found)))
     if "MOD103" in expect and not unresolved:
