@@ -9,21 +9,25 @@
 #      (picklescan, modelscan, modelaudit, fickling; see TOOL_SPECS below for the
 #      extra pins each one needs).  A tool that fails to install is reported and
 #      skipped;
-#   3. runs benches/gen_corpus.py: benches/corpus/mixed/ (~400 files) and, once,
+#   3. runs benches/gen_corpus.py: benches/corpus/mixed/ (~430 files) and, once,
 #      benches/corpus/large/checkpoint.pt (~1 GB);
 #   4. builds benches/corpus/mixed-common/: mixed/ minus the few files that make
 #      picklescan's or modelscan's directory scan abort (found by
 #      benches/find_crashers.py), hard-linked, so that every tool scans the same
 #      complete set of files;
-#   5. times, with hyperfine, in one invocation per group:
+#   5. times, with hyperfine, in one invocation per group (run in the order fixed,
+#      large, corpus, so that the minutes-long modelaudit corpus runs come last):
+#        large:  llmguard, picklescan, modelscan, fickling, modelaudit on
+#                checkpoint.pt, llmguard on a 1 KB torch zip (its fixed cost), and
+#                the baselines `unzip -p checkpoint.pt checkpoint/data.pkl` (read
+#                only the pickle member), the same read with Python's zipfile, and
+#                `cat checkpoint.pt` (read the whole file); warm page cache, then
+#                again with a cold page cache (caches dropped before every run)
+#                when /proc/sys/vm/drop_caches is writable (root);
 #        corpus: llmguard, picklescan, modelscan, modelaudit on mixed-common/
-#                (+ llmguard on the full mixed/);
-#        large:  the same tools and fickling on checkpoint.pt, plus the baselines
-#                `unzip -p checkpoint.pt checkpoint/data.pkl` (read only the
-#                pickle member) and `cat checkpoint.pt` (read the whole file);
-#      with a warm page cache, then the large group again with a cold page cache
-#      (caches dropped before every run) when /proc/sys/vm/drop_caches is
-#      writable (root);
+#                (+ llmguard on the full mixed/), warm page cache;
+#        fixed:  every tool on a 1 KB torch zip (its start-up cost);
+#      a background sampler writes the load average to load.txt meanwhile;
 #   6. runs every tool once more with /usr/bin/time -v to record peak RSS and keep
 #      its output, from which report.py counts the files each tool flagged;
 #   7. prints the Markdown report (benches/report.py) and writes everything to
@@ -39,6 +43,8 @@
 #   TORCH_PYTHON=path   interpreter that can import torch: the 1 GB checkpoint is then
 #                       written by a real torch.save (otherwise by the stdlib writer)
 #   TOOLS="picklescan modelscan modelaudit fickling"   reference tools to run
+#   BENCH_GROUPS="large corpus fixed"   timing groups to run (fixed: every tool on a 1 KB
+#                       torch zip, i.e. its start-up cost)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +54,8 @@ MAX_RUNS=${MAX_RUNS:-5}
 WARMUP=${WARMUP:-1}
 COLD=${COLD:-auto}
 TOOLS=${TOOLS:-"picklescan modelscan modelaudit fickling"}
+GROUPS_=${BENCH_GROUPS:-"large corpus fixed"}
+want() { [[ " $GROUPS_ " == *" $1 "* ]]; }
 VENVS=benches/.venv
 CORPUS=benches/corpus
 MIXED=$CORPUS/mixed
@@ -161,42 +169,78 @@ LG="$LLMGUARD scan-model"
 LGOPTS="--format json -q --no-progress"
 V=$VENVS
 FICKLING_API='import sys; from fickling.loader import scan_zip_archive; r = scan_zip_archive(sys.argv[1], graceful=True); sys.exit(any(not v.is_safe for v in r.values()))'
-HF=(hyperfine --style basic --ignore-failure --warmup "$WARMUP" --min-runs "$MIN_RUNS" --max-runs "$MAX_RUNS")
+# -N: no intermediate shell (hyperfine sends stdout to /dev/null itself), so that
+# millisecond-scale commands are not distorted by subtracting a shell's start-up time
+HF=(hyperfine -N --style basic --ignore-failure --warmup "$WARMUP" --min-runs "$MIN_RUNS" --max-runs "$MAX_RUNS")
 
-say "warming the page cache"
-cat "$LARGE" >/dev/null
-find "$MIXED" -type f -exec cat {} + >/dev/null
+# Background load sampler: this is a 2-core machine, so anything else running
+# (a compile, a test suite) skews the timings; load.txt shows whether it happened.
+sample_load() {
+    while :; do
+        echo "$(date +%T) load $(cut -d' ' -f1-3 /proc/loadavg) | top: $(ps -eo pcpu,comm --sort=-pcpu --no-headers | head -3 | tr -s ' ' | tr '\n' ';')"
+        sleep 5
+    done
+}
+: >"$RES/load.txt"
+sample_load >>"$RES/load.txt" 2>&1 &  # O_APPEND: phase() appends to the same file
+SAMPLER=$!
+trap 'kill "$SAMPLER" 2>/dev/null' EXIT
+phase() { echo "$(date +%T) ==== $*" >>"$RES/load.txt"; say "$*"; }
 
-corpus_cmds=(-n llmguard "$LG $COMMON $LGOPTS > /dev/null"
-             -n "llmguard (full mixed/)" "$LG $MIXED $LGOPTS > /dev/null")
-has picklescan && corpus_cmds+=(-n picklescan "$V/picklescan/bin/picklescan --path $COMMON")
-has modelscan && corpus_cmds+=(-n modelscan "$V/modelscan/bin/modelscan -p $COMMON")
-has modelaudit && corpus_cmds+=(-n modelaudit "$V/modelaudit/bin/modelaudit scan --no-cache --format json -o $RES/modelaudit-mixed-common.json $COMMON")
-has fickling && echo "fickling: not timed on the corpus: its CLI takes one pickle file, not a directory" >&2
-say "timing the corpus (modelaudit takes minutes per run)"
-"${HF[@]}" --export-json "$RES/corpus.json" "${corpus_cmds[@]}"
-
-large_cmds=(-n llmguard "$LG $LARGE $LGOPTS > /dev/null")
+TINY=$CORPUS/large/tiny.pt
+large_cmds=(-n llmguard "$LG $LARGE $LGOPTS")
+[ -f "$TINY" ] && large_cmds+=(-n "llmguard on a 1 KB torch zip (fixed cost)" "$LG $TINY $LGOPTS")
 has picklescan && large_cmds+=(-n picklescan "$V/picklescan/bin/picklescan --path $LARGE")
 has modelscan && large_cmds+=(-n modelscan "$V/modelscan/bin/modelscan -p $LARGE")
-has modelaudit && large_cmds+=(-n modelaudit "$V/modelaudit/bin/modelaudit scan --no-cache --format json -o $RES/modelaudit-large.json $LARGE")
 has fickling && large_cmds+=(-n "fickling (scan_zip_archive API)" "$V/fickling/bin/python -c '$FICKLING_API' $LARGE")
-large_cmds+=(-n "baseline: unzip -p checkpoint/data.pkl" "unzip -p $LARGE checkpoint/data.pkl > /dev/null"
+has modelaudit && large_cmds+=(-n modelaudit "$V/modelaudit/bin/modelaudit scan --no-cache --format json -o $RES/modelaudit-large.json $LARGE")
+large_cmds+=(-n "baseline: unzip -p checkpoint/data.pkl" "unzip -p $LARGE checkpoint/data.pkl"
              -n "baseline: python zipfile read of data.pkl" "$PY -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).read(\"checkpoint/data.pkl\")' $LARGE"
-             -n "baseline: cat whole file" "cat $LARGE > /dev/null")
-say "timing the 1 GB checkpoint (warm page cache)"
-"${HF[@]}" --export-json "$RES/large.json" "${large_cmds[@]}"
+             -n "baseline: cat whole file" "cat $LARGE")
 
-if [ "$COLD" = 1 ] || { [ "$COLD" = auto ] && [ -w /proc/sys/vm/drop_caches ]; }; then
-    say "timing the 1 GB checkpoint (cold page cache: caches dropped before every run)"
-    "${HF[@]}" --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches' \
+# fast groups first, the corpus (with minutes-long modelaudit runs last) at the end
+if want fixed && [ -f "$TINY" ]; then
+    fixed_cmds=(-n llmguard "$LG $TINY $LGOPTS")
+    has picklescan && fixed_cmds+=(-n picklescan "$V/picklescan/bin/picklescan --path $TINY")
+    has modelscan && fixed_cmds+=(-n modelscan "$V/modelscan/bin/modelscan -p $TINY")
+    has fickling && fixed_cmds+=(-n "fickling (scan_zip_archive API)" "$V/fickling/bin/python -c '$FICKLING_API' $TINY")
+    has modelaudit && fixed_cmds+=(-n modelaudit "$V/modelaudit/bin/modelaudit scan --no-cache --format json -o $RES/modelaudit-tiny.json $TINY")
+    fixed_cmds+=(-n "baseline: unzip -p tiny/data.pkl" "unzip -p $TINY tiny/data.pkl")
+    phase "timing every tool on a 1 KB torch zip (fixed cost; warm page cache)"
+    "${HF[@]}" --export-json "$RES/fixed.json" "${fixed_cmds[@]}"
+fi
+
+if want large; then
+cat "$LARGE" >/dev/null
+phase "timing the 1 GB checkpoint (warm page cache)"
+"${HF[@]}" --export-json "$RES/large.json" "${large_cmds[@]}"
+fi
+
+if ! want large; then
+    :
+elif [ "$COLD" = 1 ] || { [ "$COLD" = auto ] && [ -w /proc/sys/vm/drop_caches ]; }; then
+    phase "timing the 1 GB checkpoint (cold page cache: caches dropped before every run)"
+    "${HF[@]}" --prepare "sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'" \
         --export-json "$RES/large-cold.json" "${large_cmds[@]}"
 else
     echo "cold-cache run skipped (COLD=$COLD; /proc/sys/vm/drop_caches not writable)" >&2
 fi
 
+corpus_cmds=(-n llmguard "$LG $COMMON $LGOPTS"
+             -n "llmguard -j 1 (one worker thread)" "$LG $COMMON $LGOPTS -j 1"
+             -n "llmguard (full mixed/)" "$LG $MIXED $LGOPTS")
+has picklescan && corpus_cmds+=(-n picklescan "$V/picklescan/bin/picklescan --path $COMMON")
+has modelscan && corpus_cmds+=(-n modelscan "$V/modelscan/bin/modelscan -p $COMMON")
+has modelaudit && corpus_cmds+=(-n modelaudit "$V/modelaudit/bin/modelaudit scan --no-cache --format json -o $RES/modelaudit-mixed-common.json $COMMON")
+has fickling && echo "fickling: not timed on the corpus: its CLI takes one pickle file, not a directory" >&2
+if want corpus; then
+    find "$MIXED" -type f -exec cat {} + >/dev/null
+    phase "timing the corpus (warm page cache; modelaudit takes minutes per run)"
+    "${HF[@]}" --export-json "$RES/corpus.json" "${corpus_cmds[@]}"
+fi
+
 # ------------------------------------------------------------------ 6. RSS + outputs
-say "peak RSS and tool outputs (one more run each)"
+phase "peak RSS and tool outputs (one more run each)"
 cat "$LARGE" >/dev/null
 tv() { local name=$1; shift; /usr/bin/time -v -o "$RES/rss-$name.txt" "$@"; }
 tv llmguard-mixed-common $LG "$COMMON" $LGOPTS >"$RES/llmguard-mixed-common.json"
@@ -216,6 +260,8 @@ has fickling && tv fickling-large "$V/fickling/bin/python" -c "$FICKLING_API" "$
 true
 
 # ------------------------------------------------------------------ 7. report
+phase "done"
+kill "$SAMPLER" 2>/dev/null
 say "report"
 python3 benches/report.py "$RES"
 echo >&2

@@ -9,7 +9,7 @@ Usage (from the repository root):
 
 It writes two things under ``--out`` (``benches/corpus/``, which is gitignored):
 
-``mixed/``  (about 400 files, ~60 MB; rebuilt from scratch on every run)
+``mixed/``  (~430 files, ~45 MB; rebuilt from scratch on every run)
     * ``fixtures/``  byte-identical copies of every committed model fixture in
       ``testdata/models/`` (benign, malicious and malformed; manifest.json and
       GLOBALS.txt excluded), at their original relative paths;
@@ -28,6 +28,10 @@ It writes two things under ``--out`` (``benches/corpus/``, which is gitignored):
 ``mixed.manifest.json``
     The kind of every file of ``mixed/`` (benign / malicious / malformed, from
     ``testdata/models/manifest.json``; ``synth-benign`` for synthesized files).
+
+``large/tiny.pt``
+    The same torch layout with a single 4x4 tensor (~1.5 KB): times the fixed
+    per-process cost of a scanner.
 
 ``large/checkpoint.pt``  (~1.04 GB; written once)
     One PyTorch-style zip checkpoint of a transformer-shaped state dict (291
@@ -416,9 +420,9 @@ def build_mixed(out, seed):
     if os.path.isdir(mixed):
         shutil.rmtree(mixed)
     os.makedirs(mixed)
-    rng = random.Random(seed)
-    n_fix, kinds = copy_fixtures(mixed, rng)
-    n_syn = synthesize(mixed, rng)
+    n_fix, kinds = copy_fixtures(mixed, random.Random(seed))
+    # own generator: the synthesized files do not change when fixtures are added
+    n_syn = synthesize(mixed, random.Random(seed + 1))
     total_files, total_bytes = 0, 0
     for root, _d, files in os.walk(mixed):
         for f in files:
@@ -462,6 +466,9 @@ def build_large(out, seed, force, torch_python, large_bytes):
     path = os.path.join(d, "checkpoint.pt")
     meta_path = path + ".json"
     os.makedirs(d, exist_ok=True)
+    # tiny.pt: the same layout with one 4x4 tensor (~1.5 KB), to time a scanner's fixed cost
+    write_torch_zip(os.path.join(d, "tiny.pt"), "tiny", [("weight", (4, 4))],
+                    patterned_payload(random.Random(seed), 1024), "0" * 20)
     if not force and os.path.exists(path) and os.path.exists(meta_path):
         with open(meta_path) as f:
             meta = json.load(f)

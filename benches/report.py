@@ -189,6 +189,48 @@ def flagged_table():
     p()
 
 
+OWN = re.compile(r"^(llmguard|python3?|picklescan|modelscan|modelaudit|fickling|unzip|cat|"
+                 r"hyperfine|ps|bash|sh|time|sync|find|sleep|head|tr|cut|kworker.*|kdamond.*|"
+                 r"ksoftirqd.*|rcu_.*|jbd2.*|migration.*)$")
+
+
+def load_summary():
+    path = os.path.join(RES, "load.txt")
+    if not os.path.exists(path):
+        return
+    phases, cur = {}, None
+    for line in open(path, errors="replace"):
+        if "====" in line:
+            cur = line.split("====", 1)[1].strip()
+            continue
+        m = re.match(r"(\S+) load (\S+) \S+ \S+ \| top: (.*)", line)
+        if not m or cur is None:
+            continue
+        ph = phases.setdefault(cur, {"max": 0.0, "n": 0, "other": {}})
+        ph["max"] = max(ph["max"], float(m.group(2)))
+        ph["n"] += 1
+        for item in m.group(3).split(";"):
+            parts = item.strip().split(" ", 1)
+            if len(parts) == 2 and not OWN.match(parts[1]):
+                try:
+                    if float(parts[0]) >= 10:
+                        ph["other"][parts[1]] = ph["other"].get(parts[1], 0) + 1
+                except ValueError:
+                    pass
+    if not phases:
+        return
+    p("### Machine load during the timings (load.txt, sampled every 5 s)")
+    p()
+    p("| phase | samples | max 1-min load | other processes seen using >= 10% CPU (samples) |")
+    p("| --- | ---: | ---: | --- |")
+    for name, ph in phases.items():
+        if name == "done":
+            continue
+        other = ", ".join(f"{k} ({v})" for k, v in sorted(ph["other"].items(), key=lambda kv: -kv[1]))
+        p(f"| {name} | {ph['n']} | {ph['max']:.2f} | {other or 'none'} |")
+    p()
+
+
 def main():
     p(f"Results directory: `{os.path.relpath(RES, REPO)}`")
     p()
@@ -212,6 +254,11 @@ def main():
             p(f"Fastest reference tool: **{fastest}**, {fmt(refs[fastest]['median'])} median; "
               f"llmguard is **{ratio:.1f}x** faster (target: >= 20x: "
               f"**{'met' if ratio >= 20 else 'NOT met'}**).")
+            j1 = [k for k in rows if k.startswith("llmguard -j 1")]
+            if j1:
+                r1 = refs[fastest]["median"] / rows[j1[0]]["median"]
+                p(f"With one worker thread (`-j 1`; the reference tools are single-threaded) "
+                  f"llmguard is **{r1:.1f}x** faster than {fastest}.")
             p()
     for name, title in (("large.json", "1 GB checkpoint (`benches/corpus/large/checkpoint.pt`), warm page cache"),
                         ("large-cold.json", "1 GB checkpoint, cold page cache (caches dropped before every run)")):
@@ -222,6 +269,11 @@ def main():
         p()
         rows = timing_table(data, "llmguard")
         lg = rows.get("llmguard")
+        tiny = [k for k in rows if k.startswith("llmguard on a")]
+        if tiny:
+            t = rows[tiny[0]]["median"]
+            p(f"- fixed cost: llmguard takes {fmt(t)} on a 1 KB torch zip, so "
+              f"{fmt(lg['median'] - t)} of its {fmt(lg['median'])} depend on the 1 GB file")
         for bname in [k for k in rows if k.startswith("baseline")]:
             r = lg["median"] / rows[bname]["median"]
             extra = ""
@@ -229,6 +281,11 @@ def main():
                 extra = f" (target: < 2x: **{'met' if r < 2 else 'NOT met'}**)"
             p(f"- llmguard median / `{bname}` median = **{r:.2f}x**{extra}")
         p()
+    fixed = load("fixed.json")
+    if fixed:
+        p("### Fixed cost: every tool on a 1 KB torch zip (`benches/corpus/large/tiny.pt`), warm page cache")
+        p()
+        timing_table(fixed, "llmguard")
     rs = [(n, rss(n)) for n in ("llmguard-mixed-common", "llmguard-mixed", "llmguard-large",
                                 "picklescan-mixed-common", "modelscan-mixed-common",
                                 "picklescan-large", "modelscan-large", "modelaudit-large",
@@ -243,6 +300,7 @@ def main():
             p(f"| {n} | {v / 1024:.1f} MiB |")
         p()
     flagged_table()
+    load_summary()
     text = "\n".join(out) + "\n"
     with open(os.path.join(RES, "report.md"), "w") as f:
         f.write(text)

@@ -130,15 +130,17 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
     if eocd_pos >= 20 {
         let mut loc = [0u8; 20];
         if src.read_full_at(eocd_pos - 20, &mut loc).ok() == Some(20) && &loc[..4] == LOC64 {
-            let rec64_pos = eocd_pos - 20 - 56;
+            // `checked_sub`: a locator within 76 bytes of the start has no room for the record
+            // (found by fuzzing: the subtraction underflowed).
+            let rec64_pos = eocd_pos.checked_sub(20 + 56);
             let mut r = [0u8; 56];
-            let found = eocd_pos >= 76 && src.read_full_at(rec64_pos, &mut r).ok() == Some(56) && &r[..4] == EOCD64;
+            let found = rec64_pos.is_some_and(|p| src.read_full_at(p, &mut r).ok() == Some(56)) && &r[..4] == EOCD64;
             if found {
                 archive.zip64 = true;
                 total = u64_at(&r, 32);
                 cd_size = u64_at(&r, 40);
                 cd_offset = u64_at(&r, 48);
-                cd_end = rec64_pos;
+                cd_end = rec64_pos.unwrap_or(0);
             } else {
                 archive.issues.push(Issue::Malformed {
                     offset: eocd_pos - 20,
@@ -462,6 +464,15 @@ mod tests {
         bad[n - 6..n - 2].copy_from_slice(&u32::MAX.to_le_bytes());
         let a = parse(&bad, &ZipLimits::default()).unwrap();
         assert!(matches!(a.issues[0], Issue::Malformed { .. }));
+    }
+
+    #[test]
+    fn fuzz_crashers_are_findings() {
+        // Inputs that once panicked (kept under fuzz/regressions/).
+        for entry in std::fs::read_dir("fuzz/regressions/zip").unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let _ = parse(&data, &ZipLimits::default());
+        }
     }
 
     #[test]
