@@ -2,9 +2,12 @@
 //! never execute anything, and bound every allocation by what the input really holds.
 
 pub mod gguf;
+pub mod h5;
 pub mod input;
 pub mod jinja;
+pub mod keras;
 pub mod numpy;
+pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod source;
@@ -24,10 +27,20 @@ pub enum Magic {
     /// The legacy `.lzma` ("LZMA alone") format that joblib's `compress='lzma'` writes.
     Lzma,
     Lz4,
+    /// HDF5 (`\x89HDF\r\n\x1a\n`, at byte 0 or behind a 512-byte user block): Keras `.h5`.
+    Hdf5,
+    /// An ONNX `ModelProto` (protobuf has no magic: see `onnx::identify`).
+    Onnx,
+    /// A POSIX/GNU tar archive (`ustar` at byte 257).
+    Tar,
+    /// A 7-Zip archive.
+    SevenZ,
     /// Starts like a pickle (a `PROTO` opcode, or a protocol-0/1 opcode a pickle can begin with).
     PickleLike,
     Other,
 }
+
+const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 
 /// Identify a blob from its first bytes (at least 4 when it has them).
 pub fn sniff(head: &[u8]) -> Magic {
@@ -40,8 +53,13 @@ pub fn sniff(head: &[u8]) -> Magic {
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Magic::Xz,
         [0x5d, 0, 0, ..] => Magic::Lzma,
         [0x04, 0x22, 0x4d, 0x18, ..] => Magic::Lz4,
+        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => Magic::Hdf5,
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => Magic::SevenZ,
+        _ if head.get(512..520) == Some(HDF5_MAGIC) => Magic::Hdf5,
+        _ if head.get(257..262) == Some(b"ustar") => Magic::Tar,
+        _ if onnx::identify(head) => Magic::Onnx,
         [0x80, v, ..] if *v <= 5 => Magic::PickleLike,
-        [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 => Magic::Zlib,
+        [0x78, b, ..] if (0x7800u16 | u16::from(*b)).is_multiple_of(31) => Magic::Zlib,
         // Every opcode a protocol 0/1 stream can start with (from protocol 2 on a stream starts
         // with PROTO): with any other first byte Python's unpickler fails at once too.
         [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'L' | b'S' | b'V' | b'F' | b'G' | b'K' | b'J' | b'M'

@@ -3,6 +3,8 @@
 //! configuration join the built-in lists in `RuleSet::compile`, the one merge point.
 
 pub mod chat_template;
+pub mod keras;
+pub mod onnx;
 pub mod pickle;
 
 use crate::finding::Severity;
@@ -82,6 +84,8 @@ pub enum RulesError {
 pub struct RuleSet {
     pub pickle: pickle::PicklePolicy,
     pub chat_template: chat_template::TemplatePolicy,
+    pub keras: keras::KerasPolicy,
+    pub onnx: onnx::OnnxPolicy,
 }
 
 /// Rule data a user adds on top of the built-in lists (from configuration).
@@ -100,6 +104,8 @@ impl RuleSet {
         Ok(RuleSet {
             pickle: pickle::PicklePolicy::compile(&spec)?,
             chat_template: chat_template::TemplatePolicy::compile(&chat_template::TemplateSpec::builtin()?)?,
+            keras: keras::KerasPolicy::builtin()?,
+            onnx: onnx::OnnxPolicy::builtin()?,
         })
     }
 

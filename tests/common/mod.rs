@@ -43,8 +43,23 @@ pub struct Entry {
     pub imports: Vec<String>,
 }
 
-/// `testdata/models/manifest.json`: what each fixture is and what must fire on it.
+/// `testdata/models/manifest.json` and every `manifest.<area>.json` beside it (one per
+/// generator): what each fixture is and what must fire on it.
 pub fn manifest() -> Vec<Entry> {
-    let text = std::fs::read_to_string("testdata/models/manifest.json").expect("manifest");
-    serde_json::from_str(&text).expect("manifest parses")
+    let mut files: Vec<_> = std::fs::read_dir("testdata/models")
+        .expect("testdata/models")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("manifest") && name.ends_with(".json")
+        })
+        .collect();
+    files.sort();
+    let mut all = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("manifest");
+        let part: Vec<Entry> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        all.extend(part);
+    }
+    all
 }

@@ -1,0 +1,1 @@
+//! HDF5 (Keras `.h5`): the attributes a Keras model keeps its configuration in.

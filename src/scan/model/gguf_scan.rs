@@ -1,0 +1,128 @@
+//! GGUF: header findings and chat-template injection.
+
+use super::{Cx, ModelFormat};
+use crate::model::{gguf, jinja};
+use crate::rules::Rule;
+use std::io::Read;
+
+impl Cx<'_> {
+    /// A GGUF file: header, metadata and tensor table; chat templates checked for gadgets.
+    pub(super) fn gguf(&mut self, reader: Box<dyn Read + '_>, len: Option<u64>, members: &[String]) -> ModelFormat {
+        use gguf::Issue as G;
+        let g = gguf::parse(reader, len, &self.limits.gguf);
+        for issue in &g.issues {
+            let (rule, offset, message, key) = match issue {
+                G::BadVersion { version, swapped } => {
+                    let note = if *swapped {
+                        format!(
+                            " (reads as version {} byte-swapped: a big-endian file, not parsed)",
+                            version.swap_bytes()
+                        )
+                    } else {
+                        String::new()
+                    };
+                    (
+                        Rule::GgufMalformed,
+                        4,
+                        format!("unsupported GGUF version {version}{note}"),
+                        "version".to_string(),
+                    )
+                }
+                G::Truncated { offset, what } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("the GGUF header ends inside the {what} (at byte {offset})"),
+                    "truncated".to_string(),
+                ),
+                G::Implausible {
+                    offset,
+                    what,
+                    value,
+                    bound,
+                    beyond_file,
+                } => {
+                    let why = if *beyond_file {
+                        format!("more than the {bound} the rest of the file can hold")
+                    } else {
+                        format!("over the cap of {bound}")
+                    };
+                    (
+                        Rule::GgufMalformed,
+                        *offset,
+                        format!("{what} is {value}, {why}; the rest of the header was not read"),
+                        format!("implausible:{what}"),
+                    )
+                }
+                G::UnknownType { offset, key, type_id } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` has unknown value type {type_id}; the rest of the header was not read"),
+                    format!("type:{key}"),
+                ),
+                G::NotUtf8 { offset, key } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` is not valid UTF-8"),
+                    format!("utf8:{offset}"),
+                ),
+                G::DuplicateKey { offset, key } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("key `{key}` appears more than once; readers disagree on which value they use"),
+                    format!("dup:{key}"),
+                ),
+                G::BadTensor { offset, name, message } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("tensor `{name}`: {message}"),
+                    format!("tensor:{name}"),
+                ),
+                G::TemplateNotString { offset, key, found } => (
+                    Rule::GgufMalformed,
+                    *offset,
+                    format!("`{key}` is a {found}, not a string template"),
+                    format!("template-type:{key}"),
+                ),
+                G::TemplateTooLong { offset, key, len, kept } => (
+                    Rule::ResourceLimit,
+                    *offset,
+                    format!(
+                        "`{key}` is {len} bytes long; only its first {kept} bytes were checked for template injection"
+                    ),
+                    format!("template-len:{key}"),
+                ),
+                G::Io { offset, message } => (
+                    Rule::UnreadableFile,
+                    *offset,
+                    format!("read error at byte {offset}: {message}"),
+                    "read".to_string(),
+                ),
+            };
+            self.push(rule, members, Some(offset), message, key);
+        }
+        for t in &g.templates {
+            let hits = self.rules.chat_template.check(&jinja::normalise(&t.text));
+            let Some(worst) = hits.iter().rev().max_by_key(|h| h.severity) else {
+                continue;
+            };
+            let severity = worst.severity;
+            let reason = worst.reason;
+            let evidence = crate::finding::truncate(&worst.matched, 120);
+            let names: Vec<&str> = hits.iter().map(|h| h.gadget).collect();
+            let f = self.push(
+                Rule::GgufChatTemplateInjection,
+                members,
+                Some(t.offset),
+                format!(
+                    "chat template `{}` contains template-injection gadgets ({}): {reason}",
+                    t.key,
+                    names.join(", ")
+                ),
+                format!("template:{}", t.key),
+            );
+            f.severity = severity;
+            f.evidence = Some(evidence);
+        }
+        ModelFormat::Gguf
+    }
+}

@@ -1,0 +1,190 @@
+//! Zip archives: PyTorch checkpoints, npz, nested archives and zip tricks; every member is
+//! sniffed and scanned.
+
+use super::{chain, Cx, ModelFormat};
+use crate::model::source::{Metered, Source, SourceReader, Window};
+use crate::model::zip::{self, Issue};
+use crate::rules::Rule;
+use std::collections::BTreeMap;
+use std::io::Read;
+
+impl Cx<'_> {
+    /// A zip archive that starts after a pickle: report it, then scan it too.
+    pub(super) fn polyglot(
+        &mut self,
+        src: &dyn Source,
+        members: &[String],
+        depth: usize,
+        pickle_end: u64,
+    ) -> Option<ModelFormat> {
+        zip::find_eocd(src)?;
+        let archive = zip::parse(src, &self.limits.zip)?;
+        if !archive.entries.iter().any(|e| e.data_start.is_some()) {
+            return None;
+        }
+        self.push(
+            Rule::PolyglotFile,
+            members,
+            Some(archive.prefix),
+            format!(
+                "the file is a pickle (bytes 0–{pickle_end}) and also a zip archive starting at byte {}; torch.load runs the pickle, zip-based tools see only the archive",
+                archive.prefix
+            ),
+            "polyglot",
+        );
+        self.zip(src, members, depth)
+    }
+
+    pub(super) fn zip(&mut self, src: &dyn Source, members: &[String], depth: usize) -> Option<ModelFormat> {
+        let archive = zip::parse(src, &self.limits.zip)?;
+        self.zip_issues(&archive.issues, members);
+        let names = || archive.entries.iter().map(|e| e.name.as_str());
+        let format = if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
+            ModelFormat::PytorchZip
+        } else if archive.entries.iter().any(|e| e.name.ends_with(".npy"))
+            && names().all(|n| n.ends_with(".npy") || n.ends_with('/'))
+        {
+            ModelFormat::NumpyZip
+        } else if names().any(|n| n == "config.json")
+            && names().any(|n| n == "metadata.json" || n == "model.weights.h5")
+        {
+            ModelFormat::KerasV3
+        } else {
+            ModelFormat::Zip
+        };
+        if format == ModelFormat::KerasV3 {
+            self.keras_v3(src, &archive, members);
+        }
+        if depth >= self.limits.max_depth {
+            self.too_deep(members);
+            return Some(format);
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &archive.entries {
+            if self.members_left == 0 {
+                self.push(
+                    Rule::ResourceLimit,
+                    members,
+                    None,
+                    format!(
+                        "more than {} archive members in this file across all nesting levels; the rest were not checked",
+                        self.limits.max_total_members
+                    ),
+                    "total-members",
+                );
+                break;
+            }
+            self.members_left -= 1;
+            let copy = seen.entry(e.name.as_str()).or_default();
+            *copy += 1;
+            let label = if *copy > 1 {
+                format!("{} [copy {}]", e.name, copy)
+            } else {
+                e.name.clone()
+            };
+            let inner = chain(members, label);
+            let Some(start) = e.data_start else { continue };
+            if e.size > (64 << 20) && e.size / e.compressed_size.max(1) > 200 {
+                self.push(
+                    Rule::ZipBomb,
+                    &inner,
+                    None,
+                    format!(
+                        "member declares {} bytes from {} ({}:1)",
+                        e.size,
+                        e.compressed_size,
+                        e.size / e.compressed_size.max(1)
+                    ),
+                    "bomb",
+                );
+            }
+            let window = Window {
+                src,
+                start,
+                len: e.compressed_size,
+            };
+            let found = match e.method {
+                0 => self.random_checked(&window, &inner, depth + 1, Some(e.crc)),
+                8 => {
+                    let budget = self.budget.clone();
+                    let csize = e.compressed_size;
+                    let w = &window;
+                    let open = move || -> Box<dyn Read + '_> {
+                        let raw = SourceReader::new(w, 0, csize);
+                        Box::new(Metered::new(
+                            flate2::read::DeflateDecoder::new(raw),
+                            budget.clone(),
+                            csize,
+                        ))
+                    };
+                    self.stream(&open, csize, &inner, depth + 1, Some(e.crc))
+                }
+                _ => ModelFormat::NotAModel,
+            };
+            self.disguised(&e.name, found, &inner);
+        }
+        Some(format)
+    }
+
+    pub(super) fn zip_issues(&mut self, issues: &[Issue], members: &[String]) {
+        for issue in issues {
+            let inner = |name: &str| chain(members, name.to_string());
+            let (rule, at, offset, message, key) = match issue {
+                Issue::Encrypted { name, flags } => (
+                    Rule::ZipEncryptionFlag,
+                    inner(name),
+                    None,
+                    format!("member `{name}` has general-purpose flags 0x{flags:04x} (encryption); read as plain data anyway"),
+                    "encrypted".to_string(),
+                ),
+                Issue::NameMismatch { central, local } => (
+                    Rule::ZipNameMismatch,
+                    inner(central),
+                    None,
+                    format!("the central directory names this member `{central}`, its local header `{local}`"),
+                    format!("name:{local}"),
+                ),
+                Issue::Duplicate { name, count } => (
+                    Rule::ZipDuplicateName,
+                    members.to_vec(),
+                    None,
+                    format!(
+                        "member name `{name}` appears {count} times; readers disagree on which copy they load, so every copy was scanned"
+                    ),
+                    format!("dup:{name}"),
+                ),
+                Issue::Traversal { name } => (
+                    Rule::ZipPathTraversal,
+                    members.to_vec(),
+                    None,
+                    format!(
+                        "member name `{name}` is absolute or climbs out with `..`; extracting it writes outside the target directory"
+                    ),
+                    format!("traversal:{name}"),
+                ),
+                Issue::Unsupported { name, method } => (
+                    Rule::ZipUnsupportedMember,
+                    inner(name),
+                    None,
+                    format!("member `{name}` uses compression method {method}, which llmguard cannot read; its contents were not checked"),
+                    "method".to_string(),
+                ),
+                Issue::Malformed { offset, message } => (
+                    Rule::ZipMalformed,
+                    members.to_vec(),
+                    Some(*offset),
+                    format!("malformed zip: {message}"),
+                    format!("malformed:{message}"),
+                ),
+                Issue::TooManyMembers { limit } => (
+                    Rule::ResourceLimit,
+                    members.to_vec(),
+                    None,
+                    format!("archive has more than {limit} members or an oversized central directory; the rest were not checked"),
+                    "members".to_string(),
+                ),
+            };
+            self.push(rule, &at, offset, message, key);
+        }
+    }
+}
