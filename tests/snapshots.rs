@@ -44,3 +44,18 @@ fn benign_checkpoints() {
         "testdata/models/benign/sklearn_numpy1",
     ]));
 }
+
+#[test]
+fn archive_and_hidden_payload_techniques() {
+    insta::assert_json_snapshot!(scan_json(&[
+        "testdata/models/malicious/archives/tar_symlink_escape.tar",
+        "testdata/models/malicious/archives/tar_duplicate_member.tar",
+        "testdata/models/malicious/archives/zip_holding_tar_gz.zip",
+        "testdata/models/malicious/archives/sevenz_pickle_os_system.7z",
+        "testdata/models/malicious/archives/sevenz_encrypted.7z",
+        "testdata/models/malicious/archives/st_metadata_base64_pickle.safetensors",
+        "testdata/models/malicious/archives/gguf_metadata_zlib_base64_pickle.gguf",
+        "testdata/models/malicious/archives/config_hex_pickle.json",
+        "testdata/models/malicious/archives/tokenizer_config_ssti.json",
+    ]));
+}

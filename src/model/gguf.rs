@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_template: usize,
     /// Bytes of a `general.*` string value kept.
     pub max_general: usize,
+    /// Bytes of any other string value kept to look for an encoded payload in it.
+    pub max_blob: usize,
     /// Distinct key bytes remembered for duplicate detection.
     pub max_key_memory: usize,
 }
@@ -43,10 +45,14 @@ impl Default for Limits {
             max_depth: 3,
             max_template: 4 << 20,
             max_general: 1024,
+            max_blob: 1 << 20,
             max_key_memory: 16 << 20,
         }
     }
 }
+
+/// String values kept for the encoded-payload check, per file.
+const MAX_BLOBS: usize = 16;
 
 /// A metadata value type (`gguf_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +206,9 @@ pub struct Gguf {
     /// `general.*` keys and a short rendering of their values.
     pub general: Vec<(String, String)>,
     pub templates: Vec<Template>,
+    /// String values that may hide an encoded pickle (`encoded::candidate`): key, offset of
+    /// the string's bytes, the bytes (at most `max_blob`; at most `MAX_BLOBS` of them).
+    pub blobs: Vec<(String, u64, Vec<u8>)>,
     pub alignment: Option<u64>,
     /// Offset of the tensor data, when the whole header was read.
     pub data_start: Option<u64>,
@@ -408,12 +417,13 @@ impl<R: Read> Parser<'_, R> {
             ValueType::String => {
                 let keep = if is_template {
                     self.limits.max_template
-                } else if general {
-                    self.limits.max_general
                 } else {
-                    0
+                    self.limits.max_blob.max(self.limits.max_general)
                 };
                 let (start, n, kept) = self.string("string value", keep, u64::MAX)?;
+                if !is_template && self.out.blobs.len() < MAX_BLOBS && crate::model::encoded::candidate(&kept) {
+                    self.out.blobs.push((key.to_string(), start, kept.clone()));
+                }
                 let text = String::from_utf8_lossy(&kept).into_owned();
                 if is_template {
                     if n > kept.len() as u64 {
@@ -431,8 +441,13 @@ impl<R: Read> Parser<'_, R> {
                         text,
                     });
                 } else if general {
-                    let more = if n > kept.len() as u64 { "…" } else { "" };
-                    self.out.general.push((key.to_string(), format!("{text}{more}")));
+                    let shown = crate::finding::truncate(&text, self.limits.max_general);
+                    let more = if n > kept.len() as u64 && shown == text {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    self.out.general.push((key.to_string(), format!("{shown}{more}")));
                 }
             }
             ValueType::Array => self.array(key, general, 1)?,

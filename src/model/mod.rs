@@ -1,6 +1,7 @@
 //! Pure parsers for model artifacts. They turn bytes into typed data, know nothing of rules,
 //! never execute anything, and bound every allocation by what the input really holds.
 
+pub mod encoded;
 pub mod gguf;
 pub mod h5;
 pub mod input;

@@ -17,6 +17,11 @@ const STR_KEEP: usize = 1024;
 /// analysis stops with a limit finding: precision must never silently degrade.
 const RETAIN_LIMIT: usize = 64 << 20;
 const CONTAINER_KEEP: usize = 256;
+/// A string or bytes operand up to this size is read whole when it may hide an encoded
+/// payload (`encoded::candidate`), so the payload can be decoded and scanned.
+const BLOB_KEEP: u64 = 1 << 20;
+/// Such operands kept per stream.
+const MAX_BLOBS: usize = 16;
 /// `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy (pre-zip) PyTorch file.
 const TORCH_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
 
@@ -125,6 +130,8 @@ pub struct Stream {
     pub joblib_arrays: u32,
     /// This stream was embedded in another one (a joblib object array).
     pub nested: bool,
+    /// String and bytes operands that may hide an encoded pickle: (offset of the opcode, bytes).
+    pub blobs: Vec<(u64, Vec<u8>)>,
 }
 
 impl Stream {
@@ -601,9 +608,24 @@ impl<'a> Machine<'a> {
     }
 
     fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
-        self.charge(bytes.len() + 16)?;
-        self.push(str_of(bytes, long));
+        let kept = &bytes[..bytes.len().min(STR_KEEP)];
+        self.charge(kept.len() + 16)?;
+        self.push(str_of(kept, long || bytes.len() > STR_KEEP));
         Ok(())
+    }
+
+    /// Read a string or bytes operand of `n` bytes: whole when it is small enough to hide a
+    /// payload worth decoding (kept if it looks like one), else only its first `keep` bytes.
+    fn operand<R: Read>(&mut self, input: &mut Input<R>, n: u64, keep: usize) -> Result<Vec<u8>, StreamError> {
+        if n > BLOB_KEEP || self.s.blobs.len() >= MAX_BLOBS {
+            return Ok(input.read_kept(n, keep)?);
+        }
+        let whole = input.read_kept(n, n as usize)?;
+        if crate::model::encoded::candidate(&whole) {
+            self.charge(whole.len())?;
+            self.s.blobs.push((self.at, whole.clone()));
+        }
+        Ok(whole)
     }
 
     fn base(&self) -> usize {
@@ -843,12 +865,12 @@ impl<'a> Machine<'a> {
                 if n < 0 {
                     return Err(malformed(at, "BINSTRING with negative byte count"));
                 }
-                let b = input.read_kept(n as u64, STR_KEEP)?;
+                let b = self.operand(input, n as u64, STR_KEEP)?;
                 self.push_str(&b, n as u64 > STR_KEEP as u64)?;
             }
             b'U' => {
                 let n = input.u8()?;
-                let b = input.read_kept(n.into(), STR_KEEP)?;
+                let b = self.operand(input, n.into(), STR_KEEP)?;
                 self.push_str(&b, false)?;
             }
             b'V' => {
@@ -858,32 +880,32 @@ impl<'a> Machine<'a> {
             }
             b'X' => {
                 let n = u32::from_le_bytes(input.array()?) as u64;
-                let b = input.read_kept(n, STR_KEEP)?;
+                let b = self.operand(input, n, STR_KEEP)?;
                 self.push_str(&b, n > STR_KEEP as u64)?;
             }
             0x8c => {
                 let n = input.u8()?;
-                let b = input.read_kept(n.into(), STR_KEEP)?;
+                let b = self.operand(input, n.into(), STR_KEEP)?;
                 self.push_str(&b, false)?;
             }
             0x8d => {
                 let n = u64::from_le_bytes(input.array()?);
-                let b = input.read_kept(n, STR_KEEP)?;
+                let b = self.operand(input, n, STR_KEEP)?;
                 self.push_str(&b, n > STR_KEEP as u64)?;
             }
             b'B' => {
                 let n = u32::from_le_bytes(input.array()?);
-                input.skip(n.into())?;
+                self.operand(input, n.into(), 0)?;
                 self.push(V::Bytes);
             }
             b'C' => {
                 let n = input.u8()?;
-                input.skip(n.into())?;
+                self.operand(input, n.into(), 0)?;
                 self.push(V::Bytes);
             }
             0x8e | 0x96 => {
                 let n = u64::from_le_bytes(input.array()?);
-                input.skip(n)?;
+                self.operand(input, n, 0)?;
                 self.push(V::Bytes);
             }
             0x97 => self.push(V::Buffer),

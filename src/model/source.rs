@@ -93,9 +93,10 @@ impl Source for Window<'_> {
     }
 }
 
-/// A sequential reader over `[pos, end)` of a source.
+/// A sequential reader over `[start, end)` of a source; seeking is relative to `start`.
 pub struct SourceReader<'a> {
     src: &'a dyn Source,
+    start: u64,
     pos: u64,
     end: u64,
 }
@@ -105,15 +106,34 @@ impl<'a> SourceReader<'a> {
         let end = start.saturating_add(len).min(src.len());
         SourceReader {
             src,
+            start: start.min(end),
             pos: start.min(end),
             end,
         }
     }
 }
 
+impl io::Seek for SourceReader<'_> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let base = match to {
+            io::SeekFrom::Start(n) => Some(self.start.saturating_add(n)),
+            io::SeekFrom::End(d) => self.end.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match base {
+            // Past the end is allowed (reads then return 0), before the start is not.
+            Some(p) if p >= self.start => {
+                self.pos = p;
+                Ok(p - self.start)
+            }
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")),
+        }
+    }
+}
+
 impl Read for SourceReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (buf.len() as u64).min(self.end - self.pos) as usize;
+        let n = (buf.len() as u64).min(self.end.saturating_sub(self.pos)) as usize;
         if n == 0 {
             return Ok(0);
         }
@@ -338,6 +358,15 @@ mod tests {
         let mut out = Vec::new();
         SourceReader::new(&data, 95, 1000).read_to_end(&mut out).unwrap();
         assert_eq!(out, vec![95, 96, 97, 98, 99]);
+        let mut r = SourceReader::new(&data, 10, 20);
+        use std::io::Seek;
+        assert_eq!(r.seek(std::io::SeekFrom::End(-2)).unwrap(), 18);
+        let mut two = Vec::new();
+        r.read_to_end(&mut two).unwrap();
+        assert_eq!(two, vec![28, 29]);
+        assert!(r.seek(std::io::SeekFrom::Current(-100)).is_err());
+        assert_eq!(r.seek(std::io::SeekFrom::Start(500)).unwrap(), 500);
+        assert_eq!(r.read(&mut [0u8; 4]).unwrap(), 0);
     }
 
     #[test]

@@ -225,7 +225,7 @@ pub(crate) mod tests {
             .evidence("mypkg.Net")
             .key("mypkg.Net"),
             Finding::new(
-                Rule::ZipDuplicateName,
+                Rule::ArchiveDuplicateName,
                 "models/ckpt.pt",
                 Location::default(),
                 "member `ckpt/data.pkl` appears 2 times",
@@ -286,7 +286,7 @@ pub(crate) mod tests {
     #[test]
     fn verdict_from_findings() {
         let r = sample();
-        assert_eq!(r.findings[0].rule, Rule::ZipDuplicateName);
+        assert_eq!(r.findings[0].rule, Rule::ArchiveDuplicateName);
         assert_eq!(Verdict::from_findings(&r.findings[..1], true, false), Verdict::Unsafe);
         assert_eq!(
             Verdict::from_findings(&r.findings[1..2], true, false),

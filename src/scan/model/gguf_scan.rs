@@ -1,13 +1,20 @@
 //! GGUF: header findings and chat-template injection.
 
 use super::{Cx, ModelFormat};
+use crate::finding::Finding;
 use crate::model::{gguf, jinja};
 use crate::rules::Rule;
 use std::io::Read;
 
 impl Cx<'_> {
     /// A GGUF file: header, metadata and tensor table; chat templates checked for gadgets.
-    pub(super) fn gguf(&mut self, reader: Box<dyn Read + '_>, len: Option<u64>, members: &[String]) -> ModelFormat {
+    pub(super) fn gguf(
+        &mut self,
+        reader: Box<dyn Read + '_>,
+        len: Option<u64>,
+        members: &[String],
+        depth: usize,
+    ) -> ModelFormat {
         use gguf::Issue as G;
         let g = gguf::parse(reader, len, &self.limits.gguf);
         for issue in &g.issues {
@@ -100,29 +107,42 @@ impl Cx<'_> {
             };
             self.push(rule, members, Some(offset), message, key);
         }
+        for (key, offset, bytes) in &g.blobs {
+            self.hidden_in(bytes, &format!("`{key}`"), members, Some(*offset), depth);
+        }
         for t in &g.templates {
-            let hits = self.rules.chat_template.check(&jinja::normalise(&t.text));
-            let Some(worst) = hits.iter().rev().max_by_key(|h| h.severity) else {
-                continue;
-            };
-            let severity = worst.severity;
-            let reason = worst.reason;
-            let evidence = crate::finding::truncate(&worst.matched, 120);
-            let names: Vec<&str> = hits.iter().map(|h| h.gadget).collect();
-            let f = self.push(
-                Rule::GgufChatTemplateInjection,
-                members,
-                Some(t.offset),
-                format!(
-                    "chat template `{}` contains template-injection gadgets ({}): {reason}",
-                    t.key,
-                    names.join(", ")
-                ),
-                format!("template:{}", t.key),
-            );
-            f.severity = severity;
-            f.evidence = Some(evidence);
+            self.chat_template(&t.key, &t.text, members, Some(t.offset));
         }
         ModelFormat::Gguf
+    }
+
+    /// Check one chat template (GGUF metadata, tokenizer_config.json) for injection gadgets;
+    /// returns the finding so that callers can add a location.
+    pub(super) fn chat_template(
+        &mut self,
+        key: &str,
+        text: &str,
+        members: &[String],
+        offset: Option<u64>,
+    ) -> Option<&mut Finding> {
+        let hits = self.rules.chat_template.check(&jinja::normalise(text));
+        let worst = hits.iter().rev().max_by_key(|h| h.severity)?;
+        let severity = worst.severity;
+        let reason = worst.reason;
+        let evidence = crate::finding::truncate(&worst.matched, 120);
+        let names: Vec<&str> = hits.iter().map(|h| h.gadget).collect();
+        let f = self.push(
+            Rule::ChatTemplateInjection,
+            members,
+            offset,
+            format!(
+                "chat template `{key}` contains template-injection gadgets ({}): {reason}",
+                names.join(", ")
+            ),
+            format!("template:{key}"),
+        );
+        f.severity = severity;
+        f.evidence = Some(evidence);
+        Some(f)
     }
 }

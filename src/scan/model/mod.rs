@@ -72,6 +72,8 @@ pub enum ModelFormat {
     /// A Keras v3 `.keras` zip (`config.json`, `metadata.json`, `model.weights.h5`).
     KerasV3,
     Onnx,
+    /// A JSON document (a model or tokenizer config).
+    JsonConfig,
     Zip,
     Tar,
     SevenZ,
@@ -99,6 +101,7 @@ impl ModelFormat {
             ModelFormat::KerasH5 => "keras-h5",
             ModelFormat::KerasV3 => "keras-v3",
             ModelFormat::Onnx => "onnx",
+            ModelFormat::JsonConfig => "json",
             ModelFormat::Tar => "tar",
             ModelFormat::SevenZ => "7z",
             ModelFormat::Zip => "zip",
@@ -259,7 +262,9 @@ pub(super) fn chain(members: &[String], next: impl Into<String>) -> Vec<String> 
 
 // One file per format: each adds its methods to `Cx`.
 mod archive_scan;
+mod encoded_scan;
 mod gguf_scan;
+mod json_scan;
 mod keras_scan;
 mod numpy_scan;
 mod onnx_scan;
@@ -321,8 +326,8 @@ impl Cx<'_> {
         }
         match magic {
             Magic::Zip => self.zip(src, members, depth).unwrap_or(ModelFormat::NotAModel),
-            Magic::Npy => self.npy(open(), members),
-            Magic::Gguf => self.gguf(open(), Some(len), members),
+            Magic::Npy => self.npy(open(), members, depth),
+            Magic::Gguf => self.gguf(open(), Some(len), members, depth),
             Magic::Hdf5 => self.hdf5(src, members, depth),
             Magic::Onnx => self.onnx(src, members, depth),
             Magic::Tar => self.tar(src, members, depth),
@@ -331,10 +336,20 @@ impl Cx<'_> {
                 self.compressed(m, &open, len, members, depth)
             }
             Magic::Other if st.is_some() => self.safetensors(src, members, depth),
+            Magic::Other if json_scan::looks_json(&head[..n]) && len <= json_scan::JSON_MAX => {
+                let mut bytes = Vec::new();
+                match SourceReader::new(src, 0, len).read_to_end(&mut bytes) {
+                    Ok(_) => self.json(&bytes, members, depth).unwrap_or(ModelFormat::NotAModel),
+                    Err(e) => {
+                        self.push(Rule::UnreadableFile, members, None, format!("cannot read: {e}"), "read");
+                        ModelFormat::NotAModel
+                    }
+                }
+            }
             // A member that cannot start a pickle is data (a tensor payload): nothing to parse.
             Magic::Other if !members.is_empty() => ModelFormat::NotAModel,
             Magic::PickleLike | Magic::Other => {
-                let (format, trailing) = self.pickle(&open, Some(len), members, crc);
+                let (format, trailing) = self.pickle(&open, Some(len), members, crc, depth);
                 if let Some(format) = format {
                     // A zip behind the pickle: torch.load reads the pickle, zip tools the rest.
                     if let Some(start) = trailing {
@@ -378,6 +393,8 @@ impl Cx<'_> {
             ModelFormat::PytorchLegacy => "a pickle (a legacy PyTorch checkpoint)",
             ModelFormat::PytorchZip => "a zip archive (a PyTorch checkpoint holding pickles)",
             ModelFormat::Zip | ModelFormat::NumpyZip => "a zip archive",
+            ModelFormat::Tar => "a tar archive",
+            ModelFormat::SevenZ => "a 7z archive",
             _ => return,
         };
         let shown = name.rsplit('/').next().unwrap_or(name);
@@ -436,14 +453,24 @@ impl Cx<'_> {
                     }
                 }
             }
-            Magic::Npy => self.npy(open(), members),
-            Magic::Gguf => self.gguf(open(), None, members),
+            Magic::Npy => self.npy(open(), members, depth),
+            Magic::Gguf => self.gguf(open(), None, members, depth),
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, open, compressed, members, depth)
             }
+            Magic::Other if json_scan::looks_json(&head) => {
+                let mut bytes = Vec::new();
+                let mut r = open().take(json_scan::JSON_MAX + 1);
+                match r.read_to_end(&mut bytes) {
+                    Ok(n) if n as u64 <= json_scan::JSON_MAX => {
+                        self.json(&bytes, members, depth).unwrap_or(ModelFormat::NotAModel)
+                    }
+                    _ => ModelFormat::NotAModel,
+                }
+            }
             Magic::Other => ModelFormat::NotAModel,
             Magic::PickleLike => {
-                let (format, trailing) = self.pickle(open, None, members, crc);
+                let (format, trailing) = self.pickle(open, None, members, crc, depth);
                 if let (Some(_), Some(start)) = (format, trailing) {
                     let total = std::io::copy(&mut open(), &mut std::io::sink()).unwrap_or(start);
                     self.trailing(members, start, total);

@@ -6,7 +6,7 @@ use crate::rules::Rule;
 use std::io::Read;
 
 impl Cx<'_> {
-    pub(super) fn npy(&mut self, reader: Box<dyn Read + '_>, members: &[String]) -> ModelFormat {
+    pub(super) fn npy(&mut self, reader: Box<dyn Read + '_>, members: &[String], depth: usize) -> ModelFormat {
         let mut input = Input::new(reader);
         let header = match numpy::read_header(&mut input) {
             Ok(h) => h,
@@ -36,7 +36,7 @@ impl Cx<'_> {
             );
             let pf = pickle::parse_file(&mut input, None, &self.limits.pickle);
             if pf.is_pickle() {
-                self.report_pickle(&pf, members, header.data_offset);
+                self.report_pickle(&pf, members, header.data_offset, depth);
             } else {
                 self.push(
                     Rule::PickleMalformed,

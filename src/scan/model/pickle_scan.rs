@@ -16,6 +16,7 @@ impl Cx<'_> {
         len: Option<u64>,
         members: &[String],
         crc: Option<u32>,
+        depth: usize,
     ) -> (Option<ModelFormat>, Option<u64>) {
         let mut reader = Crc::new(open());
         let pf = pickle::parse_file(&mut reader, len, &self.limits.pickle);
@@ -36,7 +37,7 @@ impl Cx<'_> {
                 );
             }
         }
-        self.report_pickle(&pf, members, 0);
+        self.report_pickle(&pf, members, 0, depth);
         let format = if pf.legacy_torch {
             ModelFormat::PytorchLegacy
         } else if pf.streams.iter().any(|s| s.joblib_arrays > 0) {
@@ -49,7 +50,7 @@ impl Cx<'_> {
 
     /// Turn what the pickle machine saw into findings, one per distinct import, call target
     /// or problem in the file (every stream together), at the first place it occurs.
-    pub(super) fn report_pickle(&mut self, pf: &PickleFile, members: &[String], base: u64) {
+    pub(super) fn report_pickle(&mut self, pf: &PickleFile, members: &[String], base: u64, depth: usize) {
         #[derive(Default)]
         struct Use {
             offset: u64,
@@ -159,6 +160,12 @@ impl Cx<'_> {
         }
         for ((module, name), u) in uses {
             self.judge_import(&module, &name, &u.argument, u.called, u.count, members, base + u.offset);
+        }
+        for s in &pf.streams {
+            for (offset, bytes) in &s.blobs {
+                let at = base + offset;
+                self.hidden_in(bytes, &format!("the string at byte {at}"), members, Some(at), depth);
+            }
         }
         let top: Vec<_> = pf.streams.iter().filter(|s| !s.nested).collect();
         if top.len() > 1 && !pf.legacy_torch {

@@ -192,6 +192,15 @@ impl Cx<'_> {
             let f = self.push(rule, members, offset, message, key);
             f.location.byte_length = length;
         }
+        for (key, value) in &h.metadata {
+            self.hidden_in(
+                value.as_bytes(),
+                &format!("`__metadata__.{key}`"),
+                members,
+                Some(8),
+                depth,
+            );
+        }
         // Bytes no tensor claims can hide a payload: scan them like an archive member.
         for issue in &h.issues {
             let (S::Gap { offset, len, .. } | S::Trailing { offset, len }) = issue else {

@@ -145,7 +145,7 @@ impl Cx<'_> {
                     format!("name:{local}"),
                 ),
                 Issue::Duplicate { name, count } => (
-                    Rule::ZipDuplicateName,
+                    Rule::ArchiveDuplicateName,
                     members.to_vec(),
                     None,
                     format!(
@@ -154,7 +154,7 @@ impl Cx<'_> {
                     format!("dup:{name}"),
                 ),
                 Issue::Traversal { name } => (
-                    Rule::ZipPathTraversal,
+                    Rule::ArchivePathTraversal,
                     members.to_vec(),
                     None,
                     format!(
@@ -163,14 +163,14 @@ impl Cx<'_> {
                     format!("traversal:{name}"),
                 ),
                 Issue::Unsupported { name, method } => (
-                    Rule::ZipUnsupportedMember,
+                    Rule::ArchiveUnsupportedMember,
                     inner(name),
                     None,
                     format!("member `{name}` uses compression method {method}, which llmguard cannot read; its contents were not checked"),
                     "method".to_string(),
                 ),
                 Issue::Malformed { offset, message } => (
-                    Rule::ZipMalformed,
+                    Rule::ArchiveMalformed,
                     members.to_vec(),
                     Some(*offset),
                     format!("malformed zip: {message}"),
