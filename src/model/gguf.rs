@@ -210,6 +210,9 @@ pub struct Gguf {
     /// the string's bytes, the bytes (at most `max_blob`; at most `MAX_BLOBS` of them).
     pub blobs: Vec<(String, u64, Vec<u8>)>,
     pub alignment: Option<u64>,
+    /// Byte ranges (absolute offset, length) of the data region that no tensor claims, beyond
+    /// alignment padding: room for a hidden payload.
+    pub unclaimed: Vec<(u64, u64)>,
     /// Offset of the tensor data, when the whole header was read.
     pub data_start: Option<u64>,
     pub issues: Vec<Issue>,
@@ -218,9 +221,67 @@ pub struct Gguf {
 /// Stops parsing; the reason is already in `issues`.
 struct Stop;
 
+/// A tensor's byte range, for the layout check.
+struct Span {
+    name: String,
+    /// Where its entry in the tensor table starts.
+    at: u64,
+    /// Relative to the start of the tensor data.
+    offset: u64,
+    /// None for a type whose block size is unknown to this version.
+    size: Option<u64>,
+}
+
+/// Tensors kept for the layout check (real models have a few thousand).
+const MAX_SPANS: usize = 1 << 17;
+
+/// (elements per block, bytes per block) of each GGML tensor type, from gguf-py 0.19's
+/// `GGML_QUANT_SIZES`. Ids missing here were removed from GGML or are newer than this table;
+/// their size is not checked.
+fn ggml_block(type_id: u32) -> Option<(u64, u64)> {
+    Some(match type_id {
+        0 => (1, 4),
+        1 => (1, 2),
+        2 => (32, 18),
+        3 => (32, 20),
+        6 => (32, 22),
+        7 => (32, 24),
+        8 => (32, 34),
+        9 => (32, 40),
+        10 => (256, 84),
+        11 => (256, 110),
+        12 => (256, 144),
+        13 => (256, 176),
+        14 => (256, 210),
+        15 => (256, 292),
+        16 => (256, 66),
+        17 => (256, 74),
+        18 => (256, 98),
+        19 => (256, 50),
+        20 => (32, 18),
+        21 => (256, 110),
+        22 => (256, 82),
+        23 => (256, 136),
+        24 => (1, 1),
+        25 => (1, 2),
+        26 => (1, 4),
+        27 => (1, 8),
+        28 => (1, 8),
+        29 => (256, 56),
+        30 => (1, 2),
+        34 => (256, 54),
+        35 => (256, 66),
+        39 => (32, 17),
+        40 => (64, 36),
+        41 => (128, 18),
+        _ => return None,
+    })
+}
+
 struct Parser<'l, R: Read> {
     input: Input<R>,
     len: Option<u64>,
+    spans: Vec<Span>,
     v1: bool,
     limits: &'l Limits,
     out: Gguf,
@@ -232,6 +293,7 @@ pub fn parse<R: Read>(reader: R, len: Option<u64>, limits: &Limits) -> Gguf {
     let mut p = Parser {
         input: Input::new(reader),
         len,
+        spans: Vec::new(),
         v1: false,
         limits,
         out: Gguf::default(),
@@ -398,8 +460,62 @@ impl<R: Read> Parser<'_, R> {
         }
         let align = self.out.alignment.unwrap_or(32).max(1);
         let pos = self.input.pos();
-        self.out.data_start = pos.checked_next_multiple_of(align).or(Some(pos));
+        let data_start = pos.checked_next_multiple_of(align).unwrap_or(pos);
+        self.out.data_start = Some(data_start);
+        self.layout(data_start, align);
         Ok(())
+    }
+
+    /// Tensor byte ranges against the file: inside it, not overlapping, and no more unclaimed
+    /// bytes between or after them than alignment padding explains.
+    fn layout(&mut self, data_start: u64, align: u64) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.sort_by_key(|t| t.offset);
+        let mut end_of_prev = 0u64;
+        let mut prev_name: Option<String> = None;
+        for t in &spans {
+            let Some(size) = t.size else { continue };
+            let end = t.offset.saturating_add(size);
+            if let (Some(len), Some(abs_end)) = (self.len, data_start.checked_add(end)) {
+                if abs_end > len {
+                    self.out.issues.push(Issue::BadTensor {
+                        offset: t.at,
+                        name: t.name.clone(),
+                        message: format!(
+                            "its {size} bytes at data offset {} run past the end of the file ({len} bytes)",
+                            t.offset
+                        ),
+                    });
+                    end_of_prev = end_of_prev.max(end);
+                    continue;
+                }
+            }
+            if t.offset < end_of_prev {
+                self.out.issues.push(Issue::BadTensor {
+                    offset: t.at,
+                    name: t.name.clone(),
+                    message: format!(
+                        "its bytes overlap tensor `{}`: the same bytes load as both",
+                        prev_name.as_deref().unwrap_or("?")
+                    ),
+                });
+            } else if t.offset - end_of_prev >= align {
+                self.out
+                    .unclaimed
+                    .push((data_start.saturating_add(end_of_prev), t.offset - end_of_prev));
+            }
+            if end > end_of_prev {
+                end_of_prev = end;
+                prev_name = Some(t.name.clone());
+            }
+        }
+        let all_sized = spans.iter().all(|t| t.size.is_some());
+        if let (Some(len), true, false) = (self.len, all_sized, spans.is_empty()) {
+            let end = data_start.saturating_add(end_of_prev);
+            if len > end && len - end >= align {
+                self.out.unclaimed.push((end, len - end));
+            }
+        }
     }
 
     fn value(&mut self, key: &str, ty: ValueType) -> Result<(), Stop> {
@@ -576,10 +692,16 @@ impl<R: Read> Parser<'_, R> {
             });
             return Err(Stop);
         }
-        for _ in 0..n_dims {
-            self.count("tensor dimension")?;
+        let mut elements: Option<u64> = Some(1);
+        let mut first_dim = 1;
+        for i in 0..n_dims {
+            let d = self.count("tensor dimension")?;
+            if i == 0 {
+                first_dim = d;
+            }
+            elements = elements.and_then(|e| e.checked_mul(d));
         }
-        self.u32("tensor type")?;
+        let type_id = self.u32("tensor type")?;
         let off_at = self.input.pos();
         let offset = self.u64("tensor data offset")?;
         let align = self.out.alignment.unwrap_or(32);
@@ -597,7 +719,38 @@ impl<R: Read> Parser<'_, R> {
                     name,
                     message: format!("data offset {offset} is past the end of the file ({len} bytes)"),
                 });
+                return Ok(());
             }
+        }
+        let size = match (ggml_block(type_id), elements) {
+            (None, _) => None,
+            (Some((block, bytes)), Some(n)) if first_dim % block == 0 => (n / block).checked_mul(bytes),
+            (Some((block, _)), Some(_)) => {
+                self.out.issues.push(Issue::BadTensor {
+                    offset: at,
+                    name,
+                    message: format!(
+                        "its first dimension {first_dim} is not a multiple of the block size {block} of its type {type_id}"
+                    ),
+                });
+                return Ok(());
+            }
+            (Some(_), None) => {
+                self.out.issues.push(Issue::BadTensor {
+                    offset: at,
+                    name,
+                    message: "its element count overflows 64 bits".to_string(),
+                });
+                return Ok(());
+            }
+        };
+        if self.spans.len() < MAX_SPANS {
+            self.spans.push(Span {
+                name: crate::finding::truncate(&name, 64),
+                at,
+                offset,
+                size,
+            });
         }
         Ok(())
     }
@@ -660,8 +813,12 @@ mod tests {
             .u64(2)
             .u32(0)
             .u64(0);
-        let g = run(&w.0);
+        // Alignment padding, then the tensor's 4 × 2 f32 values.
+        let mut data = w.0;
+        data.resize(data.len().next_multiple_of(32) + 32, 0);
+        let g = run(&data);
         assert_eq!(g.issues, []);
+        assert!(g.unclaimed.is_empty());
         assert_eq!(g.version, 3);
         assert_eq!(
             g.general,

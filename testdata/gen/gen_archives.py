@@ -11,7 +11,7 @@ that leave the archive, device members, truncation). Encoded-pickle fixtures hid
 pickle as base64 / hex / zlib+base64 in safetensors metadata, GGUF metadata, a JSON config and
 a pickle string constant.
 
-Usage (from anywhere; needs `py7zr` for the 7z fixtures, e.g. `pip install py7zr==1.0.0`):
+Usage (from anywhere; needs `py7zr` for the 7z fixtures, e.g. `pip install py7zr==1.1.4`):
 
     python3 testdata/gen/gen_archives.py
 

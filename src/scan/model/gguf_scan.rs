@@ -1,22 +1,25 @@
 //! GGUF: header findings and chat-template injection.
 
-use super::{Cx, ModelFormat};
+use super::{chain, Cx, ModelFormat};
 use crate::finding::Finding;
+use crate::model::source::{Source, Window};
 use crate::model::{gguf, jinja};
 use crate::rules::Rule;
 use std::io::Read;
 
 impl Cx<'_> {
     /// A GGUF file: header, metadata and tensor table; chat templates checked for gadgets.
+    /// `src` is given when the GGUF has random access (a file or stored member): then bytes
+    /// that no tensor claims are scanned too.
     pub(super) fn gguf(
         &mut self,
         reader: Box<dyn Read + '_>,
-        len: Option<u64>,
+        src: Option<&dyn Source>,
         members: &[String],
         depth: usize,
     ) -> ModelFormat {
         use gguf::Issue as G;
-        let g = gguf::parse(reader, len, &self.limits.gguf);
+        let g = gguf::parse(reader, src.map(|s| s.len()), &self.limits.gguf);
         for issue in &g.issues {
             let (rule, offset, message, key) = match issue {
                 G::BadVersion { version, swapped } => {
@@ -106,6 +109,28 @@ impl Cx<'_> {
                 ),
             };
             self.push(rule, members, Some(offset), message, key);
+        }
+        for &(offset, len) in &g.unclaimed {
+            let f = self.push(
+                Rule::GgufMalformed,
+                members,
+                Some(offset),
+                format!("{len} bytes of the tensor data region (from byte {offset}) belong to no tensor"),
+                format!("unclaimed:{offset}"),
+            );
+            f.location.byte_length = Some(len);
+            let Some(src) = src else { continue };
+            if depth >= self.limits.max_depth {
+                self.too_deep(members);
+                break;
+            }
+            let window = Window {
+                src,
+                start: offset,
+                len,
+            };
+            let inner = chain(members, format!("(unclaimed bytes at {offset})"));
+            self.random_checked(&window, &inner, depth + 1, None);
         }
         for (key, offset, bytes) in &g.blobs {
             self.hidden_in(bytes, &format!("`{key}`"), members, Some(*offset), depth);

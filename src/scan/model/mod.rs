@@ -327,7 +327,7 @@ impl Cx<'_> {
         match magic {
             Magic::Zip => self.zip(src, members, depth).unwrap_or(ModelFormat::NotAModel),
             Magic::Npy => self.npy(open(), members, depth),
-            Magic::Gguf => self.gguf(open(), Some(len), members, depth),
+            Magic::Gguf => self.gguf(open(), Some(src), members, depth),
             Magic::Hdf5 => self.hdf5(src, members, depth),
             Magic::Onnx => self.onnx(src, members, depth),
             Magic::Tar => self.tar(src, members, depth),
