@@ -74,7 +74,9 @@ fn check(entries: &[Entry]) -> Result<(), String> {
 /// Re-encode the rule data files (`rules/model/*.yaml`) as JSON in `OUT_DIR`: YAML stays the
 /// format people edit, the binary embeds JSON because parsing it at start-up costs a fraction
 /// of parsing YAML (the pickle policy's YAML parse was ~40% of scanning a 1 GB checkpoint).
-/// A file that is not valid YAML fails the build here; its schema is checked by the tests.
+/// A file that is not valid YAML fails the build here, and so does any `pattern` string that
+/// is not a valid regular expression (so the binary need not re-check its built-in patterns at
+/// start-up); the schema is checked by the tests.
 fn encode_rule_data() {
     let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("rules");
     std::fs::create_dir_all(&out).expect("create OUT_DIR/rules");
@@ -91,9 +93,27 @@ fn encode_rule_data() {
         let text = std::fs::read_to_string(&path).expect("read rule data");
         let value: serde_json::Value =
             serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+        check_patterns(&value, &path.display().to_string());
         let name = path.with_extension("json");
         let name = name.file_name().expect("file name");
         std::fs::write(out.join(name), serde_json::to_string(&value).expect("encode")).expect("write rule data");
+    }
+}
+
+fn check_patterns(v: &serde_json::Value, file: &str) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                if let (true, Some(p)) = (k == "pattern", item.as_str()) {
+                    if let Err(e) = regex_syntax::parse(p) {
+                        panic!("{file}: pattern {p:?} is not a valid regex: {e}");
+                    }
+                }
+                check_patterns(item, file);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| check_patterns(i, file)),
+        _ => {}
     }
 }
 

@@ -103,7 +103,7 @@ impl RuleSet {
         }
         Ok(RuleSet {
             pickle: pickle::PicklePolicy::compile(&spec)?,
-            chat_template: chat_template::TemplatePolicy::compile(&chat_template::TemplateSpec::builtin()?)?,
+            chat_template: chat_template::TemplatePolicy::builtin()?,
             keras: keras::KerasPolicy::builtin()?,
             onnx: onnx::OnnxPolicy::builtin()?,
         })
