@@ -126,10 +126,14 @@ impl ModelScanner<'_> {
     pub fn scan(&self, t: &Target) -> FileOutcome {
         let path = t.display.as_str();
         let opened = std::fs::File::open(&t.path).and_then(FileSource::new);
-        let src = match opened {
-            Ok(s) => s,
-            Err(e) => return unreadable(path, &e),
-        };
+        match opened {
+            Ok(src) => self.scan_source(&src, path),
+            Err(e) => unreadable(path, &e),
+        }
+    }
+
+    /// Scan bytes from any source, reported under `path` (the fuzz target's entry point).
+    pub fn scan_source(&self, src: &dyn Source, path: &str) -> FileOutcome {
         let mut cx = Cx {
             limits: &self.limits,
             rules: self.rules,
@@ -138,7 +142,7 @@ impl ModelScanner<'_> {
             budget: Budget::new(self.limits.max_inflated, self.limits.max_ratio, self.limits.ratio_floor),
             members_left: self.limits.max_total_members,
         };
-        let format = cx.random(&src, &[], 0);
+        let format = cx.random(src, &[], 0);
         cx.disguised(path, format, &[]);
         if let Some(e) = cx.budget.tripped() {
             cx.findings.push(
@@ -153,7 +157,7 @@ impl ModelScanner<'_> {
         }
         let mut findings = cx.findings;
         let sha256 = if self.hash {
-            match sha256_file(&src) {
+            match sha256_file(src) {
                 Ok(h) => Some(h),
                 Err(e) => {
                     findings.push(
