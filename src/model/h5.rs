@@ -43,10 +43,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_read: 64 << 20,
-            max_total: 160 << 20,
+            max_read: 32 << 20,
+            max_total: 96 << 20,
             max_object_header: 8 << 20,
-            max_value: 64 << 20,
+            max_value: 32 << 20,
             stack: 8 << 20,
         }
     }
@@ -176,9 +176,8 @@ fn classify(e: hdf5_reader::error::Error) -> Error {
     match e {
         E::Io(io) => match io.get_ref().and_then(|inner| inner.downcast_ref::<LimitHit>()) {
             Some(hit) => Error::Limit(hit.0.clone()),
-            None if io.kind() == std::io::ErrorKind::Other && io.to_string() == "source closed" => {
-                Error::Io(io.to_string())
-            }
+            // Short reads are how a truncated file shows: the structures are broken.
+            None if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Malformed(format!("truncated: {io}")),
             None => Error::Io(io.to_string()),
         },
         E::ResourceLimit(_) => Error::Limit(e.to_string()),

@@ -14,6 +14,9 @@ use serde_json::Value;
 pub struct Limits {
     /// Largest configuration text (configs of large real models are a few MB).
     pub max_config: usize,
+    /// Most JSON values (counted as `,` `:` `[` `{` bytes) a configuration may hold: a parsed
+    /// value costs ~32 bytes or more, so this bounds the parse, not only the text.
+    pub max_values: usize,
     /// Objects nested deeper than this are not walked (serde_json also refuses JSON nested
     /// deeper than 128 levels).
     pub max_depth: usize,
@@ -28,7 +31,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_config: 64 << 20,
+            max_config: 16 << 20,
+            max_values: 4 << 20,
             max_depth: 100,
             max_objects: 200_000,
             max_code: 4 << 20,
@@ -46,6 +50,10 @@ pub enum Issue {
         len: usize,
         cap: usize,
     },
+    /// More than `max_values` JSON values.
+    TooManyValues {
+        limit: usize,
+    },
     /// Nested deeper than `max_depth`; the part below `pointer` was not walked.
     TooDeep {
         pointer: String,
@@ -62,6 +70,7 @@ impl std::fmt::Display for Issue {
             Issue::NotUtf8 => f.write_str("is not UTF-8 text"),
             Issue::NotJson(e) => write!(f, "is not JSON ({e})"),
             Issue::TooLarge { len, cap } => write!(f, "is {len} bytes, over the {} MiB cap", cap >> 20),
+            Issue::TooManyValues { limit } => write!(f, "holds more than {limit} JSON values"),
             Issue::TooDeep { pointer } => {
                 write!(f, "nests deeper than the walk limit below `{}`", dotted(pointer))
             }
@@ -76,6 +85,12 @@ pub fn parse_config(bytes: &[u8], limits: &Limits) -> Result<Value, Issue> {
         return Err(Issue::TooLarge {
             len: bytes.len(),
             cap: limits.max_config,
+        });
+    }
+    let values = bytes.iter().filter(|b| matches!(b, b',' | b':' | b'[' | b'{')).count();
+    if values > limits.max_values {
+        return Err(Issue::TooManyValues {
+            limit: limits.max_values,
         });
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Issue::NotUtf8)?;
@@ -593,7 +608,8 @@ mod tests {
         );
         assert_eq!(objs.len(), 5);
         assert_eq!(issues, vec![Issue::TooManyObjects { limit: 5 }]);
-        let cases: [(&[u8], fn(&Issue) -> bool); 4] = [
+        type Case<'a> = (&'a [u8], fn(&Issue) -> bool);
+        let cases: [Case<'_>; 4] = [
             (b"{not json", |i| matches!(i, Issue::NotJson(_))),
             (b"\xff\xfe", |i| matches!(i, Issue::NotUtf8)),
             (&[b'['; 1000], |i| matches!(i, Issue::NotJson(_))),
@@ -613,6 +629,11 @@ mod tests {
             parse_config(b"[1,2,3]", &small),
             Err(Issue::TooLarge { len: 7, cap: 4 })
         );
+        let few = Limits {
+            max_values: 2,
+            ..Limits::default()
+        };
+        assert_eq!(parse_config(b"[1,2,3]", &few), Err(Issue::TooManyValues { limit: 2 }));
         assert!(parse_metadata(b"[]", &Limits::default()).is_err());
         assert_eq!(
             parse_metadata(br#"{"keras_version":"3.15.1"}"#, &Limits::default()),

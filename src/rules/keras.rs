@@ -446,7 +446,8 @@ mod tests {
         use HitKind::*;
         use Severity::*;
         let lam = || Lambda { code: String::new() };
-        let table: Vec<(&str, Vec<(HitKind, Severity, &str)>)> = vec![
+        type Row<'a> = (&'a str, Vec<(HitKind, Severity, &'a str)>);
+        let table: Vec<Row<'_>> = vec![
             // Benign: built-in classes, with or without module.
             (r#"{"class_name":"Dense","config":{"units":1}}"#, vec![]),
             (r#"{"module":"keras.layers","class_name":"Dense","config":{}}"#, vec![]),

@@ -171,7 +171,7 @@ impl Cx<'_> {
         let limits = keras::Limits::default();
         let value = match keras::parse_config(bytes, &limits) {
             Ok(v) => v,
-            Err(issue @ keras::Issue::TooLarge { .. }) => {
+            Err(issue @ (keras::Issue::TooLarge { .. } | keras::Issue::TooManyValues { .. })) => {
                 let f = self.push(
                     Rule::KerasMalformed,
                     members,
