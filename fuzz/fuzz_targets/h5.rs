@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
         inputs.push(padded);
     }
     for input in inputs {
-        let Ok(root) = h5::root_attributes(&input, ATTRS, &limits) else { continue };
+        let Ok(root) = h5::root_attributes(&input, ATTRS, &limits) else {
+            continue;
+        };
         for (_, value) in &root.values {
             if let Ok(h5::Value::Text(text)) = value {
                 if let Ok(v) = keras::parse_config(text.as_bytes(), &keras::Limits::default()) {

@@ -335,7 +335,7 @@ impl KerasPolicy {
                 (Value::String(s), Some("lambda")) => Some(s.as_str()),
                 (Value::String(name), Some("raw")) if key == "function" => {
                     match module {
-                        Some(m) if m != "__main__" => self.untrusted_or_gadget(m, name, &at, pickle, hits),
+                        Some(m) if m != "__main__" => self.callable(Some(m), name, &at, pickle, hits),
                         _ => {
                             if !self.known_classes.contains(name.as_str()) && self.gadget(name).is_none() {
                                 hits.push(Hit {
@@ -365,10 +365,6 @@ impl KerasPolicy {
                 });
             }
         }
-    }
-
-    fn untrusted_or_gadget(&self, module: &str, name: &str, at: &str, pickle: &PicklePolicy, hits: &mut Vec<Hit>) {
-        self.callable(Some(module), name, at, pickle, hits);
     }
 
     fn resources(&self, pointer: &str, class: &str, config: Option<&Value>, hits: &mut Vec<Hit>) {
