@@ -748,16 +748,9 @@ impl Walker<'_> {
                     let Some((s, l)) = self.len_of(&f, ctx) else { break };
                     self.function(s, l, f.at);
                 }
-                4 | 6 | 14 => {
-                    if self.len_of(&f, ctx).is_none() {
-                        break;
-                    }
-                }
-                5 => {
-                    if self.varint_of(&f, ctx).is_none() {
-                        break;
-                    }
-                }
+                // Strings and metadata that no check reads: only their wire type is checked.
+                4 | 6 | 14 if self.len_of(&f, ctx).is_none() => break,
+                5 if self.varint_of(&f, ctx).is_none() => break,
                 _ => {}
             }
             if self.stopped {
@@ -1418,6 +1411,9 @@ mod tests {
         .encode_to_vec()
     }
 
+    type TensorKey = (String, String, Vec<(Text, Text)>);
+    type IssueTest = fn(&Issue) -> bool;
+
     fn parse_bytes(b: &[u8]) -> Onnx {
         parse(&b.to_vec(), &Limits::default())
     }
@@ -1560,7 +1556,7 @@ mod tests {
         let b = parse_bytes(&bytes);
         assert!(a.issues.is_empty(), "{:?}", a.issues);
         // Offsets differ (a walked message points at itself, a decoded one at its node).
-        let key = |o: &Onnx| -> Vec<(String, String, Vec<(Text, Text)>)> {
+        let key = |o: &Onnx| -> Vec<TensorKey> {
             o.external
                 .iter()
                 .map(|t| (t.name.text.clone(), t.scope.clone(), t.entries.clone()))
@@ -1604,7 +1600,7 @@ mod tests {
         let mut huge_len = vec![0x08, 0x09];
         // Field 7 (graph) with a length of 2^63.
         huge_len.extend_from_slice(&[0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
-        let cases: Vec<(&str, Vec<u8>, fn(&Issue) -> bool)> = vec![
+        let cases: Vec<(&str, Vec<u8>, IssueTest)> = vec![
             ("truncated", good[..good.len() - 3].to_vec(), |i| {
                 matches!(i, Issue::Truncated { .. } | Issue::Malformed { .. })
             }),
