@@ -189,7 +189,9 @@ pub struct StringStringEntryProto {
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Sub-messages up to this size are decoded whole by prost; larger ones are walked.
+    /// Sub-messages up to this size are decoded whole by prost; larger ones are walked. Above
+    /// a megabyte a message is almost always a tensor payload, which the walk steps over where
+    /// prost would need it read whole.
     pub max_message: u64,
     /// Leaf messages (opset imports, key/value entries, value infos) larger than this are
     /// refused whatever `max_message` is.
@@ -215,7 +217,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_message: 16 << 20,
+            max_message: 1 << 20,
             max_leaf: 1 << 20,
             max_depth: 16,
             max_nodes: 10_000_000,
@@ -367,6 +369,7 @@ pub fn parse(src: &dyn Source, limits: &Limits) -> Onnx {
         ops: BTreeMap::new(),
         cache_start: 0,
         cache: Vec::new(),
+        cache_len: 0,
         retained: 0,
         stopped: false,
         external_full: false,
@@ -424,7 +427,11 @@ struct Walker<'a> {
     ops: BTreeMap<(String, String), OpUse>,
     /// Bytes `[cache_start, cache_start + cache.len())` of the source.
     cache_start: u64,
+    /// Grows to the largest read (at most `max_message`), never shrinks: zero-filling it anew for
+    /// every message was most of the time spent on large models.
     cache: Vec<u8>,
+    /// How much of `cache` holds data.
+    cache_len: usize,
     retained: usize,
     /// A limit or an I/O error ended the walk.
     stopped: bool,
@@ -468,7 +475,7 @@ impl Walker<'_> {
 
     /// Whether `[start, start+len)` is in the cache.
     fn cached(&self, start: u64, len: u64) -> bool {
-        start >= self.cache_start && start.saturating_add(len) <= self.cache_start + self.cache.len() as u64
+        start >= self.cache_start && start.saturating_add(len) <= self.cache_start + self.cache_len as u64
     }
 
     /// Load `[start, start+len)` into the cache (`len` at most `max_message` or `WINDOW`).
@@ -483,17 +490,17 @@ impl Walker<'_> {
             .min(cap)
             .min(self.src.len().saturating_sub(start));
         let n = usize::try_from(n).unwrap_or(0);
-        self.cache.clear();
-        self.cache.shrink_to(n.max(WINDOW));
-        self.cache.resize(n, 0);
+        if self.cache.len() < n {
+            self.cache.resize(n, 0);
+        }
         self.cache_start = start;
-        match self.src.read_full_at(start, &mut self.cache) {
+        self.cache_len = 0;
+        match self.src.read_full_at(start, &mut self.cache[..n]) {
             Ok(got) => {
-                self.cache.truncate(got);
+                self.cache_len = got;
                 true
             }
             Err(e) => {
-                self.cache.clear();
                 self.issue(Issue::Io {
                     offset: start,
                     message: e.to_string(),
