@@ -306,6 +306,15 @@ pub struct Function {
     pub offset: u64,
 }
 
+/// A `ModelProto.metadata_props` entry (free-form strings that tools read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    pub key: Text,
+    /// The whole value (entries are at most `max_leaf` bytes).
+    pub value: Vec<u8>,
+    pub offset: u64,
+}
+
 /// What is wrong with the protobuf. Offsets are byte offsets in the blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Issue {
@@ -353,6 +362,7 @@ pub struct Onnx {
     pub tensors: u64,
     pub opsets: Vec<Opset>,
     pub functions: Vec<Function>,
+    pub metadata: Vec<Metadata>,
     /// Every (domain, op_type) used by a node, sorted.
     pub ops: Vec<OpUse>,
     /// Tensors with `data_location = EXTERNAL` or `external_data` entries, in file order.
@@ -755,8 +765,12 @@ impl Walker<'_> {
                     let Some((s, l)) = self.len_of(&f, ctx) else { break };
                     self.function(s, l, f.at);
                 }
-                // Strings and metadata that no check reads: only their wire type is checked.
-                4 | 6 | 14 if self.len_of(&f, ctx).is_none() => break,
+                14 => {
+                    let Some((s, l)) = self.len_of(&f, ctx) else { break };
+                    self.metadata(s, l, f.at);
+                }
+                // Strings that no check reads: only their wire type is checked.
+                4 | 6 if self.len_of(&f, ctx).is_none() => break,
                 5 if self.varint_of(&f, ctx).is_none() => break,
                 _ => {}
             }
@@ -791,6 +805,22 @@ impl Walker<'_> {
                 }
             }
             Err(_) => self.leaf_error(start, len, at, "OperatorSetIdProto", &[(1, true), (2, false)]),
+        }
+    }
+
+    fn metadata(&mut self, start: u64, len: u64, at: u64) {
+        match self.decode_leaf::<StringStringEntryProto>(start, len) {
+            Ok(e) => {
+                let key = self.text_of(&e.key);
+                if self.retain(key.text.len() + e.value.len(), at) {
+                    self.out.metadata.push(Metadata {
+                        key,
+                        value: e.value,
+                        offset: at,
+                    });
+                }
+            }
+            Err(_) => self.leaf_error(start, len, at, "StringStringEntryProto", &[(1, true), (2, true)]),
         }
     }
 

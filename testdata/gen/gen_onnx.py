@@ -15,7 +15,8 @@ deterministic for these versions (fixed seeds, no timestamps in ONNX).
 Benign fixtures come from the real producers:
   torch_mlp.onnx          torch.onnx.export (TorchScript exporter, dynamo=False), opset 17
   torch_cnn.onnx          the same, a small Conv/BatchNorm/Pool network
-  torch_dynamo_mlp.onnx   torch.onnx.export(dynamo=True) (onnxscript), when it works here
+  torch_dynamo_mlp.onnx   torch.onnx.export(dynamo=True) (onnxscript), when it works here;
+                          the per-node stack traces it records are dropped (checkout paths)
   helper_if_subgraph.onnx onnx.helper: an If with then/else subgraphs, each with a Constant
   skl_logreg.onnx         skl2onnx: a LogisticRegression pipeline (ai.onnx.ml domain)
   skl_forest.onnx         skl2onnx: a small RandomForestClassifier (TreeEnsembleClassifier)
@@ -43,6 +44,8 @@ SerializeToString, never loaded):
   length_2p63.onnx            ir_version, then the graph field with a length of 2^63
   wrong_wire_type.onnx        a node whose name field (3) is a varint
   deep_nesting.onnx           If subgraphs nested 40 deep (the scanner stops at 16)
+  metadata_pickle.onnx        metadata_props `preprocessor`: a base64 protocol-2 pickle that
+                              calls os.system (hand-written opcodes, never unpickled)
 
 The symbolic-link escape (a relative location that is a link to a file outside the model's
 directory) is built at test time in tests/onnx.rs, so the repository holds no link.
@@ -135,6 +138,14 @@ def torch_models():
     try:
         prog = torch.onnx.export(mlp, (torch.randn(1, 16),), dynamo=True, optimize=False)
         prog.save(out)
+        # The exporter records each node's Python stack trace (absolute paths, line numbers of
+        # this script) in node metadata: drop those so the file does not depend on the checkout.
+        model = onnx.load(out)
+        for node in model.graph.node:
+            keep = [p for p in node.metadata_props if "stack_trace" not in p.key]
+            del node.metadata_props[:]
+            node.metadata_props.extend(keep)
+        onnx.save_model(model, out)
         record(out, "benign", f"torch.onnx.export(dynamo=True) (torch {torch.__version__}, onnxscript), Linear/ReLU MLP")
     except Exception as e:  # the dynamo exporter is optional here
         print(f"skipping {rel(out)}: {e}", file=sys.stderr)
@@ -413,6 +424,17 @@ def malicious():
         graph = ld(1, ld(4, b"If") + ld(3, f"if{level}".encode()) + ld(5, attr)) + ld(2, f"g{level}".encode())
     write(m("deep_nesting.onnx"), b"\x08\x09" + ld(2, b"crafted") + ld(7, graph) + ld(8, ld(1, b"") + varint(2 << 3) + varint(19)))
     record(m("deep_nesting.onnx"), "malformed", "If subgraphs nested 40 deep", ["GEN002"])
+
+    import base64
+
+    payload = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R."
+    model = simple_model([], opsets=[helper.make_opsetid("", 19)])
+    helper.set_model_props(model, {"preprocessor": base64.b64encode(payload).decode(), "author": "crafted"})
+    save_raw(m("metadata_pickle.onnx"), model)
+    record(
+        m("metadata_pickle.onnx"), "malicious", "metadata_props value: a base64 pickle calling os.system", ["MOD325", "MOD101"]
+    )
+    MANIFEST[-1]["imports"] = ["os.system"]
 
 
 def main():

@@ -38,7 +38,6 @@ enum OnDisk {
 
 impl Cx<'_> {
     pub(super) fn onnx(&mut self, src: &dyn Source, members: &[String], depth: usize) -> ModelFormat {
-        let _ = depth;
         let model = onnx::parse(src, &onnx::Limits::default());
         self.onnx_issues(&model, members);
         // External files are only looked up for a model that is a file of its own: inside an
@@ -48,7 +47,31 @@ impl Cx<'_> {
             .then(|| Path::new(self.path).parent().map(Path::to_path_buf).unwrap_or_default());
         self.onnx_external(&model, members, dir.as_deref());
         self.onnx_domains(&model, members);
+        self.onnx_metadata(&model, members, depth);
         ModelFormat::Onnx
+    }
+
+    /// Metadata values that are pickles or zips (raw or base64): reported, then scanned as
+    /// members of the model.
+    fn onnx_metadata(&mut self, model: &Onnx, members: &[String], depth: usize) {
+        for m in &model.metadata {
+            let Some((payload, what, encoding)) = embedded_payload(&m.value) else {
+                continue;
+            };
+            let key = truncate(&m.key.text, 96);
+            let member = format!("metadata_props[{key}]");
+            self.push(
+                Rule::OnnxMetadataPayload,
+                members,
+                Some(m.offset),
+                format!(
+                    "metadata_props `{key}` holds {what} ({encoding}, {} bytes); its content is scanned as member `{member}`",
+                    payload.len()
+                ),
+                format!("metadata:{key}"),
+            );
+            self.random(&payload, &super::chain(members, member), depth + 1);
+        }
     }
 
     fn onnx_issues(&mut self, model: &Onnx, members: &[String]) {
@@ -398,4 +421,59 @@ fn short_scope(scope: &str) -> String {
     let head: String = scope.chars().take(80).collect();
     let tail: String = scope.chars().skip(n - 100).collect();
     format!("{head} … {tail}")
+}
+
+/// A pickle (protocol 2 or later) or a zip archive in a metadata value, as is or base64-encoded:
+/// the bytes, what they are, and how they were stored. Protocol 0/1 pickles start with
+/// printable opcodes that ordinary text starts with too, so they are not looked for.
+fn embedded_payload(value: &[u8]) -> Option<(Vec<u8>, &'static str, &'static str)> {
+    fn kind(b: &[u8]) -> Option<&'static str> {
+        match b {
+            [0x80, 2..=5, ..] => Some("a pickle"),
+            [b'P', b'K', 3, 4, ..] => Some("a zip archive"),
+            _ => None,
+        }
+    }
+    if let Some(k) = kind(value) {
+        return Some((value.to_vec(), k, "raw"));
+    }
+    let text = value.trim_ascii();
+    if !(text.starts_with(b"gA") || text.starts_with(b"UEsDB")) {
+        return None;
+    }
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    kind(&decoded).map(|k| (decoded, k, "base64"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_payloads() {
+        let pickle = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.".to_vec();
+        for (value, want) in [
+            (pickle.clone(), Some(("a pickle", "raw"))),
+            (b"gASVBQAAAAAAAABOLg==".to_vec(), Some(("a pickle", "base64"))),
+            (b"  UEsDBAoAAAAAAA==\n".to_vec(), Some(("a zip archive", "base64"))),
+            (b"PK\x03\x04rest".to_vec(), Some(("a zip archive", "raw"))),
+            (b"PyTorch".to_vec(), None),
+            (b"gAbcd!".to_vec(), None),
+            (b"gAAA".to_vec(), None),
+            (b"(dp0\nS'a'\n".to_vec(), None),
+            (Vec::new(), None),
+        ] {
+            let got = embedded_payload(&value).map(|(_, what, enc)| (what, enc));
+            assert_eq!(got, want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn long_scopes_keep_both_ends() {
+        let scope = format!("graph `g` > {}", "x.then_branch > ".repeat(40));
+        let s = short_scope(&scope);
+        assert!(s.starts_with("graph `g` > ") && s.contains(" … ") && s.chars().count() < 200);
+        assert_eq!(short_scope("graph `g`"), "graph `g`");
+    }
 }
