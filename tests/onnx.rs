@@ -223,7 +223,16 @@ fn corrupted_onnx_fixtures_never_panic() {
         ..Limits::default()
     };
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
-    for _ in 0..4000 {
+    // Every 10th mutant also goes through the whole scanner (file-system checks included).
+    let rules = llmguard::rules::RuleSet::builtin().unwrap();
+    let scanner = llmguard::scan::model::ModelScanner {
+        rules: &rules,
+        limits: Default::default(),
+        hash: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mutant.onnx");
+    for i in 0..4000 {
         let mut d = seeds[rng.below(seeds.len())].clone();
         match rng.below(4) {
             0 => {
@@ -247,6 +256,15 @@ fn corrupted_onnx_fixtures_never_panic() {
         let _ = onnx::parse(&d, &Limits::default());
         let _ = onnx::parse(&d, &small);
         assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        if i % 10 == 0 {
+            std::fs::write(&path, &d).unwrap();
+            let t = llmguard::walk::Target {
+                display: path.display().to_string(),
+                path: path.clone(),
+            };
+            let out = scanner.scan(&t);
+            assert!(out.findings.iter().all(|f| f.rule != Rule::InternalError));
+        }
     }
 }
 
