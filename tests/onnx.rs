@@ -281,3 +281,35 @@ fn identify_matches_every_onnx_fixture() {
     }
     assert!(Path::new("testdata/models/benign/onnx/external/weights.bin").exists());
 }
+
+/// Custom-domain findings are capped per model; the rest are counted in one finding.
+#[test]
+fn many_custom_domains_are_summarised() {
+    let graph = onnx::GraphProto {
+        node: (0..40)
+            .map(|i| onnx::NodeProto {
+                op_type: b"Op".to_vec(),
+                domain: format!("dom{i:02}").into_bytes(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let bytes = ModelProto {
+        ir_version: 9,
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("many.onnx");
+    std::fs::write(&p, bytes).unwrap();
+    let report = common::scan(&[p.to_str().unwrap()]);
+    let found = rules_of(&report);
+    assert_eq!(found.len(), 33, "{found:#?}");
+    assert!(found.iter().all(|(r, _)| *r == Rule::OnnxCustomOperatorDomain));
+    assert!(
+        found.iter().any(|(_, m)| m.starts_with("8 more operator domains")),
+        "{found:#?}"
+    );
+}

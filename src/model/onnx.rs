@@ -345,6 +345,8 @@ pub enum Issue {
         offset: u64,
         what: &'static str,
         bound: u64,
+        /// The walk stopped here (otherwise only the recording of more items did).
+        stopped: bool,
     },
     Io {
         offset: u64,
@@ -468,6 +470,7 @@ impl Walker<'_> {
                 offset: 0,
                 what: "issues reported for one model",
                 bound: self.limits.max_issues as u64,
+                stopped: true,
             });
             self.stopped = true;
             return;
@@ -479,7 +482,12 @@ impl Walker<'_> {
     }
 
     fn limit(&mut self, offset: u64, what: &'static str, bound: u64) {
-        self.issue(Issue::Limit { offset, what, bound });
+        self.issue(Issue::Limit {
+            offset,
+            what,
+            bound,
+            stopped: true,
+        });
         self.stopped = true;
     }
 
@@ -832,6 +840,7 @@ impl Walker<'_> {
                 offset: at,
                 what: "size of a small message (opset import, value info, key/value entry)",
                 bound: self.limits.max_leaf,
+                stopped: false,
             });
             return;
         }
@@ -1128,6 +1137,7 @@ impl Walker<'_> {
                     offset: at,
                     what: "distinct operators remembered",
                     bound: self.limits.max_op_kinds as u64,
+                    stopped: false,
                 });
             }
         } else if self.retain(key.0.len() + key.1.len() + scope.len() + label.len(), at) {
@@ -1227,6 +1237,7 @@ impl Walker<'_> {
                     offset: at,
                     what: "external-data tensors remembered",
                     bound: self.limits.max_external as u64,
+                    stopped: false,
                 });
             }
             return;

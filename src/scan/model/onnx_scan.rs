@@ -115,10 +115,22 @@ impl Cx<'_> {
                     ),
                     "onnx-depth".to_string(),
                 ),
-                Issue::Limit { offset, what, bound } => (
+                Issue::Limit {
+                    offset,
+                    what,
+                    bound,
+                    stopped,
+                } => (
                     Rule::ResourceLimit,
                     Some(*offset),
-                    format!("more {what} than the limit of {bound}; the rest of the model was not checked"),
+                    format!(
+                        "more {what} than the limit of {bound}; {}",
+                        if *stopped {
+                            "the rest of the model was not checked"
+                        } else {
+                            "the ones past it were not checked"
+                        }
+                    ),
                     format!("onnx-limit:{what}"),
                 ),
                 Issue::Io { offset, message } => (
@@ -200,7 +212,12 @@ impl Cx<'_> {
                 custom.entry(u.domain.as_str()).or_default().push(u);
             }
         }
-        for (domain, uses) in &custom {
+        // Findings per model are capped: a crafted model can name thousands of domains.
+        for (shown, (domain, uses)) in custom.iter().enumerate() {
+            if shown == MAX_DOMAIN_FINDINGS {
+                self.more_domains(custom.len() - shown, members);
+                break;
+            }
             let Some(first) = uses.iter().min_by_key(|u| u.offset) else {
                 continue;
             };
@@ -227,11 +244,20 @@ impl Cx<'_> {
             );
         }
         let mut seen = BTreeSet::new();
-        for o in &model.opsets {
-            let d = o.domain.as_str();
-            if policy.domain(d).is_some() || function_domains.contains(d) || custom.contains_key(d) || !seen.insert(d) {
-                continue;
+        let unknown: Vec<&onnx::Opset> = model
+            .opsets
+            .iter()
+            .filter(|o| {
+                let d = o.domain.as_str();
+                policy.domain(d).is_none() && !function_domains.contains(d) && !custom.contains_key(d) && seen.insert(d)
+            })
+            .collect();
+        for (i, o) in unknown.iter().enumerate() {
+            if i == MAX_DOMAIN_FINDINGS {
+                self.more_domains(unknown.len() - i, members);
+                break;
             }
+            let d = o.domain.as_str();
             let f = self.push(
                 Rule::OnnxCustomOperatorDomain,
                 members,
@@ -246,6 +272,21 @@ impl Cx<'_> {
             );
             f.severity = Severity::Low;
         }
+    }
+}
+
+/// Operator domains reported one by one for a model; the rest are counted in one finding.
+const MAX_DOMAIN_FINDINGS: usize = 32;
+
+impl Cx<'_> {
+    fn more_domains(&mut self, n: usize, members: &[String]) {
+        self.push(
+            Rule::OnnxCustomOperatorDomain,
+            members,
+            None,
+            format!("{n} more operator domains that ONNX runtimes do not implement (not listed one by one)"),
+            "domain:more",
+        );
     }
 }
 
