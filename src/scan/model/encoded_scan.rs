@@ -33,7 +33,7 @@ impl Cx<'_> {
             members,
             offset,
             format!(
-                "{place} holds {what}, {how}-encoded ({} bytes decoded); its content is scanned as `({how} in {place})`",
+                "{place} holds {what}, {how}-encoded ({} bytes decoded); the decoded bytes were scanned too",
                 hidden.bytes.len()
             ),
             format!("hidden:{place}"),
@@ -42,7 +42,7 @@ impl Cx<'_> {
             self.too_deep(members);
             return true;
         }
-        let inner = chain(members, format!("({how} in {place})"));
+        let inner = chain(members, format!("({how} in {})", place.replace('`', "")));
         self.random_checked(&hidden.bytes, &inner, depth + 1, None);
         true
     }

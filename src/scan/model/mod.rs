@@ -7,7 +7,7 @@ use crate::finding::{Finding, Location};
 use crate::model::pickle::PickleLimits;
 use crate::model::source::{materialize, Budget, FileSource, Metered, Source, SourceReader};
 use crate::model::zip::{self, ZipLimits};
-use crate::model::{gguf, safetensors};
+use crate::model::{gguf, onnx, safetensors};
 use crate::model::{sniff, Magic};
 use crate::report::{Artifact, Verdict};
 use crate::rules::{Rule, RuleSet};
@@ -23,6 +23,7 @@ pub struct ModelLimits {
     pub zip: ZipLimits,
     pub safetensors: safetensors::Limits,
     pub gguf: gguf::Limits,
+    pub onnx: onnx::Limits,
     /// Archives inside archives (a zip in a zip is depth 2).
     pub max_depth: usize,
     /// Archive members visited for one top-level file, across all nesting levels (overlapping
@@ -44,6 +45,7 @@ impl Default for ModelLimits {
             zip: ZipLimits::default(),
             safetensors: safetensors::Limits::default(),
             gguf: gguf::Limits::default(),
+            onnx: onnx::Limits::default(),
             max_depth: 5,
             max_total_members: 200_000,
             max_inflated: 4 << 30,
