@@ -524,6 +524,40 @@ fn op_name(op: u8) -> &'static str {
     }
 }
 
+/// A pickle can build reference cycles (a list appended to itself through the memo, an object
+/// whose `BUILD` state holds the object), which `Rc` alone never frees: one leak per hostile
+/// file adds up over a scan of thousands. When the machine ends, every container reachable
+/// from the stack and the memo is emptied, which breaks every cycle; iteratively, since each
+/// container is emptied once and its children join the work list.
+impl Drop for Machine<'_> {
+    fn drop(&mut self) {
+        let mut work: Vec<V> = std::mem::take(&mut self.stack);
+        work.extend(self.memo.drain().map(|(_, v)| v));
+        // Objects keep their callee and arguments outside a RefCell: visit each object once.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(v) = work.pop() {
+            match &v {
+                V::Tuple(rc) | V::List(rc) | V::Dict(rc) => {
+                    if let Ok(mut items) = rc.0.try_borrow_mut() {
+                        work.append(&mut items);
+                    }
+                }
+                V::Obj(rc) => {
+                    if !seen.insert(Rc::as_ptr(rc) as usize) {
+                        continue;
+                    }
+                    if let Ok(mut state) = rc.state.try_borrow_mut() {
+                        work.extend(state.take());
+                    }
+                    work.push(rc.callee.clone());
+                    work.push(rc.args.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 impl<'a> Machine<'a> {
     fn new(limits: &'a PickleLimits, start: u64, nested_sink: &'a mut Vec<Stream>, depth: usize) -> Self {
         Machine {
@@ -582,7 +616,7 @@ impl<'a> Machine<'a> {
             }
         }
         self.s.end = input.pos();
-        self.s
+        std::mem::take(&mut self.s)
     }
 
     /// Record an impossible operation but carry on, so later imports are still seen.
