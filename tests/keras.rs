@@ -6,16 +6,9 @@ mod common;
 use llmguard::finding::Severity;
 use llmguard::rules::Rule;
 
-fn scan_json(paths: &[&str]) -> serde_json::Value {
-    let mut args = vec!["scan-model", "-q", "--format", "json"];
-    args.extend_from_slice(paths);
-    let o = common::llmguard(&args);
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 #[test]
 fn malicious_keras_fixtures() {
-    insta::assert_json_snapshot!(scan_json(&["testdata/models/malicious/keras"]));
+    insta::assert_json_snapshot!(common::scan_json(&["testdata/models/malicious/keras"]));
 }
 
 #[test]

@@ -9,16 +9,9 @@ use llmguard::rules::Rule;
 use prost::Message;
 use std::path::Path;
 
-fn scan_json(paths: &[&str]) -> serde_json::Value {
-    let mut args = vec!["scan-model", "-q", "--format", "json"];
-    args.extend_from_slice(paths);
-    let o = common::llmguard(&args);
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 #[test]
 fn onnx_techniques() {
-    insta::assert_json_snapshot!(scan_json(&["testdata/models/malicious/onnx"]));
+    insta::assert_json_snapshot!(common::scan_json(&["testdata/models/malicious/onnx"]));
 }
 
 #[test]

@@ -2,16 +2,9 @@
 
 mod common;
 
-fn scan_json(paths: &[&str]) -> serde_json::Value {
-    let mut args = vec!["scan-model", "-q", "--format", "json"];
-    args.extend_from_slice(paths);
-    let o = common::llmguard(&args);
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 #[test]
 fn pickle_techniques() {
-    insta::assert_json_snapshot!(scan_json(&[
+    insta::assert_json_snapshot!(common::scan_json(&[
         "testdata/models/malicious/memo_binput_binget_stack_global.pkl",
         "testdata/models/malicious/getattr_import_os_system_chain.pkl",
         "testdata/models/malicious/two_streams_benign_then_os_system.pkl",
@@ -24,7 +17,7 @@ fn pickle_techniques() {
 
 #[test]
 fn container_techniques() {
-    insta::assert_json_snapshot!(scan_json(&[
+    insta::assert_json_snapshot!(common::scan_json(&[
         "testdata/models/malicious/zip_torch_bad_crc.pt",
         "testdata/models/malicious/zip_torch_encryption_flag.pt",
         "testdata/models/malicious/zip_torch_local_central_name_mismatch.pt",
@@ -38,7 +31,7 @@ fn container_techniques() {
 
 #[test]
 fn benign_checkpoints() {
-    insta::assert_json_snapshot!(scan_json(&[
+    insta::assert_json_snapshot!(common::scan_json(&[
         "testdata/models/benign/transformers",
         "testdata/models/benign/lightning",
         "testdata/models/benign/sklearn_numpy1",
@@ -47,7 +40,7 @@ fn benign_checkpoints() {
 
 #[test]
 fn archive_and_hidden_payload_techniques() {
-    insta::assert_json_snapshot!(scan_json(&[
+    insta::assert_json_snapshot!(common::scan_json(&[
         "testdata/models/malicious/archives/tar_symlink_escape.tar",
         "testdata/models/malicious/archives/tar_duplicate_member.tar",
         "testdata/models/malicious/archives/zip_holding_tar_gz.zip",

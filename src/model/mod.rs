@@ -41,6 +41,25 @@ pub enum Magic {
     Other,
 }
 
+/// Whether `..` components take a relative path above its starting directory, with `/` and
+/// `\` both separators (Windows loaders accept either).
+pub fn climbs_out(location: &str) -> bool {
+    let mut depth = 0i64;
+    for part in location.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 
 /// Identify a blob from its first bytes (at least 4 when it has them).

@@ -143,30 +143,11 @@ impl OnnxPolicy {
                 reason: &p.reason,
             });
         }
-        climbs_out(location).then_some(Escape {
+        crate::model::climbs_out(location).then_some(Escape {
             kind: "parent-directory",
             reason: PARENT_REASON,
         })
     }
-}
-
-/// Whether `..` components take a relative path above its starting directory, with `/` and
-/// `\` both separators (Windows loaders accept either).
-pub fn climbs_out(location: &str) -> bool {
-    let mut depth = 0i64;
-    for part in location.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
-            }
-            _ => depth += 1,
-        }
-    }
-    false
 }
 
 #[cfg(test)]

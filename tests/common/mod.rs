@@ -17,6 +17,14 @@ pub fn scan(args: &[&str]) -> Report {
     }
 }
 
+/// `llmguard scan-model -q --format json PATHS…` through the real binary, parsed.
+pub fn scan_json(paths: &[&str]) -> serde_json::Value {
+    let mut args = vec!["scan-model", "-q", "--format", "json"];
+    args.extend_from_slice(paths);
+    let o = llmguard(&args);
+    serde_json::from_slice(&o.stdout).expect("JSON report")
+}
+
 /// Run the real binary.
 pub fn llmguard(args: &[&str]) -> Output {
     Process::new(env!("CARGO_BIN_EXE_llmguard"))

@@ -3,6 +3,7 @@
 //! same per-file budgets (members, depth, inflated bytes) as zip members.
 
 use super::{chain, Cx, ModelFormat};
+use crate::model::climbs_out;
 use crate::model::source::{materialize, Metered, Source, SourceReader, Window};
 use crate::model::zip::is_traversal;
 use crate::rules::Rule;
@@ -14,32 +15,16 @@ fn link_escapes(member: &str, target: &str, symbolic: bool) -> bool {
     if target.starts_with('/') || target.starts_with('\\') || target.as_bytes().get(1) == Some(&b':') {
         return true;
     }
-    let mut depth: i64 = 0;
-    if symbolic {
-        let parents = member
-            .trim_end_matches('/')
-            .split('/')
-            .filter(|c| !c.is_empty() && *c != ".");
-        depth = parents.count() as i64 - 1;
-    }
-    for part in target.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
-            }
-            _ => depth += 1,
-        }
-    }
-    false
+    let dir = match member.trim_end_matches('/').rsplit_once('/') {
+        Some((dir, _)) if symbolic => dir,
+        _ => "",
+    };
+    climbs_out(&format!("{dir}/{target}"))
 }
 
 impl Cx<'_> {
     /// Count one more member against the file's budget; false (and a finding) when spent.
-    fn take_member(&mut self, members: &[String]) -> bool {
+    pub(super) fn take_member(&mut self, members: &[String]) -> bool {
         if self.members_left == 0 {
             self.push(
                 Rule::ResourceLimit,

@@ -61,20 +61,9 @@ impl Cx<'_> {
         }
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &archive.entries {
-            if self.members_left == 0 {
-                self.push(
-                    Rule::ResourceLimit,
-                    members,
-                    None,
-                    format!(
-                        "more than {} archive members in this file across all nesting levels; the rest were not checked",
-                        self.limits.max_total_members
-                    ),
-                    "total-members",
-                );
+            if !self.take_member(members) {
                 break;
             }
-            self.members_left -= 1;
             let copy = seen.entry(e.name.as_str()).or_default();
             *copy += 1;
             let label = if *copy > 1 {
