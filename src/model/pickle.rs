@@ -13,9 +13,21 @@ use std::io::Read;
 use std::rc::Rc;
 
 const STR_KEEP: usize = 1024;
-/// Symbolic data one stream may keep (string bytes, 32 bytes per container item). Past it the
-/// analysis stops with a limit finding: precision must never silently degrade.
+/// Symbolic data one stream may keep (string bytes, containers, memo entries, and the imports,
+/// calls and other records it reports), and the records one file may keep across its streams.
+/// Past it the analysis stops with a limit finding: precision must never silently degrade.
 const RETAIN_LIMIT: usize = 64 << 20;
+/// Estimated heap bytes of one container besides its items (the `Rc`, `RefCell` and `Vec`
+/// headers and allocator overhead), and of one item. (The memo has its own bound, `max_memo`
+/// entries; what they point at is charged when it is made.)
+const CONTAINER_COST: usize = 80;
+const ITEM_COST: usize = 32;
+/// Estimated bytes of one recorded import, call (with its symbolic result), extension code,
+/// persistent id or mutation, besides its strings, including the finding a check may make of
+/// it; and of one stream's own record. So one stream, and one file, keeps at most about 130,000
+/// records (a large PyTorch checkpoint's `data.pkl` has two per tensor).
+const RECORD_COST: usize = 512;
+const STREAM_COST: usize = 256;
 const CONTAINER_KEEP: usize = 256;
 /// `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy (pre-zip) PyTorch file.
 const TORCH_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
@@ -128,6 +140,35 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Estimated heap bytes the records of this stream keep once it is parsed.
+    fn footprint(&self) -> usize {
+        let imports: usize = self
+            .imports
+            .iter()
+            .map(|i| match &i.target {
+                Target::Resolved { module, name } => RECORD_COST + module.len() + name.len(),
+                Target::Unresolved { reason } => RECORD_COST + reason.len(),
+            })
+            .sum();
+        let calls: usize = self
+            .calls
+            .iter()
+            .map(|c| {
+                let opaque = match &c.callee {
+                    Callee::Opaque(d) => d.len(),
+                    _ => 0,
+                };
+                RECORD_COST + opaque + c.argument.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        let pids: usize = self
+            .persistent_ids
+            .iter()
+            .map(|p| RECORD_COST + p.description.len())
+            .sum();
+        STREAM_COST + imports + calls + pids + RECORD_COST * (self.mutations.len() + self.extensions.len())
+    }
+
     pub fn import_name(&self, idx: usize) -> Option<(&str, &str)> {
         match self.imports.get(idx).map(|i| &i.target) {
             Some(Target::Resolved { module, name }) => Some((module, name)),
@@ -196,6 +237,7 @@ impl PickleFile {
 pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLimits) -> PickleFile {
     let mut input = Input::new(reader);
     let mut file = PickleFile::default();
+    let mut kept = 0usize;
     loop {
         let start = input.pos();
         let mut nested = Vec::new();
@@ -210,9 +252,27 @@ pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLim
         if first && stream.torch_magic {
             file.legacy_torch = true;
         }
+        kept = kept.saturating_add(stream.footprint());
+        kept = nested.iter().fold(kept, |k, s| k.saturating_add(s.footprint()));
         file.streams.push(stream);
         file.streams.append(&mut nested);
         if done || (first && !file.streams[0].plausible()) {
+            break;
+        }
+        if kept > RETAIN_LIMIT {
+            if let Ok(Some(_)) = input.peek() {
+                let at = input.pos();
+                if let Some(last) = file.streams.last_mut() {
+                    last.error.get_or_insert(StreamError::Limit {
+                        offset: at,
+                        message: format!(
+                            "more than {} MiB of imports, calls and streams kept from one file; \
+                             the streams after this one were not scanned",
+                            RETAIN_LIMIT >> 20
+                        ),
+                    });
+                }
+            }
             break;
         }
         // A legacy PyTorch file is five pickles (magic, protocol, sys info, objects, storage
@@ -546,6 +606,10 @@ impl<'a> Machine<'a> {
                 });
                 break;
             }
+            if self.retained > RETAIN_LIMIT {
+                self.s.error = Some(self.over_budget());
+                break;
+            }
             if self.stack.len() > self.limits.max_stack || self.marks.len() > self.limits.max_stack {
                 self.s.error = Some(StreamError::Limit {
                     offset: self.at,
@@ -587,17 +651,34 @@ impl<'a> Machine<'a> {
 
     /// Account for symbolic data kept from the stream.
     fn charge(&mut self, bytes: usize) -> Result<(), StreamError> {
-        self.retained = self.retained.saturating_add(bytes);
+        self.note(bytes);
         if self.retained > RETAIN_LIMIT {
-            return Err(StreamError::Limit {
-                offset: self.at,
-                message: format!(
-                    "more than {} MiB of strings and containers kept from one stream",
-                    RETAIN_LIMIT >> 20
-                ),
-            });
+            return Err(self.over_budget());
         }
         Ok(())
+    }
+
+    /// Account for data kept where the opcode itself cannot fail; the budget is checked before
+    /// the next opcode.
+    fn note(&mut self, bytes: usize) {
+        self.retained = self.retained.saturating_add(bytes);
+    }
+
+    fn over_budget(&self) -> StreamError {
+        StreamError::Limit {
+            offset: self.at,
+            message: format!(
+                "more than {} MiB of strings, containers, memo entries, imports and calls kept from \
+                 one stream",
+                RETAIN_LIMIT >> 20
+            ),
+        }
+    }
+
+    /// A new container of `kept` items, accounted for.
+    fn container(&mut self, kept: Vec<V>) -> Result<Rc<Items>, StreamError> {
+        self.charge(CONTAINER_COST + ITEM_COST * kept.len())?;
+        Ok(items(kept))
     }
 
     fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
@@ -665,6 +746,10 @@ impl<'a> Machine<'a> {
     }
 
     fn import(&mut self, opcode: &'static str, target: Target) -> usize {
+        self.note(match &target {
+            Target::Resolved { module, name } => RECORD_COST + module.len() + name.len(),
+            Target::Unresolved { reason } => RECORD_COST + reason.len(),
+        });
         self.s.imports.push(Import {
             offset: self.at,
             opcode,
@@ -735,6 +820,11 @@ impl<'a> Machine<'a> {
             other => Callee::Opaque(self.describe(other)),
         };
         let argument = Self::first_str_arg(&args);
+        let opaque = match &c {
+            Callee::Opaque(d) => d.len(),
+            _ => 0,
+        };
+        self.note(RECORD_COST + opaque + argument.as_ref().map_or(0, String::len));
         self.s.calls.push(Call {
             offset: self.at,
             opcode,
@@ -750,6 +840,7 @@ impl<'a> Machine<'a> {
 
     fn mutate(&mut self, opcode: &'static str, target: &V) {
         if let V::Global(i) = target {
+            self.note(RECORD_COST);
             self.s.mutations.push(Mutation {
                 offset: self.at,
                 opcode,
@@ -888,11 +979,14 @@ impl<'a> Machine<'a> {
             }
             0x97 => self.push(V::Buffer),
             0x98 => {}
-            b')' => self.push(V::Tuple(items(Vec::new()))),
+            b')' => {
+                let t = self.container(Vec::new())?;
+                self.push(V::Tuple(t));
+            }
             b't' => {
                 let kept = Self::keep(self.pop_mark());
-                self.charge(32 * kept.len())?;
-                self.push(V::Tuple(items(kept)));
+                let t = self.container(kept)?;
+                self.push(V::Tuple(t));
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
@@ -900,21 +994,28 @@ impl<'a> Machine<'a> {
                 for slot in kept.iter_mut().rev() {
                     *slot = self.pop();
                 }
-                self.push(V::Tuple(items(kept)));
+                let t = self.container(kept)?;
+                self.push(V::Tuple(t));
             }
-            b']' => self.push(V::List(items(Vec::new()))),
+            b']' => {
+                let l = self.container(Vec::new())?;
+                self.push(V::List(l));
+            }
             b'l' => {
                 let kept = Self::keep(self.pop_mark());
-                self.charge(32 * kept.len())?;
-                self.push(V::List(items(kept)));
+                let l = self.container(kept)?;
+                self.push(V::List(l));
             }
-            b'}' => self.push(V::Dict(items(Vec::new()))),
+            b'}' => {
+                let d = self.container(Vec::new())?;
+                self.push(V::Dict(d));
+            }
             b'd' => {
                 let mut kept = self.pop_mark();
                 kept.truncate(2 * CONTAINER_KEEP);
                 kept.truncate(kept.len() & !1);
-                self.charge(32 * kept.len())?;
-                self.push(V::Dict(items(kept)));
+                let d = self.container(kept)?;
+                self.push(V::Dict(d));
             }
             0x8f => self.push(V::Set),
             0x91 => {
@@ -1033,6 +1134,7 @@ impl<'a> Machine<'a> {
             }
             b'P' => {
                 let (line, _) = input.line(STR_KEEP)?;
+                self.note(RECORD_COST + 64);
                 self.s.persistent_ids.push(PersistentId {
                     offset: at,
                     opcode: "PERSID",
@@ -1058,6 +1160,7 @@ impl<'a> Machine<'a> {
                     }
                     other => self.describe(other),
                 };
+                self.note(RECORD_COST + description.len());
                 self.s.persistent_ids.push(PersistentId {
                     offset: at,
                     opcode: "BINPERSID",
@@ -1131,6 +1234,7 @@ impl<'a> Machine<'a> {
     }
 
     fn ext(&mut self, code: u32) {
+        self.note(RECORD_COST);
         self.s.extensions.push((self.at, code));
         self.push(V::Ext(code));
     }
@@ -1142,6 +1246,7 @@ impl<'a> Machine<'a> {
             V::Obj(obj) => {
                 *obj.state.borrow_mut() = Some(state.clone());
                 if let V::Global(i) = obj.callee {
+                    self.note(RECORD_COST);
                     self.s.calls.push(Call {
                         offset: self.at,
                         opcode: "BUILD",
@@ -1202,6 +1307,8 @@ impl<'a> Machine<'a> {
             let mut sink = Vec::new();
             let mut inner = Machine::new(self.limits, input.pos(), &mut sink, self.depth + 1).run(input);
             inner.nested = true;
+            self.note(inner.footprint());
+            self.note(sink.iter().map(Stream::footprint).sum());
             let broke = !inner.stopped;
             self.nested_sink.push(inner);
             self.nested_sink.append(&mut sink);

@@ -271,18 +271,18 @@ fn text_files_are_not_pickles() {
 
 #[test]
 fn deep_nesting_is_freed_without_recursion() {
-    // A million nested 1-tuples, then a million chained calls of call results: dropping or
-    // describing them must not overflow the stack.
+    // 300,000 nested 1-tuples, then 30,000 chained calls of call results (both within the
+    // retention budget): dropping or describing them must not overflow the stack.
     let mut deep = b"\x80\x02N".to_vec();
-    deep.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    deep.extend(std::iter::repeat_n(0x85u8, 300_000));
     deep.extend_from_slice(b"0cbuiltins\nstr\n");
-    for _ in 0..200_000 {
+    for _ in 0..30_000 {
         deep.extend_from_slice(b")R");
     }
     deep.push(b'.');
     let f = parse(&deep);
-    assert!(f.streams[0].stopped);
-    assert_eq!(f.streams[0].calls.len(), 200_000);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    assert_eq!(f.streams[0].calls.len(), 30_000);
     let c = f.streams[0].calls.last().unwrap();
     assert!(
         matches!(&c.callee, Callee::Opaque(d) if d.len() < 200),
@@ -309,6 +309,49 @@ fn retained_data_is_bounded_and_reported() {
         matches!(&f.streams[0].error, Some(StreamError::Limit { message, .. }) if message.contains("MiB")),
         "{:?}",
         f.streams[0].error
+    );
+}
+
+#[test]
+fn every_kept_structure_counts_against_the_budget() {
+    // Small inputs that once made the machine keep hundreds of MiB (found by benches/rss.sh):
+    // containers, memo entries, imports, calls and whole streams are all charged, so each stops
+    // with a limit error instead of growing without bound.
+    let mut tuples = b"\x80\x04)".to_vec(); // EMPTY_TUPLE, then TUPLE1 five million times
+    tuples.extend(std::iter::repeat_n(0x85u8, 5_000_000));
+    tuples.push(b'.');
+    let mut memo = b"\x80\x04".to_vec(); // EMPTY_LIST MEMOIZE POP, 990,000 times
+    memo.extend(b"]\x940".repeat(990_000));
+    memo.extend_from_slice(b"N.");
+    let mut imports = b"\x80\x04".to_vec(); // a million distinct GLOBALs
+    for i in 0..1_000_000 {
+        imports.extend_from_slice(format!("cmod{i}\nname{i}\n0").as_bytes());
+    }
+    imports.extend_from_slice(b"N.");
+    let mut calls = b"\x80\x04cbuiltins\nlen\n\x94".to_vec(); // 2.5 million REDUCEs
+    calls.extend(b"h\x00)R0".repeat(2_500_000));
+    calls.extend_from_slice(b"N.");
+    for (name, bytes) in [
+        ("tuples", &tuples),
+        ("memo", &memo),
+        ("imports", &imports),
+        ("calls", &calls),
+    ] {
+        let f = parse(bytes);
+        assert!(
+            matches!(&f.streams[0].error, Some(StreamError::Limit { message, .. }) if message.contains("MiB")),
+            "{name}: {:?}",
+            f.streams[0].error
+        );
+    }
+    // A million concatenated streams, each with an import: the file stops keeping streams.
+    let streams = b"\x80\x02cos\nsystem\n.".repeat(1_000_000);
+    let f = parse(&streams);
+    assert!(f.streams.len() < 1_000_000, "{}", f.streams.len());
+    assert!(
+        matches!(&f.streams.last().unwrap().error, Some(StreamError::Limit { message, .. }) if message.contains("file")),
+        "{:?}",
+        f.streams.last().unwrap().error
     );
 }
 
