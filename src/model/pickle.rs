@@ -10,7 +10,7 @@ use super::input::{Input, InputError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 const STR_KEEP: usize = 1024;
 /// Symbolic data one stream may keep (string bytes, containers, memo entries, and the imports,
@@ -18,9 +18,10 @@ const STR_KEEP: usize = 1024;
 /// Past it the analysis stops with a limit finding: precision must never silently degrade.
 const RETAIN_LIMIT: usize = 64 << 20;
 /// Estimated heap bytes of one container besides its items (the `Rc`, `RefCell` and `Vec`
-/// headers and allocator overhead), and of one item. (The memo has its own bound, `max_memo`
+/// headers, allocator overhead, and its entry in the machine's list of containers), and of
+/// one item. (The memo has its own bound, `max_memo`
 /// entries; what they point at is charged when it is made.)
-const CONTAINER_COST: usize = 80;
+const CONTAINER_COST: usize = 96;
 const ITEM_COST: usize = 32;
 /// Estimated bytes of one recorded import, call (with its symbolic result), extension code,
 /// persistent id or mutation, besides its strings, including the finding a check may make of
@@ -321,7 +322,15 @@ struct Obj {
     state: RefCell<Option<V>>,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Containers alive on this thread, so tests can check that cycles are freed.
+    static LIVE_CONTAINERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn items(v: Vec<V>) -> Rc<Items> {
+    #[cfg(test)]
+    LIVE_CONTAINERS.with(|n| n.set(n.get() + 1));
     Rc::new(Items(RefCell::new(v)))
 }
 
@@ -349,6 +358,8 @@ fn teardown(mut work: Vec<V>) {
 
 impl Drop for Items {
     fn drop(&mut self) {
+        #[cfg(test)]
+        LIVE_CONTAINERS.with(|n| n.set(n.get() - 1));
         let children = std::mem::take(self.0.get_mut());
         if !children.is_empty() {
             teardown(children);
@@ -376,6 +387,11 @@ struct Machine<'a> {
     at: u64,
     op: u8,
     retained: usize,
+    /// Every container and call result made, emptied when the stream ends: a pickle can build
+    /// reference cycles (a list appended to itself, an object whose state holds it) that `Rc`
+    /// alone would never free, and one process scans many files.
+    made: Vec<Weak<Items>>,
+    objs: Vec<Weak<Obj>>,
 }
 
 enum Flow {
@@ -593,6 +609,8 @@ impl<'a> Machine<'a> {
             at: start,
             op: 0,
             retained: 0,
+            made: Vec::new(),
+            objs: Vec::new(),
         }
     }
 
@@ -639,6 +657,7 @@ impl<'a> Machine<'a> {
             }
         }
         self.s.end = input.pos();
+        self.break_cycles();
         self.s
     }
 
@@ -675,10 +694,30 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// A new container of `kept` items, accounted for.
+    /// A new container of `kept` items, accounted for and tracked.
     fn container(&mut self, kept: Vec<V>) -> Result<Rc<Items>, StreamError> {
         self.charge(CONTAINER_COST + ITEM_COST * kept.len())?;
-        Ok(items(kept))
+        let c = items(kept);
+        self.made.push(Rc::downgrade(&c));
+        Ok(c)
+    }
+
+    /// Empty every container and call result still alive, so that cycles among them are freed.
+    fn break_cycles(&mut self) {
+        let mut work = Vec::new();
+        for c in std::mem::take(&mut self.made).iter().filter_map(Weak::upgrade) {
+            if let Ok(mut inner) = c.0.try_borrow_mut() {
+                work.append(&mut inner);
+            }
+        }
+        // A call's callee and arguments were made before it, so a cycle through a call result
+        // passes through a container (emptied above) or through its BUILD state.
+        for o in std::mem::take(&mut self.objs).iter().filter_map(Weak::upgrade) {
+            if let Ok(mut state) = o.state.try_borrow_mut() {
+                work.extend(state.take());
+            }
+        }
+        teardown(work);
     }
 
     fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
@@ -831,11 +870,13 @@ impl<'a> Machine<'a> {
             callee: c,
             argument,
         });
-        V::Obj(Rc::new(Obj {
+        let obj = Rc::new(Obj {
             callee,
             args,
             state: RefCell::new(None),
-        }))
+        });
+        self.objs.push(Rc::downgrade(&obj));
+        V::Obj(obj)
     }
 
     fn mutate(&mut self, opcode: &'static str, target: &V) {

@@ -356,6 +356,24 @@ fn every_kept_structure_counts_against_the_budget() {
 }
 
 #[test]
+fn reference_cycles_are_freed_when_the_stream_ends() {
+    // Each `Rc` cycle would otherwise outlive the scan of its file: a list appended to itself,
+    // an object whose BUILD state is a list that holds it, a dict that is its own key and value.
+    let live = || LIVE_CONTAINERS.with(std::cell::Cell::get);
+    let before = live();
+    let bytes = p(&[
+        b"\x80\x02]\x94h\x00ah\x00a0",
+        b"cbuiltins\nobject\n)R\x94]h\x01ab0",
+        b"}\x94h\x02h\x02s0",
+        b"N.",
+    ]);
+    let f = parse(&bytes);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    assert_eq!(f.streams[0].error, None);
+    assert_eq!(live(), before);
+}
+
+#[test]
 fn tensor_bytes_that_look_like_opcodes_are_not_pickles() {
     // Raw float payloads can start with `c` (GLOBAL) or 0x80 0x02 (PROTO) by chance, and even
     // reach a `R`: names that are not identifiers, or an invalid opcode after a few opcodes,
