@@ -10,13 +10,46 @@ use super::input::{Input, InputError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 const STR_KEEP: usize = 1024;
-/// Symbolic data one stream may keep (string bytes, 32 bytes per container item). Past it the
-/// analysis stops with a limit finding: precision must never silently degrade.
+/// Symbolic data one stream may keep (string bytes, containers, memo entries, and the imports,
+/// calls and other records it reports), and the records one file may keep across its streams.
+/// Past it the analysis stops with a limit finding: precision must never silently degrade.
 const RETAIN_LIMIT: usize = 64 << 20;
+/// Estimated heap bytes of one container besides its items (the `Rc`, `RefCell` and `Vec`
+/// headers, allocator overhead, and its entry in the machine's list of containers), and of
+/// one item. (The memo has its own bound, `max_memo`
+/// entries; what they point at is charged when it is made.)
+const CONTAINER_COST: usize = 96;
+const ITEM_COST: usize = 32;
+/// Estimated bytes of one recorded import, call (with its symbolic result), extension code,
+/// persistent id or mutation, besides its strings, including the finding a check may make of
+/// it; and of one stream's own record. So one stream, and one file, keeps at most about 130,000
+/// records (a large PyTorch checkpoint's `data.pkl` has two per tensor).
+const RECORD_COST: usize = 512;
+const STREAM_COST: usize = 256;
 const CONTAINER_KEEP: usize = 256;
+/// The lists of containers and call results made are pruned of freed ones from this length.
+const PRUNE_FLOOR: usize = 4096;
+
+/// A callee as a key for folding repeated calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CallKey {
+    Import(usize),
+    Extension(u32),
+    Opaque(String),
+}
+
+impl CallKey {
+    fn of(c: &Callee) -> CallKey {
+        match c {
+            Callee::Import(i) => CallKey::Import(*i),
+            Callee::Extension(e) => CallKey::Extension(*e),
+            Callee::Opaque(d) => CallKey::Opaque(d.clone()),
+        }
+    }
+}
 /// A string or bytes operand up to this size is read whole when it may hide an encoded
 /// payload (`encoded::candidate`), so the payload can be decoded and scanned.
 const BLOB_KEEP: u64 = 1 << 20;
@@ -67,6 +100,9 @@ pub struct Call {
     pub callee: Callee,
     /// The first positional argument, when it is a string (`os.system('id')`).
     pub argument: Option<String>,
+    /// Later calls of the same callee by the same kind of opcode, folded into this record
+    /// (a pickle of 100 000 objects of one class calls its reconstructor 100 000 times).
+    pub repeats: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +171,35 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Estimated heap bytes the records of this stream keep once it is parsed.
+    fn footprint(&self) -> usize {
+        let imports: usize = self
+            .imports
+            .iter()
+            .map(|i| match &i.target {
+                Target::Resolved { module, name } => RECORD_COST + module.len() + name.len(),
+                Target::Unresolved { reason } => RECORD_COST + reason.len(),
+            })
+            .sum();
+        let calls: usize = self
+            .calls
+            .iter()
+            .map(|c| {
+                let opaque = match &c.callee {
+                    Callee::Opaque(d) => d.len(),
+                    _ => 0,
+                };
+                RECORD_COST + opaque + c.argument.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        let pids: usize = self
+            .persistent_ids
+            .iter()
+            .map(|p| RECORD_COST + p.description.len())
+            .sum();
+        STREAM_COST + imports + calls + pids + RECORD_COST * (self.mutations.len() + self.extensions.len())
+    }
+
     pub fn import_name(&self, idx: usize) -> Option<(&str, &str)> {
         match self.imports.get(idx).map(|i| &i.target) {
             Some(Target::Resolved { module, name }) => Some((module, name)),
@@ -203,6 +268,7 @@ impl PickleFile {
 pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLimits) -> PickleFile {
     let mut input = Input::new(reader);
     let mut file = PickleFile::default();
+    let mut kept = 0usize;
     loop {
         let start = input.pos();
         let mut nested = Vec::new();
@@ -217,9 +283,27 @@ pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLim
         if first && stream.torch_magic {
             file.legacy_torch = true;
         }
+        kept = kept.saturating_add(stream.footprint());
+        kept = nested.iter().fold(kept, |k, s| k.saturating_add(s.footprint()));
         file.streams.push(stream);
         file.streams.append(&mut nested);
         if done || (first && !file.streams[0].plausible()) {
+            break;
+        }
+        if kept > RETAIN_LIMIT {
+            if let Ok(Some(_)) = input.peek() {
+                let at = input.pos();
+                if let Some(last) = file.streams.last_mut() {
+                    last.error.get_or_insert(StreamError::Limit {
+                        offset: at,
+                        message: format!(
+                            "more than {} MiB of imports, calls and streams kept from one file; \
+                             the streams after this one were not scanned",
+                            RETAIN_LIMIT >> 20
+                        ),
+                    });
+                }
+            }
             break;
         }
         // A legacy PyTorch file is five pickles (magic, protocol, sys info, objects, storage
@@ -268,7 +352,15 @@ struct Obj {
     state: RefCell<Option<V>>,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Containers alive on this thread, so tests can check that cycles are freed.
+    static LIVE_CONTAINERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn items(v: Vec<V>) -> Rc<Items> {
+    #[cfg(test)]
+    LIVE_CONTAINERS.with(|n| n.set(n.get() + 1));
     Rc::new(Items(RefCell::new(v)))
 }
 
@@ -296,6 +388,8 @@ fn teardown(mut work: Vec<V>) {
 
 impl Drop for Items {
     fn drop(&mut self) {
+        #[cfg(test)]
+        LIVE_CONTAINERS.with(|n| n.set(n.get() - 1));
         let children = std::mem::take(self.0.get_mut());
         if !children.is_empty() {
             teardown(children);
@@ -323,6 +417,16 @@ struct Machine<'a> {
     at: u64,
     op: u8,
     retained: usize,
+    /// Every container and call result made, emptied when the stream ends: a pickle can build
+    /// reference cycles (a list appended to itself, an object whose state holds it) that `Rc`
+    /// alone would never free, and one process scans many files.
+    made: Vec<(Weak<Items>, usize)>,
+    objs: Vec<Weak<Obj>>,
+    /// `made`/`objs` lengths at which dead entries are next dropped (and their cost refunded).
+    made_prune_at: usize,
+    objs_prune_at: usize,
+    /// Where the record of each (callee, BUILD or not) is in `calls`, to fold repeats.
+    call_index: HashMap<(CallKey, bool), usize>,
 }
 
 enum Flow {
@@ -524,40 +628,6 @@ fn op_name(op: u8) -> &'static str {
     }
 }
 
-/// A pickle can build reference cycles (a list appended to itself through the memo, an object
-/// whose `BUILD` state holds the object), which `Rc` alone never frees: one leak per hostile
-/// file adds up over a scan of thousands. When the machine ends, every container reachable
-/// from the stack and the memo is emptied, which breaks every cycle; iteratively, since each
-/// container is emptied once and its children join the work list.
-impl Drop for Machine<'_> {
-    fn drop(&mut self) {
-        let mut work: Vec<V> = std::mem::take(&mut self.stack);
-        work.extend(self.memo.drain().map(|(_, v)| v));
-        // Objects keep their callee and arguments outside a RefCell: visit each object once.
-        let mut seen = std::collections::HashSet::new();
-        while let Some(v) = work.pop() {
-            match &v {
-                V::Tuple(rc) | V::List(rc) | V::Dict(rc) => {
-                    if let Ok(mut items) = rc.0.try_borrow_mut() {
-                        work.append(&mut items);
-                    }
-                }
-                V::Obj(rc) => {
-                    if !seen.insert(Rc::as_ptr(rc) as usize) {
-                        continue;
-                    }
-                    if let Ok(mut state) = rc.state.try_borrow_mut() {
-                        work.extend(state.take());
-                    }
-                    work.push(rc.callee.clone());
-                    work.push(rc.args.clone());
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
 impl<'a> Machine<'a> {
     fn new(limits: &'a PickleLimits, start: u64, nested_sink: &'a mut Vec<Stream>, depth: usize) -> Self {
         Machine {
@@ -574,6 +644,11 @@ impl<'a> Machine<'a> {
             at: start,
             op: 0,
             retained: 0,
+            made: Vec::new(),
+            objs: Vec::new(),
+            made_prune_at: PRUNE_FLOOR,
+            objs_prune_at: PRUNE_FLOOR,
+            call_index: HashMap::new(),
         }
     }
 
@@ -585,6 +660,10 @@ impl<'a> Machine<'a> {
                     offset: self.at,
                     message: format!("more than {} opcodes in one pickle stream", self.limits.max_opcodes),
                 });
+                break;
+            }
+            if self.retained > RETAIN_LIMIT {
+                self.s.error = Some(self.over_budget());
                 break;
             }
             if self.stack.len() > self.limits.max_stack || self.marks.len() > self.limits.max_stack {
@@ -616,7 +695,8 @@ impl<'a> Machine<'a> {
             }
         }
         self.s.end = input.pos();
-        std::mem::take(&mut self.s)
+        self.break_cycles();
+        self.s
     }
 
     /// Record an impossible operation but carry on, so later imports are still seen.
@@ -628,17 +708,70 @@ impl<'a> Machine<'a> {
 
     /// Account for symbolic data kept from the stream.
     fn charge(&mut self, bytes: usize) -> Result<(), StreamError> {
-        self.retained = self.retained.saturating_add(bytes);
+        self.note(bytes);
         if self.retained > RETAIN_LIMIT {
-            return Err(StreamError::Limit {
-                offset: self.at,
-                message: format!(
-                    "more than {} MiB of strings and containers kept from one stream",
-                    RETAIN_LIMIT >> 20
-                ),
-            });
+            return Err(self.over_budget());
         }
         Ok(())
+    }
+
+    /// Account for data kept where the opcode itself cannot fail; the budget is checked before
+    /// the next opcode.
+    fn note(&mut self, bytes: usize) {
+        self.retained = self.retained.saturating_add(bytes);
+    }
+
+    fn over_budget(&self) -> StreamError {
+        StreamError::Limit {
+            offset: self.at,
+            message: format!(
+                "more than {} MiB of strings, containers, memo entries, imports and calls kept from \
+                 one stream",
+                RETAIN_LIMIT >> 20
+            ),
+        }
+    }
+
+    /// A new container of `kept` items, accounted for and tracked.
+    fn container(&mut self, kept: Vec<V>) -> Result<Rc<Items>, StreamError> {
+        let cost = CONTAINER_COST + ITEM_COST * kept.len();
+        self.charge(cost)?;
+        let c = items(kept);
+        if self.made.len() >= self.made_prune_at {
+            // Containers already freed stop counting: the budget bounds what is alive, so a
+            // long stream of short-lived tuples (a list of a million records keeps only its
+            // first `CONTAINER_KEEP`) is not mistaken for one that exhausts memory.
+            let mut refund = 0;
+            self.made.retain(|(w, cost)| {
+                let alive = w.strong_count() > 0;
+                if !alive {
+                    refund += cost;
+                }
+                alive
+            });
+            self.retained = self.retained.saturating_sub(refund);
+            self.made_prune_at = (2 * self.made.len()).max(PRUNE_FLOOR);
+        }
+        self.made.push((Rc::downgrade(&c), cost));
+        Ok(c)
+    }
+
+    /// Empty every container and call result still alive, so that cycles among them are freed.
+    fn break_cycles(&mut self) {
+        let mut work = Vec::new();
+        for c in std::mem::take(&mut self.made).iter().filter_map(|(w, _)| w.upgrade()) {
+            if let Ok(mut inner) = c.0.try_borrow_mut() {
+                work.append(&mut inner);
+            }
+        }
+        // A call's callee and arguments were made before it, so a cycle through a call result
+        // passes through a container (emptied above) or through its BUILD state.
+        for o in std::mem::take(&mut self.objs).iter().filter_map(Weak::upgrade) {
+            if let Ok(mut state) = o.state.try_borrow_mut() {
+                work.extend(state.take());
+            }
+        }
+        teardown(work);
     }
 
     fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
@@ -721,6 +854,10 @@ impl<'a> Machine<'a> {
     }
 
     fn import(&mut self, opcode: &'static str, target: Target) -> usize {
+        self.note(match &target {
+            Target::Resolved { module, name } => RECORD_COST + module.len() + name.len(),
+            Target::Unresolved { reason } => RECORD_COST + reason.len(),
+        });
         self.s.imports.push(Import {
             offset: self.at,
             opcode,
@@ -791,21 +928,54 @@ impl<'a> Machine<'a> {
             other => Callee::Opaque(self.describe(other)),
         };
         let argument = Self::first_str_arg(&args);
-        self.s.calls.push(Call {
-            offset: self.at,
-            opcode,
-            callee: c,
-            argument,
-        });
-        V::Obj(Rc::new(Obj {
+        self.record_call(opcode, c, argument);
+        let obj = Rc::new(Obj {
             callee,
             args,
             state: RefCell::new(None),
-        }))
+        });
+        if self.objs.len() >= self.objs_prune_at {
+            self.objs.retain(|w| w.strong_count() > 0);
+            self.objs_prune_at = (2 * self.objs.len()).max(PRUNE_FLOOR);
+        }
+        self.objs.push(Rc::downgrade(&obj));
+        V::Obj(obj)
+    }
+
+    /// Record a call, or fold it into the record of an earlier call of the same callee by the
+    /// same kind of opcode (keeping the first string argument seen).
+    fn record_call(&mut self, opcode: &'static str, callee: Callee, argument: Option<String>) {
+        let key = (CallKey::of(&callee), opcode == "BUILD");
+        if let Some(&i) = self.call_index.get(&key) {
+            let extra = argument.as_ref().map_or(0, String::len);
+            if let Some(c) = self.s.calls.get_mut(i) {
+                c.repeats += 1;
+                let fill = c.argument.is_none() && argument.is_some();
+                if fill {
+                    c.argument = argument;
+                    self.note(extra);
+                }
+                return;
+            }
+        }
+        let opaque = match &callee {
+            Callee::Opaque(d) => d.len(),
+            _ => 0,
+        };
+        self.note(RECORD_COST + opaque + argument.as_ref().map_or(0, String::len));
+        self.call_index.insert(key, self.s.calls.len());
+        self.s.calls.push(Call {
+            offset: self.at,
+            opcode,
+            callee,
+            argument,
+            repeats: 0,
+        });
     }
 
     fn mutate(&mut self, opcode: &'static str, target: &V) {
         if let V::Global(i) = target {
+            self.note(RECORD_COST);
             self.s.mutations.push(Mutation {
                 offset: self.at,
                 opcode,
@@ -944,11 +1114,14 @@ impl<'a> Machine<'a> {
             }
             0x97 => self.push(V::Buffer),
             0x98 => {}
-            b')' => self.push(V::Tuple(items(Vec::new()))),
+            b')' => {
+                let t = self.container(Vec::new())?;
+                self.push(V::Tuple(t));
+            }
             b't' => {
                 let kept = Self::keep(self.pop_mark());
-                self.charge(32 * kept.len())?;
-                self.push(V::Tuple(items(kept)));
+                let t = self.container(kept)?;
+                self.push(V::Tuple(t));
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
@@ -956,21 +1129,28 @@ impl<'a> Machine<'a> {
                 for slot in kept.iter_mut().rev() {
                     *slot = self.pop();
                 }
-                self.push(V::Tuple(items(kept)));
+                let t = self.container(kept)?;
+                self.push(V::Tuple(t));
             }
-            b']' => self.push(V::List(items(Vec::new()))),
+            b']' => {
+                let l = self.container(Vec::new())?;
+                self.push(V::List(l));
+            }
             b'l' => {
                 let kept = Self::keep(self.pop_mark());
-                self.charge(32 * kept.len())?;
-                self.push(V::List(items(kept)));
+                let l = self.container(kept)?;
+                self.push(V::List(l));
             }
-            b'}' => self.push(V::Dict(items(Vec::new()))),
+            b'}' => {
+                let d = self.container(Vec::new())?;
+                self.push(V::Dict(d));
+            }
             b'd' => {
                 let mut kept = self.pop_mark();
                 kept.truncate(2 * CONTAINER_KEEP);
                 kept.truncate(kept.len() & !1);
-                self.charge(32 * kept.len())?;
-                self.push(V::Dict(items(kept)));
+                let d = self.container(kept)?;
+                self.push(V::Dict(d));
             }
             0x8f => self.push(V::Set),
             0x91 => {
@@ -1089,6 +1269,7 @@ impl<'a> Machine<'a> {
             }
             b'P' => {
                 let (line, _) = input.line(STR_KEEP)?;
+                self.note(RECORD_COST + 64);
                 self.s.persistent_ids.push(PersistentId {
                     offset: at,
                     opcode: "PERSID",
@@ -1114,6 +1295,7 @@ impl<'a> Machine<'a> {
                     }
                     other => self.describe(other),
                 };
+                self.note(RECORD_COST + description.len());
                 self.s.persistent_ids.push(PersistentId {
                     offset: at,
                     opcode: "BINPERSID",
@@ -1187,6 +1369,7 @@ impl<'a> Machine<'a> {
     }
 
     fn ext(&mut self, code: u32) {
+        self.note(RECORD_COST);
         self.s.extensions.push((self.at, code));
         self.push(V::Ext(code));
     }
@@ -1198,12 +1381,7 @@ impl<'a> Machine<'a> {
             V::Obj(obj) => {
                 *obj.state.borrow_mut() = Some(state.clone());
                 if let V::Global(i) = obj.callee {
-                    self.s.calls.push(Call {
-                        offset: self.at,
-                        opcode: "BUILD",
-                        callee: Callee::Import(i),
-                        argument: None,
-                    });
+                    self.record_call("BUILD", Callee::Import(i), None);
                     if self.is_joblib_wrapper(i) {
                         return self.joblib_array(&state, input);
                     }
@@ -1258,6 +1436,8 @@ impl<'a> Machine<'a> {
             let mut sink = Vec::new();
             let mut inner = Machine::new(self.limits, input.pos(), &mut sink, self.depth + 1).run(input);
             inner.nested = true;
+            self.note(inner.footprint());
+            self.note(sink.iter().map(Stream::footprint).sum());
             let broke = !inner.stopped;
             self.nested_sink.push(inner);
             self.nested_sink.append(&mut sink);

@@ -271,18 +271,19 @@ fn text_files_are_not_pickles() {
 
 #[test]
 fn deep_nesting_is_freed_without_recursion() {
-    // A million nested 1-tuples, then a million chained calls of call results: dropping or
-    // describing them must not overflow the stack.
+    // 300,000 nested 1-tuples, then 30,000 chained calls of call results (both within the
+    // retention budget): dropping or describing them must not overflow the stack.
     let mut deep = b"\x80\x02N".to_vec();
-    deep.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    deep.extend(std::iter::repeat_n(0x85u8, 300_000));
     deep.extend_from_slice(b"0cbuiltins\nstr\n");
-    for _ in 0..200_000 {
+    for _ in 0..30_000 {
         deep.extend_from_slice(b")R");
     }
     deep.push(b'.');
     let f = parse(&deep);
-    assert!(f.streams[0].stopped);
-    assert_eq!(f.streams[0].calls.len(), 200_000);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    let calls: u64 = f.streams[0].calls.iter().map(|c| 1 + c.repeats).sum();
+    assert_eq!(calls, 30_000);
     let c = f.streams[0].calls.last().unwrap();
     assert!(
         matches!(&c.callee, Callee::Opaque(d) if d.len() < 200),
@@ -310,6 +311,79 @@ fn retained_data_is_bounded_and_reported() {
         "{:?}",
         f.streams[0].error
     );
+}
+
+#[test]
+fn every_kept_structure_counts_against_the_budget() {
+    // Small inputs that once made the machine keep hundreds of MiB (found by benches/rss.sh):
+    // containers, memo entries, imports, calls and whole streams are all charged, so each stops
+    // with a limit error instead of growing without bound.
+    let mut tuples = b"\x80\x04)".to_vec(); // EMPTY_TUPLE, then TUPLE1 five million times
+    tuples.extend(std::iter::repeat_n(0x85u8, 5_000_000));
+    tuples.push(b'.');
+    let mut memo = b"\x80\x04".to_vec(); // EMPTY_LIST MEMOIZE POP, 990,000 times
+    memo.extend(b"]\x940".repeat(990_000));
+    memo.extend_from_slice(b"N.");
+    let mut imports = b"\x80\x04".to_vec(); // a million distinct GLOBALs
+    for i in 0..1_000_000 {
+        imports.extend_from_slice(format!("cmod{i}\nname{i}\n0").as_bytes());
+    }
+    imports.extend_from_slice(b"N.");
+    for (name, bytes) in [("tuples", &tuples), ("memo", &memo), ("imports", &imports)] {
+        let f = parse(bytes);
+        assert!(
+            matches!(&f.streams[0].error, Some(StreamError::Limit { message, .. }) if message.contains("MiB")),
+            "{name}: {:?}",
+            f.streams[0].error
+        );
+    }
+    // 2.5 million calls of one callee whose results are dropped at once: one record, and the
+    // freed results stop counting, so the stream is read to its end.
+    let mut calls = b"\x80\x04cbuiltins\nlen\n\x94".to_vec();
+    calls.extend(b"h\x00)R0".repeat(2_500_000));
+    calls.extend_from_slice(b"N.");
+    let f = parse(&calls);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    assert_eq!(f.streams[0].calls.len(), 1);
+    assert_eq!(f.streams[0].calls[0].repeats, 2_499_999);
+    // A million short-lived records (a list keeps only its first items): freed containers
+    // stop counting, so a large but ordinary pickle is read to its end.
+    // (APPENDS in batches of 1000, as pickle writes them.)
+    let mut records = b"\x80\x04]\x94".to_vec();
+    let mut batch = b"(".to_vec();
+    batch.extend(b"\x8c\x01aK\x01\x86".repeat(1000));
+    batch.push(b'e');
+    records.extend(batch.repeat(1000));
+    records.push(b'.');
+    let f = parse(&records);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    // A million concatenated streams, each with an import: the file stops keeping streams.
+    let streams = b"\x80\x02cos\nsystem\n.".repeat(1_000_000);
+    let f = parse(&streams);
+    assert!(f.streams.len() < 1_000_000, "{}", f.streams.len());
+    assert!(
+        matches!(&f.streams.last().unwrap().error, Some(StreamError::Limit { message, .. }) if message.contains("file")),
+        "{:?}",
+        f.streams.last().unwrap().error
+    );
+}
+
+#[test]
+fn reference_cycles_are_freed_when_the_stream_ends() {
+    // Each `Rc` cycle would otherwise outlive the scan of its file: a list appended to itself,
+    // an object whose BUILD state is a list that holds it, a dict that is its own key and value.
+    let live = || LIVE_CONTAINERS.with(std::cell::Cell::get);
+    let before = live();
+    let bytes = p(&[
+        b"\x80\x02]\x94h\x00ah\x00a0",
+        b"cbuiltins\nobject\n)R\x94]h\x01ab0",
+        b"}\x94h\x02h\x02s0",
+        b"N.",
+    ]);
+    let f = parse(&bytes);
+    assert!(f.streams[0].stopped, "{:?}", f.streams[0].error);
+    assert_eq!(f.streams[0].error, None);
+    assert_eq!(live(), before);
 }
 
 #[test]

@@ -99,7 +99,7 @@ impl Cx<'_> {
                     Callee::Extension(_) => {}
                     Callee::Opaque(what) => {
                         let e = opaque.entry(what.clone()).or_insert((c.offset, 0));
-                        e.1 += 1;
+                        e.1 += 1 + c.repeats as usize;
                     }
                 }
             }
