@@ -11,8 +11,9 @@ It writes two things under ``--out`` (``benches/corpus/``, which is gitignored):
 
 ``mixed/``  (~430 files, ~45 MB; rebuilt from scratch on every run)
     * ``fixtures/``  byte-identical copies of every committed model fixture in
-      ``testdata/models/`` (benign, malicious and malformed; manifest.json and
-      GLOBALS.txt excluded), at their original relative paths;
+      ``testdata/models/`` (benign, malicious and malformed, in every format:
+      pickle, torch, NumPy, joblib, safetensors, GGUF, Keras, ONNX, tar, 7z;
+      the manifests and GLOBALS.txt excluded), at their original relative paths;
     * ``renamed/``   a second byte-identical copy of each fixture, written under
       a different, hub-like directory and file name (the extension is kept, since
       several reference scanners choose files by extension);
@@ -256,15 +257,19 @@ def copy_fixtures(mixed, rng):
     fixtures = []
     for root, _dirs, files in os.walk(FIXTURES):
         for f in files:
-            if f in FIXTURE_SKIP:
+            if f in FIXTURE_SKIP or (f.startswith("manifest") and f.endswith(".json")):
                 continue
             fixtures.append(os.path.relpath(os.path.join(root, f), FIXTURES))
     fixtures.sort()
-    try:
-        with open(os.path.join(FIXTURES, "manifest.json")) as f:
-            manifest = {e["file"]: e["kind"] for e in json.load(f)}
-    except (OSError, ValueError, KeyError, TypeError):
-        manifest = {}
+    manifest = {}
+    for name in sorted(os.listdir(FIXTURES)):
+        if not (name.startswith("manifest") and name.endswith(".json")):
+            continue
+        try:
+            with open(os.path.join(FIXTURES, name)) as f:
+                manifest.update({e["file"]: e["kind"] for e in json.load(f)})
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     kinds = {}
     orgs = ["acme-ai", "open-lab", "tinyml", "hub-user", "research", "mirror"]
     for n, rel in enumerate(fixtures):
