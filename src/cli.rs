@@ -69,6 +69,13 @@ pub struct ScanModelArgs {
     /// Also compute each file's SHA-256 (reads whole files, tensor payloads included).
     #[arg(long)]
     pub hash: bool,
+    /// Change a safety limit (repeatable), e.g. `--limit inflated-mib=16384 --limit depth=8`.
+    /// Names: depth, members, inflated-mib, ratio, pickle-opcodes, pickle-memo, pickle-stack,
+    /// zip-members, safetensors-header-mib, safetensors-tensors, gguf-kvs, gguf-tensors,
+    /// gguf-template-mib, onnx-nodes, onnx-tensors, onnx-kept-mib, h5-read-mib (README lists
+    /// the defaults). Each limit hit is a GEN002 finding.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    pub limits: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 /// Run `scan-model` and return its report (no output is written).
 pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
     let rules = RuleSet::builtin().context("loading the built-in rules")?;
+    let mut limits = scan::model::ModelLimits::default();
+    for setting in &args.limits {
+        limits.set(setting).map_err(|e| anyhow::anyhow!("--limit {e}"))?;
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -80,7 +84,7 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
     let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
     let scanner = scan::model::ModelScanner {
         rules: &rules,
-        limits: scan::model::ModelLimits::default(),
+        limits,
         hash: args.hash,
     };
     let outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;

@@ -200,3 +200,35 @@ fn readme_example_matches_real_output() {
         "README example drifted; rerun with LLMGUARD_BLESS=1"
     );
 }
+
+#[test]
+fn limits_are_configurable_from_the_command_line() {
+    let nested = "testdata/models/malicious/nested_zip_in_zip.zip";
+    let default = common::scan_json(&[nested]);
+    let tight = {
+        let o = llmguard(&["scan-model", "-q", "--format", "json", "--limit", "depth=1", nested]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let gen002 = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "GEN002")
+            .count()
+    };
+    assert_eq!(gen002(&default), 0);
+    assert!(gen002(&tight) >= 1, "{tight}");
+    // Unknown names and bad values are run errors that say what is accepted.
+    for bad in ["bogus=1", "depth", "depth=many"] {
+        let o = llmguard(&["scan-model", "-q", "--limit", bad, nested]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--limit"), "{bad}: {}", stderr(&o));
+    }
+    assert!(stderr(&llmguard(&["scan-model", "--limit", "bogus=1", nested])).contains("inflated-mib"));
+    // Every settable limit is named in --help.
+    let help = stdout(&llmguard(&["scan-model", "--help"]));
+    for (name, _, _) in llmguard::scan::model::LIMIT_NAMES {
+        assert!(help.contains(name), "{name} missing from --help");
+    }
+}

@@ -306,3 +306,21 @@ fn many_custom_domains_are_summarised() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn other_protobuf_files_are_not_onnx() {
+    // A TensorFlow SavedModel starts like a ModelProto (field 1 varint, then field 2), but field
+    // 2 is a MetaGraphDef message, not a UTF-8 producer name: no ONNX finding without an ONNX
+    // name, a graph or an opset.
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("saved_model.pb");
+    std::fs::write(&pb, b"\x08\x01\x12\x06\x0a\x04\xff\xfe\x00\x01").unwrap();
+    let report = common::scan(&[pb.to_str().unwrap()]);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.artifacts[0].format, "not-a-model");
+    // The same bytes named .onnx are reported as a broken ONNX model.
+    let named = dir.path().join("model.onnx");
+    std::fs::write(&named, b"\x08\x01\x12\x06\x0a\x04\xff\xfe\x00\x01").unwrap();
+    let report = common::scan(&[named.to_str().unwrap()]);
+    assert_eq!(report.artifacts[0].format, "onnx");
+}

@@ -52,3 +52,16 @@ fn archive_and_hidden_payload_techniques() {
         "testdata/models/malicious/archives/tokenizer_config_ssti.json",
     ]));
 }
+
+#[test]
+fn header_format_techniques() {
+    insta::assert_json_snapshot!(common::scan_json(&[
+        "testdata/models/malicious/st_gap_hides_pickle.safetensors",
+        "testdata/models/malicious/st_duplicate_tensor_key.safetensors",
+        "testdata/models/malicious/st_overlap.safetensors",
+        "testdata/models/malicious/gguf_kv_count_2_64.gguf",
+        "testdata/models/malicious/gguf_ssti_cycler_globals_os_popen.gguf",
+        "testdata/models/malicious/gguf_layout",
+        "testdata/models/malicious/disguised",
+    ]));
+}

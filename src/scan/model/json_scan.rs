@@ -4,6 +4,7 @@
 
 use super::{Cx, ModelFormat};
 use serde_json::Value;
+use std::io::{BufRead, Read};
 
 /// Largest JSON document parsed (tokenizer.json of large vocabularies is ~10–20 MB).
 pub(super) const JSON_MAX: u64 = 64 << 20;
@@ -24,9 +25,14 @@ fn pointer_part(key: &str) -> String {
 
 impl Cx<'_> {
     /// Scan a JSON document; None when the bytes are not JSON after all.
-    pub(super) fn json(&mut self, bytes: &[u8], members: &[String], depth: usize) -> Option<ModelFormat> {
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        let value: Value = serde_json::from_slice(bytes).ok()?;
+    /// Parsing streams from the reader, so bytes that only start like JSON (a tensor payload
+    /// beginning with `[`) fail at their first bad byte instead of being read whole.
+    pub(super) fn json(&mut self, reader: &mut dyn Read, members: &[String], depth: usize) -> Option<ModelFormat> {
+        let mut reader = std::io::BufReader::with_capacity(16 << 10, reader);
+        if reader.fill_buf().ok()?.starts_with(b"\xef\xbb\xbf") {
+            reader.consume(3);
+        }
+        let value: Value = serde_json::from_reader(reader).ok()?;
         // tokenizer_config.json: `chat_template` is a string, or a list of named templates.
         if let Some(t) = value.get("chat_template") {
             match t {

@@ -27,7 +27,7 @@ impl Cx<'_> {
     pub(super) fn hdf5(&mut self, src: &dyn Source, members: &[String], depth: usize) -> ModelFormat {
         // HDF5 never nests archives Keras would open; `depth` is already counted by the caller.
         let _ = depth;
-        let root = match h5::root_attributes(src, &KERAS_ATTRS, &h5::Limits::default()) {
+        let root = match h5::root_attributes(src, &KERAS_ATTRS, &self.limits.h5) {
             Ok(r) => r,
             Err(h5::Error::Limit(e)) => {
                 self.push(
@@ -80,7 +80,7 @@ impl Cx<'_> {
     /// The `config.json` and `metadata.json` of a Keras v3 `.keras` zip (its members are also
     /// scanned one by one by the zip walker).
     pub(super) fn keras_v3(&mut self, src: &dyn Source, archive: &zip::Archive, members: &[String]) {
-        let limits = keras::Limits::default();
+        let limits = self.limits.keras.clone();
         for e in &archive.entries {
             let is_config = e.name == "config.json";
             if !is_config && e.name != "metadata.json" {
@@ -168,7 +168,7 @@ impl Cx<'_> {
 
     /// Parse one configuration document and judge every object in it.
     fn keras_config(&mut self, bytes: &[u8], doc: &Doc<'_>, members: &[String]) {
-        let limits = keras::Limits::default();
+        let limits = self.limits.keras.clone();
         let value = match keras::parse_config(bytes, &limits) {
             Ok(v) => v,
             Err(issue @ (keras::Issue::TooLarge { .. } | keras::Issue::TooManyValues { .. })) => {

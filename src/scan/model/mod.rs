@@ -7,7 +7,7 @@ use crate::finding::{Finding, Location};
 use crate::model::pickle::PickleLimits;
 use crate::model::source::{materialize, Budget, FileSource, Metered, Source, SourceReader};
 use crate::model::zip::{self, ZipLimits};
-use crate::model::{gguf, onnx, safetensors};
+use crate::model::{gguf, h5, keras, onnx, safetensors};
 use crate::model::{sniff, Magic};
 use crate::report::{Artifact, Verdict};
 use crate::rules::{Rule, RuleSet};
@@ -24,6 +24,8 @@ pub struct ModelLimits {
     pub safetensors: safetensors::Limits,
     pub gguf: gguf::Limits,
     pub onnx: onnx::Limits,
+    pub h5: h5::Limits,
+    pub keras: keras::Limits,
     /// Archives inside archives (a zip in a zip is depth 2).
     pub max_depth: usize,
     /// Archive members visited for one top-level file, across all nesting levels (overlapping
@@ -46,6 +48,8 @@ impl Default for ModelLimits {
             safetensors: safetensors::Limits::default(),
             gguf: gguf::Limits::default(),
             onnx: onnx::Limits::default(),
+            h5: h5::Limits::default(),
+            keras: keras::Limits::default(),
             max_depth: 5,
             max_total_members: 200_000,
             max_inflated: 4 << 30,
@@ -53,6 +57,87 @@ impl Default for ModelLimits {
             ratio_floor: 16 << 20,
             spill_at: 32 << 20,
         }
+    }
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// Sets one limit from a number given on the command line.
+type Setter = fn(&mut ModelLimits, u64);
+
+/// The limits `--limit NAME=VALUE` can change: name, what it bounds (with its default), setter.
+pub const LIMIT_NAMES: &[(&str, &str, Setter)] = &[
+    ("depth", "archives nested in archives (5)", |l, v| {
+        l.max_depth = to_usize(v)
+    }),
+    ("members", "archive members per file, all levels (200000)", |l, v| {
+        l.max_total_members = to_usize(v)
+    }),
+    ("inflated-mib", "MiB decompressed per file (4096)", |l, v| {
+        l.max_inflated = v.saturating_mul(1 << 20)
+    }),
+    ("ratio", "compression ratio n:1 (1000)", |l, v| l.max_ratio = v),
+    ("pickle-opcodes", "opcodes per pickle stream (100000000)", |l, v| {
+        l.pickle.max_opcodes = v
+    }),
+    ("pickle-memo", "pickle memo entries (1000000)", |l, v| {
+        l.pickle.max_memo = to_usize(v)
+    }),
+    ("pickle-stack", "pickle stack depth (1000000)", |l, v| {
+        l.pickle.max_stack = to_usize(v)
+    }),
+    ("zip-members", "members of one zip (100000)", |l, v| {
+        l.zip.max_members = to_usize(v)
+    }),
+    (
+        "safetensors-header-mib",
+        "safetensors header MiB (95: the reference reader's 100 MB)",
+        |l, v| l.safetensors.max_header = v.saturating_mul(1 << 20),
+    ),
+    (
+        "safetensors-tensors",
+        "tensors kept from one header (200000)",
+        |l, v| l.safetensors.max_tensors = to_usize(v),
+    ),
+    ("gguf-kvs", "GGUF key/values (1048576)", |l, v| l.gguf.max_kvs = v),
+    ("gguf-tensors", "GGUF tensors (1048576)", |l, v| l.gguf.max_tensors = v),
+    ("gguf-template-mib", "chat-template MiB checked (4)", |l, v| {
+        l.gguf.max_template = to_usize(v.saturating_mul(1 << 20))
+    }),
+    ("onnx-nodes", "ONNX nodes per model (10000000)", |l, v| {
+        l.onnx.max_nodes = v
+    }),
+    ("onnx-tensors", "ONNX tensors per model (10000000)", |l, v| {
+        l.onnx.max_tensors = v
+    }),
+    ("onnx-kept-mib", "ONNX names and paths kept, MiB (64)", |l, v| {
+        l.onnx.max_retained = to_usize(v.saturating_mul(1 << 20))
+    }),
+    (
+        "h5-read-mib",
+        "bytes an HDF5 file may make llmguard read, MiB (96)",
+        |l, v| l.h5.max_total = v.saturating_mul(1 << 20),
+    ),
+];
+
+impl ModelLimits {
+    /// Apply one `NAME=VALUE` setting (a whole number; `MIB` names take MiB).
+    pub fn set(&mut self, setting: &str) -> Result<(), String> {
+        let (name, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("`{setting}`: expected NAME=VALUE"))?;
+        let value: u64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{setting}`: `{value}` is not a whole number"))?;
+        let (_, _, set) = LIMIT_NAMES.iter().find(|(n, _, _)| *n == name.trim()).ok_or_else(|| {
+            let names: Vec<&str> = LIMIT_NAMES.iter().map(|(n, _, _)| *n).collect();
+            format!("`{name}` is not a limit; limits are: {}", names.join(", "))
+        })?;
+        set(self, value);
+        Ok(())
     }
 }
 
@@ -342,16 +427,9 @@ impl Cx<'_> {
                 self.compressed(m, &open, len, members, depth)
             }
             Magic::Other if st.is_some() => self.safetensors(src, members, depth),
-            Magic::Other if json_scan::looks_json(&head[..n]) && len <= json_scan::JSON_MAX => {
-                let mut bytes = Vec::new();
-                match SourceReader::new(src, 0, len).read_to_end(&mut bytes) {
-                    Ok(_) => self.json(&bytes, members, depth).unwrap_or(ModelFormat::NotAModel),
-                    Err(e) => {
-                        self.push(Rule::UnreadableFile, members, None, format!("cannot read: {e}"), "read");
-                        ModelFormat::NotAModel
-                    }
-                }
-            }
+            Magic::Other if json_scan::looks_json(&head[..n]) && len <= json_scan::JSON_MAX => self
+                .json(&mut SourceReader::new(src, 0, len), members, depth)
+                .unwrap_or(ModelFormat::NotAModel),
             // A member that cannot start a pickle is data (a tensor payload): nothing to parse.
             Magic::Other if !members.is_empty() => ModelFormat::NotAModel,
             Magic::PickleLike | Magic::Other => {
@@ -464,16 +542,9 @@ impl Cx<'_> {
             m @ (Magic::Gzip | Magic::Zlib | Magic::Bzip2 | Magic::Xz | Magic::Lzma | Magic::Lz4) => {
                 self.compressed(m, open, compressed, members, depth)
             }
-            Magic::Other if json_scan::looks_json(&head) => {
-                let mut bytes = Vec::new();
-                let mut r = open().take(json_scan::JSON_MAX + 1);
-                match r.read_to_end(&mut bytes) {
-                    Ok(n) if n as u64 <= json_scan::JSON_MAX => {
-                        self.json(&bytes, members, depth).unwrap_or(ModelFormat::NotAModel)
-                    }
-                    _ => ModelFormat::NotAModel,
-                }
-            }
+            Magic::Other if json_scan::looks_json(&head) => self
+                .json(&mut open().take(json_scan::JSON_MAX), members, depth)
+                .unwrap_or(ModelFormat::NotAModel),
             Magic::Other => ModelFormat::NotAModel,
             Magic::PickleLike => {
                 let (format, trailing) = self.pickle(open, None, members, crc, depth);
@@ -558,5 +629,25 @@ impl Cx<'_> {
             }
             None => format,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_set_by_name() {
+        let mut l = ModelLimits::default();
+        l.set("depth=9").unwrap();
+        l.set("inflated-mib=16").unwrap();
+        l.set(" pickle-memo = 10").unwrap();
+        assert_eq!((l.max_depth, l.max_inflated, l.pickle.max_memo), (9, 16 << 20, 10));
+        for (name, _, _) in LIMIT_NAMES {
+            assert!(ModelLimits::default().set(&format!("{name}=1")).is_ok(), "{name}");
+        }
+        assert!(l.set("nope=1").unwrap_err().contains("depth, members"));
+        assert!(l.set("depth=-1").is_err());
+        assert!(l.set("depth").is_err());
     }
 }

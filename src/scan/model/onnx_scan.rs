@@ -39,6 +39,18 @@ enum OnDisk {
 impl Cx<'_> {
     pub(super) fn onnx(&mut self, src: &dyn Source, members: &[String], depth: usize) -> ModelFormat {
         let model = onnx::parse(src, &self.limits.onnx);
+        // Protobuf has no magic: other protobuf files (a TensorFlow `saved_model.pb` also
+        // starts with a small field-1 varint) can pass `identify`. Without an ONNX name, a
+        // graph or an opset import it is not an ONNX model, and its problems are not ours.
+        let name = members
+            .last()
+            .map(String::as_str)
+            .unwrap_or(self.path)
+            .to_ascii_lowercase();
+        let named = name.ends_with(".onnx") || name.ends_with(".ort");
+        if !named && model.graphs == 0 && model.opsets.is_empty() {
+            return ModelFormat::NotAModel;
+        }
         self.onnx_issues(&model, members);
         // External files are only looked up for a model that is a file of its own: inside an
         // archive, the directory the loader will use is unknown.
