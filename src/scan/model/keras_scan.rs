@@ -3,7 +3,7 @@
 use super::{chain, Cx, ModelFormat};
 use crate::finding::truncate;
 use crate::model::keras::{self, dotted};
-use crate::model::source::{Metered, Source, SourceReader, Window};
+use crate::model::source::{Source, Window};
 use crate::model::{h5, zip};
 use crate::rules::keras::HitKind;
 use crate::rules::Rule;
@@ -130,19 +130,11 @@ impl Cx<'_> {
             start,
             len: e.compressed_size,
         };
-        let raw = SourceReader::new(&window, 0, e.compressed_size);
-        let reader: Box<dyn Read + '_> = match e.method {
-            0 => Box::new(raw),
-            8 => Box::new(Metered::new(
-                flate2::read::DeflateDecoder::new(raw),
-                self.budget.clone(),
-                e.compressed_size,
-            )),
-            m => {
-                return Err(MemberError::Unreadable(format!(
-                    "compression method {m} is not supported"
-                )))
-            }
+        let Some(reader) = super::zip_scan::member_reader(&window, e.method, &self.budget) else {
+            return Err(MemberError::Unreadable(format!(
+                "compression method {} is not supported",
+                e.method
+            )));
         };
         let mut out = Vec::new();
         reader
@@ -156,12 +148,17 @@ impl Cx<'_> {
     }
 
     fn keras_malformed(&mut self, doc: &Doc<'_>, members: &[String], what: &str) {
+        self.keras_doc_finding(Rule::KerasMalformed, doc, members, what, "malformed");
+    }
+
+    /// A finding about a whole configuration document, located at its HDF5 object if any.
+    fn keras_doc_finding(&mut self, rule: Rule, doc: &Doc<'_>, members: &[String], what: &str, key: &str) {
         let f = self.push(
-            Rule::KerasMalformed,
+            rule,
             members,
             None,
             format!("Keras `{}` {what}", doc.name),
-            format!("malformed:{}", doc.name),
+            format!("{key}:{}", doc.name),
         );
         f.location.object = doc.object.map(str::to_string);
     }
@@ -172,15 +169,8 @@ impl Cx<'_> {
         let value = match keras::parse_config(bytes, &limits) {
             Ok(v) => v,
             Err(issue @ (keras::Issue::TooLarge { .. } | keras::Issue::TooManyValues { .. })) => {
-                let f = self.push(
-                    Rule::KerasMalformed,
-                    members,
-                    None,
-                    format!("Keras `{}` {issue}; it was not checked", doc.name),
-                    format!("size:{}", doc.name),
-                );
-                f.location.object = doc.object.map(str::to_string);
-                return;
+                let what = format!("{issue}; it was not checked");
+                return self.keras_doc_finding(Rule::KerasMalformed, doc, members, &what, "size");
             }
             Err(issue) => return self.keras_malformed(doc, members, &issue.to_string()),
         };
@@ -190,14 +180,8 @@ impl Cx<'_> {
                 keras::Issue::TooManyObjects { .. } => Rule::ResourceLimit,
                 _ => Rule::KerasMalformed,
             };
-            let f = self.push(
-                rule,
-                members,
-                None,
-                format!("Keras `{}` {issue}; the rest was not checked", doc.name),
-                format!("walk:{}", doc.name),
-            );
-            f.location.object = doc.object.map(str::to_string);
+            let what = format!("{issue}; the rest was not checked");
+            self.keras_doc_finding(rule, doc, members, &what, "walk");
         }
         for obj in &objects {
             for hit in self.rules.keras.check(obj, &self.rules.pickle) {

@@ -2,11 +2,31 @@
 //! sniffed and scanned.
 
 use super::{chain, Cx, ModelFormat};
-use crate::model::source::{Metered, Source, SourceReader, Window};
+use crate::model::source::{Budget, Metered, Source, SourceReader, Window};
 use crate::model::zip::{self, Issue};
 use crate::rules::Rule;
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::rc::Rc;
+
+/// A reader of a zip member's contents: stored bytes as they are, deflated ones inflated
+/// against the file's decompression budget; None for a method llmguard does not read.
+pub(super) fn member_reader<'s>(
+    window: &'s Window<'s>,
+    method: u16,
+    budget: &Rc<Budget>,
+) -> Option<Box<dyn Read + 's>> {
+    let raw = SourceReader::new(window, 0, window.len);
+    match method {
+        0 => Some(Box::new(raw)),
+        8 => Some(Box::new(Metered::new(
+            flate2::read::DeflateDecoder::new(raw),
+            budget.clone(),
+            window.len,
+        ))),
+        _ => None,
+    }
+}
 
 impl Cx<'_> {
     /// A zip archive that starts after a pickle: report it, then scan it too.
@@ -96,17 +116,11 @@ impl Cx<'_> {
                 0 => self.random_checked(&window, &inner, depth + 1, Some(e.crc)),
                 8 => {
                     let budget = self.budget.clone();
-                    let csize = e.compressed_size;
                     let w = &window;
                     let open = move || -> Box<dyn Read + '_> {
-                        let raw = SourceReader::new(w, 0, csize);
-                        Box::new(Metered::new(
-                            flate2::read::DeflateDecoder::new(raw),
-                            budget.clone(),
-                            csize,
-                        ))
+                        member_reader(w, 8, &budget).unwrap_or_else(|| Box::new(std::io::empty()))
                     };
-                    self.stream(&open, csize, &inner, depth + 1, Some(e.crc))
+                    self.stream(&open, e.compressed_size, &inner, depth + 1, Some(e.crc))
                 }
                 _ => ModelFormat::NotAModel,
             };
