@@ -79,24 +79,28 @@ fn check(entries: &[Entry]) -> Result<(), String> {
 /// start-up); the schema is checked by the tests.
 fn encode_rule_data() {
     let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("rules");
-    std::fs::create_dir_all(&out).expect("create OUT_DIR/rules");
-    println!("cargo:rerun-if-changed=rules/model");
-    let Ok(dir) = std::fs::read_dir("rules/model") else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+    // `rules/model/x.yaml` becomes `OUT_DIR/rules/x.json`, `rules/prompts/x.yaml` becomes
+    // `OUT_DIR/rules/prompts/x.json`.
+    for (dir, dest) in [("rules/model", out.clone()), ("rules/prompts", out.join("prompts"))] {
+        std::fs::create_dir_all(&dest).expect("create OUT_DIR/rules");
+        println!("cargo:rerun-if-changed={dir}");
+        let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                continue;
+            }
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text = std::fs::read_to_string(&path).expect("read rule data");
+            let value: serde_json::Value =
+                serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+            check_patterns(&value, &path.display().to_string());
+            let name = path.with_extension("json");
+            let name = name.file_name().expect("file name");
+            std::fs::write(dest.join(name), serde_json::to_string(&value).expect("encode")).expect("write rule data");
         }
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(&path).expect("read rule data");
-        let value: serde_json::Value =
-            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
-        check_patterns(&value, &path.display().to_string());
-        let name = path.with_extension("json");
-        let name = name.file_name().expect("file name");
-        std::fs::write(out.join(name), serde_json::to_string(&value).expect("encode")).expect("write rule data");
     }
 }
 

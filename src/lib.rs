@@ -8,6 +8,7 @@ pub mod cli;
 pub mod docs;
 pub mod finding;
 pub mod model;
+pub mod prompts;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -1,0 +1,1 @@
+//! Placeholder until the normaliser lands (same session).
