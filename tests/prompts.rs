@@ -373,3 +373,63 @@ fn large_files_are_scanned_in_chunks_with_right_line_numbers() {
         .iter()
         .any(|f| f["rule_id"] == "GEN002" && f["severity"] == "info"));
 }
+
+#[test]
+fn mutated_samples_never_panic_in_any_format_or_redaction_mode() {
+    use llmguard::prompts::input::Kind;
+    use llmguard::prompts::redact::Mode;
+    use llmguard::scan::prompts::{PromptLimits, PromptScanner, RedactPlan};
+    let rules = llmguard::prompts::PromptRules::builtin().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let kinds = [Kind::Text, Kind::Yaml, Kind::Json, Kind::Jsonl, Kind::Csv, Kind::Html];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut runs = 0;
+    for e in prompts_manifest() {
+        let original = std::fs::read(format!("{SAMPLES}/{}", e.file)).unwrap();
+        for m in 0..12 {
+            let mut bytes = original.clone();
+            match m % 3 {
+                0 => bytes.truncate((next() as usize) % (bytes.len() + 1)),
+                1 => {
+                    for _ in 0..4 {
+                        let i = (next() as usize) % bytes.len().max(1);
+                        if let Some(b) = bytes.get_mut(i) {
+                            *b = next() as u8;
+                        }
+                    }
+                }
+                _ => {
+                    let i = (next() as usize) % (bytes.len() + 1);
+                    let junk: &[u8] = [&b"\"\\u"[..], b"{[", b"\xf0\x9f", b"<!--", b"\xe2\x80\xae", b": *"][m % 6];
+                    bytes.splice(i..i, junk.iter().copied());
+                }
+            }
+            for (k, kind) in kinds.iter().enumerate() {
+                let mode = [Mode::Mask, Mode::Replace, Mode::Remove][(k + m) % 3];
+                let scanner = PromptScanner {
+                    rules: &rules,
+                    limits: PromptLimits {
+                        max_document: 4096,
+                        chunk: 1024,
+                    },
+                    redact: Some(RedactPlan {
+                        mode,
+                        out_dir: Some(out.path().to_path_buf()),
+                        in_place: false,
+                    }),
+                };
+                let name = format!("m{runs}.txt");
+                let outcome = scanner.scan_reader(Box::new(&bytes[..]), &name, *kind, bytes.len() as u64, None);
+                assert_eq!(outcome.artifact.path, name);
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 1000, "{runs}");
+}
