@@ -1,6 +1,8 @@
 //! The command line. Doc comments here are the `--help` text.
 
 use crate::finding::Severity;
+use crate::prompts::input::Kind;
+use crate::prompts::redact::Mode;
 use crate::report::{FailOn, Format};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -27,6 +29,10 @@ pub enum Command {
     /// Scan model files (pickle, PyTorch, NumPy, joblib, zip archives) for code execution and tampering.
     #[command(after_help = AFTER_HELP)]
     ScanModel(ScanModelArgs),
+    /// Scan prompts, prompt datasets and RAG documents for injection, jailbreaks, hidden text,
+    /// PII and secrets.
+    #[command(after_help = AFTER_HELP)]
+    ScanPrompts(ScanPromptsArgs),
     /// List every rule: id, name, default severity and summary.
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
@@ -74,6 +80,36 @@ pub struct ScanModelArgs {
     /// zip-members, safetensors-header-mib, safetensors-tensors, gguf-kvs, gguf-tensors,
     /// gguf-template-mib, onnx-nodes, onnx-tensors, onnx-kept-mib, h5-read-mib (README lists
     /// the defaults). Each limit hit is a GEN002 finding.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    pub limits: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanPromptsArgs {
+    /// Files or directories to scan; `-` reads standard input. Directories are recursed for
+    /// .txt .md .prompt .jinja/.j2 .yaml/.yml .json .jsonl .csv .html files; a file named
+    /// explicitly is read whatever its name (as plain text unless its name says otherwise).
+    /// Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// The format of standard input (`-`).
+    #[arg(long, value_enum, default_value_t = Kind::Text, value_name = "FORMAT")]
+    pub stdin_format: Kind,
+    /// Write sanitised copies in which every PII and secret span is masked (shape kept,
+    /// `****-****-****-1234`), replaced by a typed placeholder (`<EMAIL_1>`, stable within a
+    /// file) or removed. Needs --redact-out DIR or --in-place.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub redact: Option<Mode>,
+    /// Directory for the redacted copies (each at its path as scanned, below DIR).
+    #[arg(long, value_name = "DIR", requires = "redact", conflicts_with = "in_place")]
+    pub redact_out: Option<PathBuf>,
+    /// Overwrite the scanned files with their redacted text instead of writing copies.
+    #[arg(long, requires = "redact")]
+    pub in_place: bool,
+    /// Change a size limit (repeatable): `document-mib` (files parsed whole, 64), `chunk-mib`
+    /// (larger files are scanned in chunks of this size, 8).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
 }

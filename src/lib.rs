@@ -30,6 +30,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let report = scan_model(&args)?;
             emit(&report, &args.common, started)
         }
+        Command::ScanPrompts(args) => {
+            let started = Instant::now();
+            let report = scan_prompts(&args)?;
+            emit(&report, &args.common, started)
+        }
         Command::Rules(args) => {
             let mut out = std::io::stdout().lock();
             match args.format {
@@ -97,6 +102,84 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
         &found.targets,
         &root,
     ))
+}
+
+/// Run `scan-prompts` and return its report (redacted copies are written as asked).
+pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
+    use prompts::input::Kind;
+    let rules = prompts::PromptRules::builtin().context("loading the built-in prompt rules")?;
+    let mut limits = scan::prompts::PromptLimits::default();
+    for setting in &args.limits {
+        let (name, value) = setting
+            .split_once('=')
+            .with_context(|| format!("--limit {setting}: expected NAME=VALUE"))?;
+        let mib: usize = value
+            .parse()
+            .ok()
+            .filter(|v| (1..=4096).contains(v))
+            .with_context(|| format!("--limit {setting}: VALUE must be a whole number of MiB, 1 to 4096"))?;
+        match name {
+            "document-mib" => limits.max_document = mib << 20,
+            "chunk-mib" => limits.chunk = mib << 20,
+            _ => anyhow::bail!("--limit {setting}: unknown limit `{name}` (known: document-mib, chunk-mib)"),
+        }
+    }
+    let redact = match (args.redact, &args.redact_out, args.in_place) {
+        (None, ..) => None,
+        (Some(_), None, false) => anyhow::bail!("--redact needs --redact-out DIR or --in-place"),
+        (Some(mode), out_dir, in_place) => Some(scan::prompts::RedactPlan {
+            mode,
+            out_dir: out_dir.clone(),
+            in_place,
+        }),
+    };
+    let mut paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    paths.retain(|p| p.as_os_str() != "-");
+    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let found = if paths.is_empty() {
+        walk::Discovery::default()
+    } else {
+        walk::discover(&paths, &root, args.common.follow_symlinks)?
+    };
+    // Files named on the command line are read whatever their name; files found in a
+    // directory only when their name is a prompt format.
+    let mut skipped = 0;
+    let mut targets = Vec::new();
+    for t in found.targets {
+        let explicit = paths.contains(&t.path);
+        match Kind::from_name(&t.display) {
+            Some(kind) => targets.push((t, kind)),
+            None if explicit => targets.push((t, Kind::Text)),
+            None => skipped += 1,
+        }
+    }
+    let scanner = scan::prompts::PromptScanner {
+        rules: &rules,
+        limits,
+        redact,
+    };
+    let kinds: std::collections::HashMap<String, Kind> = targets.iter().map(|(t, k)| (t.display.clone(), *k)).collect();
+    let plain: Vec<walk::Target> = targets.into_iter().map(|(t, _)| t).collect();
+    let mut outcomes = driver(&args.common).run(&plain, |t| scanner.scan(t, kinds[&t.display]))?;
+    if stdin {
+        let input = std::io::stdin();
+        outcomes.push(scanner.scan_reader(Box::new(input.lock()), "<stdin>", args.stdin_format, 0, None));
+    }
+    let mut report = scan::finish(
+        "scan-prompts",
+        outcomes,
+        found.findings,
+        args.common.fail_on,
+        &plain,
+        &root,
+    );
+    report.skipped = skipped;
+    Ok(report)
 }
 
 fn driver(common: &Common) -> scan::Driver {

@@ -7,9 +7,13 @@
 //! to a line, column, record and key path of the file.
 
 pub mod hidden;
+pub mod html;
 pub mod injection;
+pub mod input;
+pub mod json_text;
 pub mod normalize;
 pub mod pii;
+pub mod redact;
 pub mod secrets;
 
 use crate::finding::Severity;
@@ -74,7 +78,7 @@ impl PromptRules {
     pub fn scan_text(&self, text: &str) -> Vec<Hit> {
         let mut out = Vec::new();
         self.scan_into(text, DECODE_DEPTH, &mut out);
-        out.sort_by(|a, b| (a.start, a.end, a.rule).cmp(&(b.start, b.end, b.rule)));
+        out.sort_by_key(|h| (h.start, h.end, h.rule));
         out.dedup();
         out
     }

@@ -42,6 +42,14 @@ struct Summary {
     fail_on: &'static str,
     /// Whether a finding is at or above `fail_on` (the process then exits with 1).
     failed: bool,
+    /// Files found in named directories that are not of a format this subcommand reads, and
+    /// were therefore not opened (`scan-prompts`); not listed in `artifacts`.
+    #[serde(skip_serializing_if = "is_zero")]
+    skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -75,6 +83,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             findings: report.by_severity(),
             fail_on: report.fail_on.as_str(),
             failed: report.failed(),
+            skipped: report.skipped,
         },
         findings: report
             .findings

@@ -33,6 +33,8 @@ pub enum Verdict {
     Unsafe,
     /// Not a format this subcommand checks; nothing was checked.
     NotAModel,
+    /// `scan-prompts`: a binary file, not text; nothing was checked.
+    NotText,
     /// The file could not be read.
     Error,
 }
@@ -44,6 +46,7 @@ impl Verdict {
             Verdict::Suspicious => "suspicious",
             Verdict::Unsafe => "unsafe",
             Verdict::NotAModel => "not a model",
+            Verdict::NotText => "not text",
             Verdict::Error => "error",
         }
     }
@@ -112,6 +115,8 @@ pub struct Report {
     pub fail_on: FailOn,
     /// Each reported path relative to the scan root, with `/` separators (SARIF URIs).
     pub uris: BTreeMap<String, String>,
+    /// Files in named directories not of a format the subcommand reads (not opened).
+    pub skipped: usize,
 }
 
 impl Report {
@@ -130,6 +135,7 @@ impl Report {
             artifacts,
             fail_on,
             uris: BTreeMap::new(),
+            skipped: 0,
         }
     }
 
@@ -174,6 +180,13 @@ impl Report {
         let mut line = format!("{files} file{} scanned", if files == 1 { "" } else { "s" });
         if !verdicts.is_empty() {
             line += &format!(" ({})", verdicts.join(", "));
+        }
+        if self.skipped > 0 {
+            line += &format!(
+                "; {} file{} of other formats skipped",
+                self.skipped,
+                if self.skipped == 1 { "" } else { "s" }
+            );
         }
         let n = self.findings.len();
         line += &format!("; {n} finding{}", if n == 1 { "" } else { "s" });

@@ -3,6 +3,7 @@
 //! configuration issue) suppressions and severity overrides live here, once.
 
 pub mod model;
+pub mod prompts;
 
 use crate::finding::{Finding, Location};
 use crate::report::{Artifact, FailOn, Report, Verdict};
