@@ -31,12 +31,13 @@ What it does:
      hidden family (no recall target was set for hidden text).  Exit 2: the run itself failed;
   7. ``--json OUT`` writes every figure (and the ids of every miss) machine-readably;
   8. ``--detect-secrets`` also compares with Yelp's detect-secrets on the secrets.jsonl +
-     negatives.jsonl subset: the texts are written one after the other into a .txt file (each
-     record starts on a new line; a record that holds newlines spans several lines, and the line
-     ranges are kept), ``detect-secrets scan --all-files FILE`` is run if it is on PATH (nothing is
-     installed: benches/prompts_eval.sh sets up a venv), its results are mapped back by line number,
-     and its precision / recall for "this record holds a secret" is printed beside llmguard's
-     secrets-family figures on the same records.
+     negatives.jsonl subset: each text is written to its own .txt file (one shared file with a
+     record per line would under-count detect-secrets: it keeps one result per file, type and
+     hashed secret, and its GitHub plugin hashes only the "ghp" prefix, so every GitHub token after
+     the first would vanish as a duplicate), ``detect-secrets scan --all-files DIR`` is run if it is
+     on PATH (nothing is installed: benches/prompts_eval.sh sets up a venv), its results are mapped
+     back by file name, and its precision / recall for "this record holds a secret" is printed
+     beside llmguard's secrets-family figures on the same records.
 """
 
 from __future__ import annotations
@@ -272,34 +273,34 @@ def by_language(records, fired):
 
 def detect_secrets(records, tmp, fired):
     subset = [i for i, r in enumerate(records) if r["_file"] in ("secrets.jsonl", "negatives.jsonl")]
-    path = os.path.join(tmp, "ds", "subset.txt")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    ranges = []  # (first line, last line, record index)
-    line = 1
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in subset:
-            text = records[i]["text"].replace("\r\n", "\n").replace("\r", "\n")
-            nl = text.count("\n") + 1
-            fh.write(text + "\n")
-            ranges.append((line, line + nl - 1, i))
-            line += nl
+    # One file per record, not one line per record in a single file: detect-secrets keeps one
+    # result per (file, type, hashed secret), and some of its plugins hash a capture group (its
+    # GitHub plugin hashes just the "ghp" prefix), so in one shared file every GitHub token after
+    # the first would be dropped as a duplicate and detect-secrets would be under-counted.
+    rdir = os.path.join(tmp, "ds", "records")
+    os.makedirs(rdir, exist_ok=True)
+    by_name = {}
+    for i in subset:
+        name = f"{i + 1:04d}.txt"
+        with open(os.path.join(rdir, name), "w", encoding="utf-8") as fh:
+            fh.write(records[i]["text"] + "\n")
+        by_name[name] = i
     exe = shutil.which("detect-secrets")
     if not exe:
         return {"skipped": "detect-secrets not on PATH (benches/prompts_eval.sh installs it into a venv)"}
-    proc = subprocess.run([exe, "scan", "--all-files", path], capture_output=True, cwd=os.path.dirname(path))
+    proc = subprocess.run([exe, "scan", "--all-files", "records"], capture_output=True, cwd=os.path.dirname(rdir))
     if proc.returncode != 0:
         return {"skipped": f"detect-secrets exited {proc.returncode}: {proc.stderr.decode(errors='replace')[:300]}"}
     baseline = json.loads(proc.stdout)
     ds_fired = collections.defaultdict(set)
     types = collections.Counter()
-    for _fname, results in baseline.get("results", {}).items():
+    for fname, results in baseline.get("results", {}).items():
+        i = by_name.get(os.path.basename(fname))
+        if i is None:
+            continue
         for res in results:
-            ln = res["line_number"]
-            for a, b, i in ranges:
-                if a <= ln <= b:
-                    ds_fired[i].add(res["type"])
-                    types[res["type"]] += 1
-                    break
+            ds_fired[i].add(res["type"])
+            types[res["type"]] += 1
     version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
 
     def pr(pred_of):
