@@ -32,6 +32,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import sys
 
@@ -87,6 +88,15 @@ CODE_SNIPPETS = [
 JINJA = ('{% for message in messages %}{% if message.role == "system" %}System: {{ message.content }}\n'
          '{% elif message.role == "user" %}User: {{ message.content }}\n{% else %}Assistant: {{ message.content }}\n'
          '{% endif %}{% endfor %}Assistant:')
+
+
+def yaml_str(s):
+    """A YAML double-quoted scalar: JSON's escapes, but astral characters as \\UXXXXXXXX (YAML has
+    no surrogate-pair escapes)."""
+    def astral(m):
+        hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+        return "\\U%08x" % (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+    return re.sub(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", astral, json.dumps(s))
 
 
 class Gen:
@@ -183,8 +193,8 @@ class Gen:
         def piece():
             return (f"- name: {self.r.choice(WORDS)}-{self.r.randint(1, 999)}\n"
                     f"  enabled: {self.r.choice(['true', 'false'])}\n  retries: {self.r.randint(0, 5)}\n"
-                    f"  description: {json.dumps(self.sents(1))}\n")
-        return self._fill(size, piece, lambda p: f"- name: planted\n  description: {json.dumps(p)}\n")
+                    f"  description: {yaml_str(self.sents(1))}\n")
+        return self._fill(size, piece, lambda p: f"- name: planted\n  description: {yaml_str(p)}\n")
 
 
 def main():

@@ -91,7 +91,7 @@ cat "$RES/versions.txt" "$RES/machine.txt" >&2
 # ------------------------------------------------------------------ 3. timings
 LG="$LLMGUARD scan-prompts $CORPUS --format json -q --no-progress --fail-on never"
 cmds=()
-for j in $JOBS; do cmds+=(-n "-j $j" "$LG -j $j"); done
+for j in $JOBS; do cmds+=(-n "llmguard -j $j" "$LG -j $j"); done
 find "$CORPUS" -type f -exec cat {} + >/dev/null   # warm the page cache
 say "timing scan-prompts on $((bytes / 1000000)) MB (warm page cache)"
 hyperfine -N --style basic --warmup "$WARMUP" --min-runs "$MIN_RUNS" --max-runs "$MAX_RUNS" \
@@ -100,16 +100,17 @@ $LG -j 1 >"$RES/findings-j1.json"
 
 # ------------------------------------------------------------------ 4. report
 python3 - "$RES" "$bytes" "$files" "$planted" <<'PY' | tee "$RES/summary.md"
-import collections, json, sys
+import collections, json, re, sys
 res, nbytes, files, planted = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 hf = json.load(open(f"{res}/hyperfine.json"))
 mb = nbytes / 1e6
 print(f"\n## llmguard scan-prompts throughput\n\ninput: {mb:.1f} MB of text in {files} files ({planted} planted positives); warm page cache\n")
 print("| run | median s | min s | max s | MB/s | MB/s per core |\n|---|---:|---:|---:|---:|---:|")
 for r in hf["results"]:
-    j = int(r["command"].split()[-1]) if r["command"].split()[-2] == "-j" else 1
+    m = re.search(r"-j (\d+)", r["command"])
+    j = int(m.group(1)) if m else 1
     med = r["median"]
-    print(f"| {r['command'].split(' -j ')[0].split('/')[-1].split()[0]} -j {j} | {med:.3f} | {r['min']:.3f} | {r['max']:.3f} | {mb / med:.1f} | {mb / med / j:.1f} |")
+    print(f"| scan-prompts -j {j} | {med:.3f} | {r['min']:.3f} | {r['max']:.3f} | {mb / med:.1f} | {mb / med / j:.1f} |")
 rep = json.load(open(f"{res}/findings-j1.json"))
 c = collections.Counter(f["rule_id"] for f in rep.get("findings", []))
 print(f"\nfindings of one -j 1 run: {sum(c.values())} ({', '.join(f'{k} {v}' for k, v in sorted(c.items())) or 'none'})")
