@@ -75,6 +75,7 @@ seeds() {
     safetensors) find $t/models -type f -name '*.safetensors' ;;
     gguf) find $t/models -type f -name '*.gguf' ;;
     chat_template) find $t/chat_templates -type f ;;
+    prompts) find $t/prompts -type f ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
     # The whole scanner: every fixture of every format up to 64 KiB (the -max_len).

@@ -105,11 +105,16 @@ const TESTED_ELSEWHERE: &[(&str, &str)] = &[
     ("GEN003", "src/walk.rs::links_outside_root_are_reported_not_followed"),
     ("GEN004", "src/walk.rs::links_outside_root_are_reported_not_followed"),
     ("GEN005", "src/scan/mod.rs::panics_become_findings"),
+    ("GEN007", "tests/prompts.rs::redaction_failures_are_findings"),
 ];
 
 #[test]
 fn every_rule_has_a_positive_example() {
-    let mut covered: BTreeSet<String> = common::manifest().into_iter().flat_map(|e| e.expect).collect();
+    let mut covered: BTreeSet<String> = common::manifest()
+        .into_iter()
+        .chain(common::prompts_manifest())
+        .flat_map(|e| e.expect)
+        .collect();
     covered.extend(TESTED_ELSEWHERE.iter().map(|(id, _)| id.to_string()));
     let missing: Vec<_> = Rule::ALL
         .iter()

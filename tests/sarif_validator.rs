@@ -28,21 +28,27 @@ fn sarif_passes_the_multitool_with_no_errors_or_warnings() {
         eprintln!("SKIPPED: SARIF Multitool not installed; run .ci/run or set LLMGUARD_SARIF_MULTITOOL");
         return;
     };
+    // The whole fixture trees: every rule family, member findings, whole-file findings, and
+    // text findings with line/column regions.
+    validate(&tool, "scan-model", "testdata/models");
+    validate(&tool, "scan-prompts", "testdata/prompts/samples");
+}
+
+fn validate(tool: &std::path::Path, command: &str, tree: &str) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("llmguard.sarif");
     let log = dir.path().join("validation.sarif");
-    // The whole fixture tree: every rule family, member findings, whole-file findings.
     let o = common::llmguard(&[
-        "scan-model",
+        command,
         "-q",
         "--format",
         "sarif",
         "--output",
         input.to_str().unwrap(),
-        "testdata/models",
+        tree,
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    let status = Command::new(&tool)
+    assert_eq!(o.status.code(), Some(1), "{command} {tree}");
+    let status = Command::new(tool)
         .args([
             "validate",
             "--rule-kind",
@@ -63,7 +69,7 @@ fn sarif_passes_the_multitool_with_no_errors_or_warnings() {
         .unwrap_or_default();
     assert!(
         problems.is_empty(),
-        "SARIF validation problems:\n{}",
+        "SARIF validation problems ({command}):\n{}",
         problems.join("\n")
     );
     let results = v["runs"][0]["invocations"][0]["executionSuccessful"].as_bool();

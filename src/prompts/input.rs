@@ -392,13 +392,20 @@ fn csv(doc: &str, c: &mut Cut) {
 pub struct LineIndex<'a> {
     doc: &'a str,
     starts: Vec<usize>,
+    /// The last `(byte offset, column)` computed, so that many findings on one long line
+    /// (a minified JSON document) count characters once, not once per finding.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(doc: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_newlines(doc.as_bytes()));
-        LineIndex { doc, starts }
+        LineIndex {
+            doc,
+            starts,
+            last: std::cell::Cell::new((0, 0)),
+        }
     }
 
     /// `(line, column)`, both 1-based; the column counts characters.
@@ -406,10 +413,12 @@ impl<'a> LineIndex<'a> {
         let offset = offset.min(self.doc.len());
         let line = self.starts.partition_point(|s| *s <= offset).max(1);
         let start = self.starts[line - 1];
-        let col = self
-            .doc
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let (from, base) = match self.last.get() {
+            (o, c) if o >= start && o <= offset && self.doc.is_char_boundary(o) => (o, c),
+            _ => (start, 0),
+        };
+        let col = base + self.doc.get(from..offset).map_or(offset - from, |s| s.chars().count());
+        self.last.set((offset, col));
         (to_u32(line), to_u32(col + 1))
     }
 }
@@ -441,6 +450,8 @@ mod tests {
         assert_eq!(li.position(0), (1, 1));
         assert_eq!(li.position(doc.find('x').unwrap()), (2, 4));
         assert_eq!(li.position(doc.len()), (3, 1));
+        assert_eq!(li.position(doc.find('é').unwrap()), (2, 2), "going back on a line");
+        assert_eq!(li.position(doc.find('x').unwrap()), (2, 4));
     }
 
     #[test]

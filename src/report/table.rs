@@ -33,6 +33,12 @@ pub fn where_of(f: &Finding) -> String {
     } else if let Some(o) = f.location.byte_offset {
         s.push_str(&format!(" @{o}"));
     }
+    match (f.location.record, &f.location.key_path) {
+        (Some(r), Some(k)) => s.push_str(&format!(" [record {r} {k}]")),
+        (Some(r), None) => s.push_str(&format!(" [record {r}]")),
+        (None, Some(k)) => s.push_str(&format!(" [{k}]")),
+        (None, None) => {}
+    }
     s
 }
 

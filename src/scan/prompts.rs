@@ -32,6 +32,10 @@ impl Default for PromptLimits {
     }
 }
 
+/// Findings of one rule listed per file; the rest are counted in one `GEN002` note, so a
+/// dataset of a million e-mail addresses costs a bounded report.
+const MAX_PER_RULE: usize = 1000;
+
 /// Where redacted copies go.
 #[derive(Debug, Clone)]
 pub struct RedactPlan {
@@ -131,6 +135,7 @@ impl PromptScanner<'_> {
         let mut first = true;
         let mut chunked = false;
         let mut redact_blocked = None;
+        let mut per_rule: HashMap<Rule, usize> = HashMap::new();
         loop {
             // Whole documents up to the limit; past it, chunks cut at line ends.
             let want = if first {
@@ -197,8 +202,14 @@ impl PromptScanner<'_> {
                 _ if chunked => Kind::Text,
                 _ => kind,
             };
-            let (mut f, edits, next) = self.scan_document(chunk_kind, &text, path, base, redactor.as_mut());
-            findings.append(&mut f);
+            let (f, edits, next) = self.scan_document(chunk_kind, &text, path, base, redactor.as_mut());
+            for finding in f {
+                let n = per_rule.entry(finding.rule).or_insert(0usize);
+                *n += 1;
+                if *n <= MAX_PER_RULE {
+                    findings.push(finding);
+                }
+            }
             if redactor.is_some() {
                 redacted.push(redact::apply(&text, edits));
             }
@@ -231,6 +242,24 @@ impl PromptScanner<'_> {
                 Finding::new(Rule::ResourceLimit, path, Location::default(), why)
                     .severity(sev)
                     .key("document-size"),
+            );
+        }
+        let mut over: Vec<(Rule, usize)> = per_rule.into_iter().filter(|(_, n)| *n > MAX_PER_RULE).collect();
+        over.sort();
+        for (rule, n) in over {
+            findings.push(
+                Finding::new(
+                    Rule::ResourceLimit,
+                    path,
+                    Location::default(),
+                    format!(
+                        "{} more {} findings in this file are not listed (the first {MAX_PER_RULE} are); redaction covers them all",
+                        n - MAX_PER_RULE,
+                        rule.id()
+                    ),
+                )
+                .severity(Severity::Info)
+                .key(format!("cap:{}", rule.id())),
             );
         }
         if let (Some(plan), Some(_)) = (&self.redact, &redactor) {
@@ -477,17 +506,23 @@ impl PromptScanner<'_> {
         locate: &dyn Fn(usize, usize, Option<&Segment>) -> Location,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
+        if cut.segments.iter().all(|s| s.hidden.is_none()) {
+            return out;
+        }
+        // Injection and hidden-text hits by position, to look each region up in log time.
+        let mut marked: Vec<(usize, &Hit)> = hits
+            .iter()
+            .filter(|(_, h, ..)| h.rule.id().starts_with("PRM1") || h.rule.id().starts_with("PRM2"))
+            .map(|(_, h, s, _)| (*s, h))
+            .collect();
+        marked.sort_by_key(|(s, _)| *s);
         for seg in cut.segments.iter().filter(|s| s.hidden.is_some()) {
             let Origin::Raw { base } = seg.origin else { continue };
             let range = base..base + seg.text.len();
             let why = seg.hidden.unwrap_or("hidden");
-            let inside: Vec<&Hit> = hits
-                .iter()
-                .filter(|(_, h, s, _)| {
-                    range.contains(s) && (h.rule.id().starts_with("PRM1") || h.rule.id().starts_with("PRM2"))
-                })
-                .map(|(_, h, ..)| h)
-                .collect();
+            let from = marked.partition_point(|(s, _)| *s < range.start);
+            let to = marked.partition_point(|(s, _)| *s < range.end);
+            let inside: Vec<&Hit> = marked[from..to].iter().map(|(_, h)| *h).collect();
             let letters = seg.text.chars().filter(|c| c.is_alphabetic()).count();
             let visible_text = strip_tags(&doc[range.clone()]);
             let (severity, message) = if !inside.is_empty() {

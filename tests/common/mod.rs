@@ -71,3 +71,18 @@ pub fn manifest() -> Vec<Entry> {
     }
     all
 }
+
+/// `testdata/prompts/manifest.json`: what every scan-prompts sample must trigger.
+pub fn prompts_manifest() -> Vec<Entry> {
+    let text = std::fs::read_to_string("testdata/prompts/manifest.json").expect("prompts manifest");
+    serde_json::from_str(&text).expect("prompts manifest parses")
+}
+
+/// `llmguard scan-prompts -q --format json ARGS…` through the real binary, parsed.
+pub fn prompts_json(args: &[&str]) -> serde_json::Value {
+    let mut argv = vec!["scan-prompts", "-q", "--format", "json", "--fail-on", "never"];
+    argv.extend_from_slice(args);
+    let o = llmguard(&argv);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("JSON report")
+}
