@@ -9,10 +9,11 @@ Usage (from the repository root; Python 3 standard library only):
 
 What it does:
   1. reads every *.jsonl of the eval directory (record fields: testdata/prompts/README.md);
-  2. writes each record's text as one JSONL record ``{"text": ...}`` of TMP/input.jsonl (record
-     n of the file is eval record n), except records with a ``file_ext`` (HTML pages), which are
-     written to TMP/files/<n>.<ext>;
-  3. runs ``$LLMGUARD scan-prompts TMP/input.jsonl TMP/files --format json --fail-on never -q``
+  2. writes each record's text as one JSONL record ``{"text": ...}`` of TMP/input/input-NNN.jsonl,
+     CHUNK (50) records per file (llmguard lists at most 1000 findings per rule per file, so one
+     huge input could hide false positives of a noisy rule), except records with a ``file_ext``
+     (HTML pages), which are written to TMP/input/<n>.<ext>;
+  3. runs ``$LLMGUARD scan-prompts TMP/input --format json --fail-on never -q``
      (LLMGUARD defaults to target/release/llmguard; nothing is built);
   4. maps findings back to records by ``location.record`` (or by file name) and ``rule_id``, and
      prints a Markdown table of TP / FP / FN / precision / recall per detector:
@@ -132,47 +133,57 @@ def load_eval(eval_dir, known):
     return records
 
 
-def run_llmguard(llmguard, records, tmp):
-    """{record index: [finding, ...]}, plus stats about unmapped findings."""
-    inp = os.path.join(tmp, "input.jsonl")
-    files_dir = os.path.join(tmp, "files")
-    os.makedirs(files_dir, exist_ok=True)
-    by_line = {}   # 1-based record number in input.jsonl -> record index
-    by_file = {}   # file name -> record index
+# Records per input file. llmguard lists at most 1000 findings per rule per file (the rest are
+# counted in a GEN002 note), so a noisy rule on one big input file could hide false positives.
+CHUNK = 50
+
+
+def layout(records):
+    """Where each record goes: ({file name: [record index, ...]} for JSONL chunks,
+    {file name: record index} for records with a file_ext)."""
+    chunks, singles = {}, {}
     n = 0
-    with open(inp, "w", encoding="utf-8") as fh:
-        for i, r in enumerate(records):
-            if r.get("file_ext"):
-                name = f"{i + 1:04d}.{r['file_ext']}"
-                with open(os.path.join(files_dir, name), "w", encoding="utf-8") as f2:
-                    f2.write(r["text"])
-                by_file[name] = i
-            else:
-                n += 1
-                fh.write(json.dumps({"text": r["text"]}, ensure_ascii=False) + "\n")
-                by_line[n] = i
-    paths = [inp] + ([files_dir] if by_file else [])
-    cmd = [llmguard, "scan-prompts", *paths, "--format", "json", "--fail-on", "never", "-q"]
+    for i, r in enumerate(records):
+        if r.get("file_ext"):
+            singles[f"{i + 1:04d}.{r['file_ext']}"] = i
+        else:
+            chunks.setdefault(f"input-{n // CHUNK + 1:03d}.jsonl", []).append(i)
+            n += 1
+    return chunks, singles
+
+
+def run_llmguard(llmguard, records, tmp):
+    """Write the inputs, run llmguard, map its findings to records."""
+    chunks, singles = layout(records)
+    in_dir = os.path.join(tmp, "input")
+    os.makedirs(in_dir, exist_ok=True)
+    for name, idxs in chunks.items():
+        with open(os.path.join(in_dir, name), "w", encoding="utf-8") as fh:
+            for i in idxs:
+                fh.write(json.dumps({"text": records[i]["text"]}, ensure_ascii=False) + "\n")
+    for name, i in singles.items():
+        with open(os.path.join(in_dir, name), "w", encoding="utf-8") as fh:
+            fh.write(records[i]["text"])
+    cmd = [llmguard, "scan-prompts", in_dir, "--format", "json", "--fail-on", "never", "-q"]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr.decode(errors="replace"))
         sys.exit(f"error: {' '.join(cmd)} exited {proc.returncode}")
     report = json.loads(proc.stdout)
-    return map_findings(report, by_line, by_file), report, cmd
+    return map_findings(report, chunks, singles), report, cmd
 
 
-def map_findings(report, by_line, by_file):
+def map_findings(report, chunks, singles):
+    """Findings by record index, via (file name, location.record) or the file name alone."""
+    by_rec = {(name, k + 1): i for name, idxs in chunks.items() for k, i in enumerate(idxs)}
     found = collections.defaultdict(list)
     unmapped = []
     for f in report.get("findings", []):
         loc = f.get("location") or {}
-        path = f.get("path") or loc.get("path") or ""
-        base = os.path.basename(path)
-        idx = None
-        if base in by_file:
-            idx = by_file[base]
-        elif base == "input.jsonl" and loc.get("record") in by_line:
-            idx = by_line[loc["record"]]
+        base = os.path.basename(f.get("path") or loc.get("path") or "")
+        idx = singles.get(base)
+        if idx is None:
+            idx = by_rec.get((base, loc.get("record")))
         if idx is None:
             unmapped.append(f)
         else:
@@ -341,8 +352,8 @@ def main():
     ap.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     ap.add_argument("--detect-secrets", action="store_true", help="compare with detect-secrets (if on PATH)")
     ap.add_argument("--report", metavar="FILE",
-                    help="score an existing llmguard JSON report of TMP/input.jsonl instead of running llmguard "
-                         "(records must be in the same order; for testing the scorer)")
+                    help="score an existing llmguard JSON report of the TMP/input/ files this script writes "
+                         "(see --keep) instead of running llmguard; for testing the scorer")
     ap.add_argument("--misses", type=int, default=15, help="list up to N FP/FN ids per detector (default 15)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     args = ap.parse_args()
@@ -353,16 +364,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="llmguard-prm-eval-")
     try:
         if args.report:
-            by_line, by_file, n = {}, {}, 0
-            for i, r in enumerate(records):
-                if r.get("file_ext"):
-                    by_file[f"{i + 1:04d}.{r['file_ext']}"] = i
-                else:
-                    n += 1
-                    by_line[n] = i
             with open(args.report, encoding="utf-8") as fh:
                 report = json.load(fh)
-            mapped = map_findings(report, by_line, by_file)
+            mapped = map_findings(report, *layout(records))
             cmd = ["(report)", args.report]
         else:
             if not (os.path.isfile(llmguard) and os.access(llmguard, os.X_OK)) and not shutil.which(llmguard):
@@ -372,6 +376,7 @@ def main():
         found = mapped["by_record"]
         fired = {i: {f["rule_id"] for f in fs if f.get("rule_id", "").startswith("PRM") and not f.get("suppressed")}
                  for i, fs in found.items()}
+        capped = [f for f in mapped["unmapped"] + [x for v in found.values() for x in v] if f.get("rule_id") == "GEN002"]
         other = collections.Counter(f["rule_id"] for fs in found.values() for f in fs if not f["rule_id"].startswith("PRM"))
         scores = score(records, fired, rules)
         sev = severity_mismatches(records, found)
@@ -383,6 +388,9 @@ def main():
         print(f"command: `{' '.join(os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT) else c for c in cmd)}`; "
               f"{sum(len(v) for v in found.values())} findings mapped to records, {len(mapped['unmapped'])} unmapped"
               + (f"; non-PRM findings: {dict(other)}" if other else "") + "\n")
+        if capped:
+            print(f"**warning: {len(capped)} GEN002 resource-limit finding(s) (e.g. the per-file cap on findings "
+                  f"of one rule): some findings may be missing; see --keep, or lower CHUNK in this script**\n")
         print(table(scores, rules, "per detector"))
         print("\n### injection family recall by language\n")
         print("| lang | detected | total | recall |\n|---|---:|---:|---:|")
