@@ -96,6 +96,7 @@ find "$CORPUS" -type f -exec cat {} + >/dev/null   # warm the page cache
 say "timing scan-prompts on $((bytes / 1000000)) MB (warm page cache)"
 hyperfine -N --style basic --warmup "$WARMUP" --min-runs "$MIN_RUNS" --max-runs "$MAX_RUNS" \
     --export-json "$RES/hyperfine.json" "${cmds[@]}" || exit 1
+echo "load after timing: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
 $LG -j 1 >"$RES/findings-j1.json"
 
 # ------------------------------------------------------------------ 4. report
