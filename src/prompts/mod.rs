@@ -74,7 +74,7 @@ impl PromptRules {
     pub fn scan_text(&self, text: &str) -> Vec<Hit> {
         let mut out = Vec::new();
         self.scan_into(text, DECODE_DEPTH, &mut out);
-        out.sort_by(|a, b| (a.start, a.end, a.rule).cmp(&(b.start, b.end, b.rule)));
+        out.sort_by_key(|a| (a.start, a.end, a.rule));
         out.dedup();
         out
     }
