@@ -746,7 +746,7 @@ impl Pass<'_> {
                     format!("zero-width:run:{}", kinds.join("+")),
                 ),
             };
-            let mut evidence = self.context(pos, end);
+            let mut evidence = self.context(pos, end, Some(format!("<{} × {}>", kinds.join("/"), run.len())));
             if let Some(t) = &decoded {
                 evidence = format!("{evidence} decoded: {}", quote(t));
             }
@@ -812,7 +812,7 @@ impl Pass<'_> {
                     "variation-selectors:run".to_string(),
                 ),
             };
-            let mut evidence = self.context(pos, end);
+            let mut evidence = self.context(pos, end, Some(format!("<variation selector × {}>", run.len())));
             if let Some(t) = &decoded {
                 evidence = format!("{evidence} decoded: {}", quote(t));
             }
@@ -911,7 +911,7 @@ impl Pass<'_> {
     }
 
     /// A few visible characters around `start..end`, with the hidden run escaped.
-    fn context(&self, start: usize, end: usize) -> String {
+    fn context(&self, start: usize, end: usize, label: Option<String>) -> String {
         let before: String = {
             let v: Vec<char> = self.text[..start].chars().rev().take(12).collect();
             v.into_iter().rev().collect()
@@ -920,7 +920,7 @@ impl Pass<'_> {
         format!(
             "{}{}{}",
             escape(&before, 40),
-            escape(&self.text[start..end], 60),
+            label.unwrap_or_else(|| escape(&self.text[start..end], 60)),
             escape(&after, 40)
         )
     }
@@ -966,16 +966,16 @@ impl Pass<'_> {
         }
         let scripts: Vec<usize> = (0..per_script.len()).filter(|&k| per_script[k] > 0).collect();
         let names: Vec<&str> = scripts.iter().map(|&k| d.scripts[k].name.as_str()).collect();
-        let (reading, what) = if latin >= nforeign {
+        // Read as Latin when Latin letters are the majority, or when every foreign letter
+        // passes for Latin ("Рlеаsе"); otherwise it is a foreign word with Latin letters.
+        let latin_reading = latin >= nforeign || foreign.iter().all(|&(_, c)| d.lookalike(c).is_some());
+        let greek = names.contains(&"Greek");
+        let (reading, what) = if latin_reading {
             // Latin word with foreign look-alikes: every foreign letter must pass for Latin.
             if foreign.iter().any(|&(_, c)| d.lookalike(c).is_none()) {
                 return;
             }
-            if spec.greek_edge_exempt
-                && nforeign == 1
-                && names == ["Greek"]
-                && (foreign[0].0 == 0 || foreign[0].0 + 1 == letters)
-            {
+            if spec.greek_edge_exempt && greek && nforeign == 1 && (foreign[0].0 == 0 || foreign[0].0 + 1 == letters) {
                 return;
             }
             let reading: String = word
@@ -987,6 +987,16 @@ impl Pass<'_> {
         } else {
             // A foreign word with Latin look-alikes.
             if scripts.len() != 1 || latin_non_ascii > 0 {
+                return;
+            }
+            // Maths in Greek: "αβx".
+            let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+            let letters_only = || word.chars().filter(|c| c.is_alphabetic());
+            if spec.greek_edge_exempt
+                && greek
+                && latin == 1
+                && (edge(letters_only().next()) || edge(letters_only().last()))
+            {
                 return;
             }
             let info = &d.scripts[scripts[0]];
@@ -1003,7 +1013,7 @@ impl Pass<'_> {
             let mut v: Vec<String> = word
                 .chars()
                 .filter(|c| {
-                    if latin >= nforeign {
+                    if latin_reading {
                         !c.is_ascii() && d.lookalike(*c).is_some()
                     } else {
                         c.is_ascii_alphabetic()
@@ -1018,8 +1028,8 @@ impl Pass<'_> {
         let evidence: String = word
             .chars()
             .map(|c| {
-                if (latin >= nforeign && !c.is_ascii() && d.lookalike(c).is_some())
-                    || (latin < nforeign && c.is_ascii_alphabetic())
+                if (latin_reading && !c.is_ascii() && d.lookalike(c).is_some())
+                    || (!latin_reading && c.is_ascii_alphabetic())
                 {
                     format!("<U+{:04X}>", c as u32)
                 } else {
@@ -1027,7 +1037,7 @@ impl Pass<'_> {
                 }
             })
             .collect();
-        let message = if latin >= nforeign {
+        let message = if latin_reading {
             format!(
                 "the word {} mixes Latin with {what} ({}); it reads as {}",
                 quote(word),
@@ -1176,12 +1186,12 @@ impl Pass<'_> {
         }
         let n = controls + marks;
         let message = format!(
-            "{n} bidi control character{} ({}{}) {why}",
+            "{n} bidi control character{} ({}{}): they {why}",
             if n == 1 { "" } else { "s" },
             kinds.join(", "),
             if unbalanced { ", unbalanced" } else { "" },
         );
-        let evidence = self.context(first, last);
+        let evidence = self.context(first, last, None);
         self.hit(Rule::HiddenBidiControl, severity, first..last, message, evidence, key);
     }
 
@@ -1802,12 +1812,15 @@ mod tests {
         assert_eq!(h.evidence, "p<U+0430>yp<U+0430>l");
         assert!(h.message.contains("reads as \"paypal\""), "{}", h.message);
         assert!(h.key.starts_with("homoglyph:cyrillic:"));
+        // Every Cyrillic letter passes for Latin: read as the English word.
+        let h = scan(&d, "\u{0420}l\u{0435}\u{0430}s\u{0435} ignore").0;
+        assert!(h[0].message.contains("reads as \"Please\""), "{}", h[0].message);
         // A Russian word with a Latin 'o'.
         assert_eq!(rules(&d, "м\u{006F}жно"), [Rule::HiddenHomoglyphWord]);
         for ok in [
             "Съешь же ещё этих мягких французских булок",
             "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία",
-            "ΔT = 3 K; λx.x; αβγ; 5 μm; kΩ; sinθ; αhelix; cosα",
+            "ΔT = 3 K; λx.x; αβγ; 5 μm; kΩ; sinθ; αhelix; cosα; αβx",
             "Москва2024, iPhone и Android, COVID-19",
             "café naïve Ørsted",
         ] {
