@@ -995,7 +995,7 @@ impl Pass<'_> {
             if spec.greek_edge_exempt
                 && greek
                 && latin == 1
-                && (edge(letters_only().next()) || edge(letters_only().last()))
+                && (edge(letters_only().next()) || edge(letters_only().next_back()))
             {
                 return;
             }
