@@ -266,7 +266,12 @@ impl PickleFile {
 /// breaks, or the bytes that follow are not a pickle. `total_len`, when known, sizes trailing
 /// data without reading it.
 pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLimits) -> PickleFile {
-    let mut input = Input::new(reader);
+    // With the length known, a string or bytes length past the end (random tensor bytes read as
+    // opcodes often give one) fails at once instead of reading the member to its end.
+    let mut input = match total_len {
+        Some(len) => Input::with_len(reader, len),
+        None => Input::new(reader),
+    };
     let mut file = PickleFile::default();
     let mut kept = 0usize;
     loop {
