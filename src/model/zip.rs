@@ -266,8 +266,11 @@ fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8]) {
 
 fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
     let e = &archive.entries[idx];
-    let mut h = [0u8; 30];
-    let ok = src.read_full_at(e.local_offset, &mut h).ok() == Some(30) && &h[..4] == LOCAL;
+    // One read for the header and, when the local name is as long as the central one (it
+    // nearly always is), the name too: a checkpoint has hundreds of members.
+    let mut h = vec![0u8; 30 + e.name.len()];
+    let got = src.read_full_at(e.local_offset, &mut h).unwrap_or(0);
+    let ok = got >= 30 && &h[..4] == LOCAL;
     if !ok {
         let issue = Issue::Malformed {
             offset: e.local_offset,
@@ -279,10 +282,14 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
     let local_flags = u16_at(&h, 6);
     let name_len = usize::from(u16_at(&h, 26));
     let extra_len = u64::from(u16_at(&h, 28));
-    let mut name = vec![0u8; name_len];
-    let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
-    name.truncate(got);
-    let local_name = String::from_utf8_lossy(&name).into_owned();
+    let local_name = if 30 + name_len <= got {
+        String::from_utf8_lossy(&h[30..30 + name_len]).into_owned()
+    } else {
+        let mut name = vec![0u8; name_len];
+        let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
+        name.truncate(got);
+        String::from_utf8_lossy(&name).into_owned()
+    };
     let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
     let (central_name, flags, csize) = (e.name.clone(), e.flags, e.compressed_size);
     if local_name != central_name {
@@ -451,6 +458,25 @@ mod tests {
             local: "xbc".into()
         }));
         assert!(a.issues.iter().any(|i| matches!(i, Issue::Encrypted { .. })));
+    }
+
+    #[test]
+    fn a_local_name_longer_than_the_central_one_is_read_whole() {
+        // The central directory names the member `ab`, its local header `abc`: the one read of
+        // header plus central-length name falls short, and the name is read again in full.
+        let mut z = build(&[("abc", b"123")], b"");
+        let cd = z.windows(4).position(|w| w == CENTRAL).unwrap();
+        z[cd + 28] = 2; // central name length 3 -> 2 (the directory now holds `ab`, then `c`)
+        z.remove(cd + 46 + 2);
+        let n = z.len();
+        let cd_size = u32_at(&z, n - 10) - 1;
+        z[n - 10..n - 6].copy_from_slice(&cd_size.to_le_bytes());
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        assert_eq!(a.entries[0].data_start, Some(30 + 3));
+        assert!(a.issues.contains(&Issue::NameMismatch {
+            central: "ab".into(),
+            local: "abc".into()
+        }));
     }
 
     #[test]
