@@ -324,6 +324,43 @@ pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLim
     file
 }
 
+/// The memo. Picklers number entries 0, 1, 2, … in the order they write them, so those live in
+/// a vector (no hashing: a checkpoint's `data.pkl` makes thousands of `BINPUT`s); any other
+/// key goes to a map. Either way an entry exists only for a `PUT` the stream really made.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<V>,
+    sparse: HashMap<u32, V>,
+}
+
+impl Memo {
+    fn len(&self) -> usize {
+        self.dense.len() + self.sparse.len()
+    }
+
+    fn contains(&self, key: u32) -> bool {
+        (key as usize) < self.dense.len() || self.sparse.contains_key(&key)
+    }
+
+    fn get(&self, key: u32) -> Option<&V> {
+        self.dense.get(key as usize).or_else(|| self.sparse.get(&key))
+    }
+
+    fn insert(&mut self, key: u32, v: V) {
+        let i = key as usize;
+        if i < self.dense.len() {
+            self.dense[i] = v;
+        } else if i == self.dense.len() {
+            if !self.sparse.is_empty() {
+                self.sparse.remove(&key);
+            }
+            self.dense.push(v);
+        } else {
+            self.sparse.insert(key, v);
+        }
+    }
+}
+
 #[derive(Clone, Default)]
 enum V {
     None,
@@ -414,7 +451,7 @@ struct Machine<'a> {
     limits: &'a PickleLimits,
     stack: Vec<V>,
     marks: Vec<usize>,
-    memo: HashMap<u32, V>,
+    memo: Memo,
     s: Stream,
     nested_sink: &'a mut Vec<Stream>,
     depth: usize,
@@ -639,7 +676,7 @@ impl<'a> Machine<'a> {
             limits,
             stack: Vec::new(),
             marks: Vec::new(),
-            memo: HashMap::new(),
+            memo: Memo::default(),
             s: Stream {
                 start,
                 ..Stream::default()
@@ -839,7 +876,7 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_put(&mut self, key: u32, v: V) {
-        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
+        if self.memo.len() >= self.limits.max_memo && !self.memo.contains(key) {
             self.s.memo_overflow.get_or_insert(self.at);
             return;
         }
@@ -847,7 +884,7 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_get(&mut self, key: u32) -> V {
-        match self.memo.get(&key) {
+        match self.memo.get(key) {
             Some(v) => v.clone(),
             None => {
                 if self.s.memo_overflow.is_none() {
