@@ -131,6 +131,7 @@ pub struct PersistentId {
     /// One of PyTorch's conventions: `('storage', …)` tuples, and in legacy files
     /// `('module', cls, source_file, source)` which loads as the class `cls` itself.
     pub torch_convention: bool,
+    /// What the id is, for the report; empty for ids in PyTorch's convention (never reported).
     pub description: String,
 }
 
@@ -1330,7 +1331,10 @@ impl<'a> Machine<'a> {
                     },
                     _ => (false, V::Pers),
                 };
+                // Only ids outside PyTorch's convention are reported, with this description; a
+                // checkpoint has one storage id per tensor, so the others skip building it.
                 let description = match &pid {
+                    _ if torch_convention => String::new(),
                     V::Tuple(t) => {
                         let parts: Vec<String> = t.0.borrow().iter().take(3).map(|v| self.describe(v)).collect();
                         format!("a tuple of {}", parts.join(", "))
