@@ -36,7 +36,19 @@ pub struct Entry {
     pub local_offset: u64,
     /// Where the member's data starts (after its local header), if the header was readable.
     pub data_start: Option<u64>,
+    /// The first `HEAD_LEN` bytes of the data (fewer for a shorter member), when they came in
+    /// the same read as the local header; empty otherwise. Sniffing a member needs them, so a
+    /// scanner that uses them reads a small archive's members with one read each, not two.
+    pub head: Vec<u8>,
 }
+
+/// How many bytes of each member's data the walker reads with its local header.
+pub const HEAD_LEN: usize = 1024;
+/// Room for a local extra field (PyTorch pads members to 64-byte alignment with one) in that
+/// read; a longer one means the head is not read ahead.
+const EXTRA_ROOM: usize = 128;
+/// Members whose head is read ahead, at most (their heads are kept: at most 4 MiB).
+const HEADS_KEPT: usize = 4096;
 
 impl Entry {
     pub fn encrypted(&self) -> bool {
@@ -222,6 +234,7 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             size: u64::from(u32_at(&cd, i + 24)),
             local_offset: u64::from(u32_at(&cd, i + 42)),
             data_start: None,
+            head: Vec::new(),
         };
         apply_zip64_extra(&mut e, &cd[i + 46 + name_len..i + 46 + name_len + extra_len]);
         e.local_offset = e.local_offset.saturating_add(archive.prefix);
@@ -268,7 +281,8 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
     let e = &archive.entries[idx];
     // One read for the header and, when the local name is as long as the central one (it
     // nearly always is), the name too: a checkpoint has hundreds of members.
-    let mut h = vec![0u8; 30 + e.name.len()];
+    let ahead = if idx < HEADS_KEPT { EXTRA_ROOM + HEAD_LEN } else { 0 };
+    let mut h = vec![0u8; 30 + e.name.len() + ahead];
     let got = src.read_full_at(e.local_offset, &mut h).unwrap_or(0);
     let ok = got >= 30 && &h[..4] == LOCAL;
     if !ok {
@@ -318,6 +332,12 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
             name: central_name,
             method,
         });
+    }
+    // The data's first bytes, if the one read above reached them.
+    let at = 30 + name_len + extra_len as usize;
+    let want = HEAD_LEN.min(usize::try_from(csize).unwrap_or(usize::MAX));
+    if ahead > 0 && at + want <= got {
+        archive.entries[idx].head = h[at..at + want].to_vec();
     }
     archive.entries[idx].data_start = Some(data_start);
 }
@@ -458,6 +478,20 @@ mod tests {
             local: "xbc".into()
         }));
         assert!(a.issues.iter().any(|i| matches!(i, Issue::Encrypted { .. })));
+    }
+
+    #[test]
+    fn member_heads_come_with_their_local_headers() {
+        let big = vec![7u8; HEAD_LEN + 10];
+        let z = build(&[("a", b"123"), ("b", &big), ("c", b"")], b"");
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        let heads: Vec<&[u8]> = a.entries.iter().map(|e| e.head.as_slice()).collect();
+        assert_eq!(heads, [&b"123"[..], &big[..HEAD_LEN], &b""[..]]);
+        // Cut inside the last member's head: what the read did not reach is not a head.
+        let mut cut = build(&[("a", &big)], b"");
+        cut[26 + 2] = 200; // a 200-byte local extra field: the head is beyond the first read
+        let a = parse(&cut, &ZipLimits::default()).unwrap();
+        assert!(a.entries[0].head.is_empty());
     }
 
     #[test]
