@@ -17,7 +17,7 @@ fn realistic_templates_of_popular_models_produce_nothing() {
     entries.sort();
     for path in entries {
         let text = std::fs::read_to_string(&path).unwrap();
-        let hits = rules.chat_template.check(&normalise(&text));
+        let hits = rules.chat_template().check(&normalise(&text));
         assert!(hits.is_empty(), "{}: {hits:?}", path.display());
         seen += 1;
     }
@@ -67,7 +67,7 @@ fn gadgets_are_found_in_every_style() {
             format!("{llama3}{gadget}"),
             format!("{gadget}{llama3}"),
         ] {
-            let hits = rules.chat_template.check(&normalise(&text));
+            let hits = rules.chat_template().check(&normalise(&text));
             let worst = hits.iter().map(|h| h.severity).max();
             assert_eq!(worst, Some(*want), "{gadget}: {hits:?}");
         }
@@ -83,7 +83,7 @@ fn gadgets_in_literal_text_or_comments_do_not_count() {
         "{% raw %}{{ lipsum.__globals__ }}{% endraw %}",
         "{{ 'Explain what __init__ and os.popen do.' }}",
     ] {
-        let hits = rules.chat_template.check(&normalise(text));
+        let hits = rules.chat_template().check(&normalise(text));
         assert!(
             hits.iter()
                 .all(|h| h.severity < Severity::Critical || h.gadget.starts_with("dunder")),

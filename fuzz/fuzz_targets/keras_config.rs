@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = keras::parse_config(data, &limits) {
         let (objects, _) = keras::objects(&v, &limits);
         for o in &objects {
-            for hit in rules.keras.check(o, &rules.pickle) {
+            for hit in rules.keras().check(o, &rules.pickle) {
                 if let llmguard::rules::keras::HitKind::Lambda { code } = hit.kind {
                     let _ = keras::marshal_summary(&code, &limits);
                 }

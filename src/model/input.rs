@@ -16,6 +16,11 @@ pub enum InputError {
 pub struct Input<R: Read> {
     inner: BufReader<R>,
     pos: u64,
+    /// The length of the data, when the caller knows it: a length field that runs past it is
+    /// truncation at once, without reading (and discarding) everything up to the end.
+    len: Option<u64>,
+    /// Set when a length ran past `len`: the data counts as read to its end.
+    at_end: bool,
 }
 
 impl<R: Read> Input<R> {
@@ -25,7 +30,39 @@ impl<R: Read> Input<R> {
             // pickles, and std zero-fills a reader's buffer before its first read.
             inner: BufReader::with_capacity(8 * 1024, reader),
             pos: 0,
+            len: None,
+            at_end: false,
         }
+    }
+
+    /// A reader of data known to be `len` bytes long (a file or a stored archive member).
+    /// Reads behave exactly as with `new`, except that skipping or keeping past the end fails
+    /// without reading the rest of the data first.
+    pub fn with_len(reader: R, len: u64) -> Self {
+        Input {
+            len: Some(len),
+            ..Input::new(reader)
+        }
+    }
+
+    /// When `n` more bytes would run past the known length: move to the end, as reading up to
+    /// it would have, and return the truncation that reading would have ended in.
+    fn past_end(&mut self, n: u64) -> Option<InputError> {
+        let len = self.len?;
+        if self.pos.saturating_add(n) <= len {
+            return None;
+        }
+        self.pos = self.pos.max(len);
+        self.at_end = true;
+        Some(InputError::Truncated(self.pos))
+    }
+
+    /// The buffered bytes, refilled when empty; empty at the end of data.
+    fn fill(&mut self) -> io::Result<&[u8]> {
+        if self.at_end {
+            return Ok(&[]);
+        }
+        self.inner.fill_buf()
     }
 
     /// Bytes consumed so far.
@@ -43,7 +80,7 @@ impl<R: Read> Input<R> {
     /// The next byte, or `None` at a clean end of data.
     pub fn peek(&mut self) -> Result<Option<u8>, InputError> {
         loop {
-            match self.inner.fill_buf() {
+            match self.fill() {
                 Ok(buf) => return Ok(buf.first().copied()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.io_err(e)),
@@ -69,6 +106,9 @@ impl<R: Read> Input<R> {
     }
 
     pub fn exact(&mut self, out: &mut [u8]) -> Result<(), InputError> {
+        if let Some(e) = self.past_end(out.len() as u64) {
+            return Err(e);
+        }
         let mut filled = 0;
         while filled < out.len() {
             let n = match self.inner.read(&mut out[filled..]) {
@@ -85,6 +125,9 @@ impl<R: Read> Input<R> {
 
     /// Read `len` bytes, keeping at most `keep` of them; the rest are skipped, not stored.
     pub fn read_kept(&mut self, len: u64, keep: usize) -> Result<Vec<u8>, InputError> {
+        if let Some(e) = self.past_end(len) {
+            return Err(e);
+        }
         let kept = len.min(keep as u64) as usize;
         let mut out = vec![0u8; kept];
         self.exact(&mut out)?;
@@ -93,8 +136,11 @@ impl<R: Read> Input<R> {
     }
 
     pub fn skip(&mut self, mut len: u64) -> Result<(), InputError> {
+        if let Some(e) = self.past_end(len) {
+            return Err(e);
+        }
         while len > 0 {
-            let avail = match self.inner.fill_buf() {
+            let avail = match self.fill() {
                 Ok([]) => return Err(InputError::Truncated(self.pos)),
                 Ok(buf) => buf.len(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -114,7 +160,7 @@ impl<R: Read> Input<R> {
         let mut out = Vec::new();
         let mut long = false;
         loop {
-            let buf = match self.inner.fill_buf() {
+            let buf = match self.fill() {
                 Ok([]) => return Err(InputError::Truncated(self.pos)),
                 Ok(buf) => buf,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -140,7 +186,7 @@ impl<R: Read> Input<R> {
     pub fn drain(&mut self) -> Result<u64, InputError> {
         let start = self.pos;
         loop {
-            let n = match self.inner.fill_buf() {
+            let n = match self.fill() {
                 Ok([]) => return Ok(self.pos - start),
                 Ok(buf) => buf.len(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -156,6 +202,9 @@ impl<R: Read> Input<R> {
 /// another parser (an `.npy` header to the pickle of its object array).
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at_end {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
         self.pos += n as u64;
         Ok(n)
@@ -175,6 +224,47 @@ mod tests {
         assert_eq!(i.read_kept(3, 1).unwrap(), b"x".to_vec());
         assert_eq!(i.peek().unwrap(), None);
         assert_eq!(i.u8(), Err(InputError::Truncated(13)));
+    }
+
+    /// Counts the bytes a parser pulled from its source.
+    struct Counting<'a>(&'a [u8], usize);
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn known_length_fails_long_skips_without_reading() {
+        let data = vec![7u8; 100_000];
+        for long in [
+            |i: &mut Input<Counting>| i.skip(1 << 40),
+            |i: &mut Input<Counting>| i.read_kept(100_000, 4).map(drop),
+            |i: &mut Input<Counting>| i.exact(&mut [0u8; 100_000]),
+        ] {
+            let mut unknown = Input::new(Counting(&data, 0));
+            let mut known = Input::with_len(Counting(&data, 0), data.len() as u64);
+            for i in [&mut unknown, &mut known] {
+                assert_eq!(i.u8(), Ok(7));
+                assert_eq!(long(i), Err(InputError::Truncated(100_000)));
+                assert_eq!(i.pos(), 100_000);
+                assert_eq!(i.peek(), Ok(None));
+                assert_eq!(i.drain(), Ok(0));
+                assert_eq!(i.u8(), Err(InputError::Truncated(100_000)));
+                assert_eq!(i.line(4), Err(InputError::Truncated(100_000)));
+                assert_eq!(i.read(&mut [0u8; 4]).unwrap(), 0);
+            }
+            assert_eq!(unknown.inner.get_ref().1, 100_000);
+            assert!(known.inner.get_ref().1 <= 8 * 1024, "read {}", known.inner.get_ref().1);
+        }
+        // Within the length, reads are the same as without it.
+        let mut known = Input::with_len(&b"abc\ndef"[..], 7);
+        assert_eq!(known.line(10).unwrap(), (b"abc".to_vec(), false));
+        assert_eq!(known.read_kept(3, 3).unwrap(), b"def".to_vec());
+        assert_eq!(known.peek(), Ok(None));
     }
 
     #[test]

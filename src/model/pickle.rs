@@ -131,6 +131,7 @@ pub struct PersistentId {
     /// One of PyTorch's conventions: `('storage', …)` tuples, and in legacy files
     /// `('module', cls, source_file, source)` which loads as the class `cls` itself.
     pub torch_convention: bool,
+    /// What the id is, for the report; empty for ids in PyTorch's convention (never reported).
     pub description: String,
 }
 
@@ -266,7 +267,12 @@ impl PickleFile {
 /// breaks, or the bytes that follow are not a pickle. `total_len`, when known, sizes trailing
 /// data without reading it.
 pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLimits) -> PickleFile {
-    let mut input = Input::new(reader);
+    // With the length known, a string or bytes length past the end (random tensor bytes read as
+    // opcodes often give one) fails at once instead of reading the member to its end.
+    let mut input = match total_len {
+        Some(len) => Input::with_len(reader, len),
+        None => Input::new(reader),
+    };
     let mut file = PickleFile::default();
     let mut kept = 0usize;
     loop {
@@ -317,6 +323,43 @@ pub fn parse_file<R: Read>(reader: R, total_len: Option<u64>, limits: &PickleLim
         }
     }
     file
+}
+
+/// The memo. Picklers number entries 0, 1, 2, … in the order they write them, so those live in
+/// a vector (no hashing: a checkpoint's `data.pkl` makes thousands of `BINPUT`s); any other
+/// key goes to a map. Either way an entry exists only for a `PUT` the stream really made.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<V>,
+    sparse: HashMap<u32, V>,
+}
+
+impl Memo {
+    fn len(&self) -> usize {
+        self.dense.len() + self.sparse.len()
+    }
+
+    fn contains(&self, key: u32) -> bool {
+        (key as usize) < self.dense.len() || self.sparse.contains_key(&key)
+    }
+
+    fn get(&self, key: u32) -> Option<&V> {
+        self.dense.get(key as usize).or_else(|| self.sparse.get(&key))
+    }
+
+    fn insert(&mut self, key: u32, v: V) {
+        let i = key as usize;
+        if i < self.dense.len() {
+            self.dense[i] = v;
+        } else if i == self.dense.len() {
+            if !self.sparse.is_empty() {
+                self.sparse.remove(&key);
+            }
+            self.dense.push(v);
+        } else {
+            self.sparse.insert(key, v);
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -409,7 +452,7 @@ struct Machine<'a> {
     limits: &'a PickleLimits,
     stack: Vec<V>,
     marks: Vec<usize>,
-    memo: HashMap<u32, V>,
+    memo: Memo,
     s: Stream,
     nested_sink: &'a mut Vec<Stream>,
     depth: usize,
@@ -634,7 +677,7 @@ impl<'a> Machine<'a> {
             limits,
             stack: Vec::new(),
             marks: Vec::new(),
-            memo: HashMap::new(),
+            memo: Memo::default(),
             s: Stream {
                 start,
                 ..Stream::default()
@@ -834,7 +877,7 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_put(&mut self, key: u32, v: V) {
-        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
+        if self.memo.len() >= self.limits.max_memo && !self.memo.contains(key) {
             self.s.memo_overflow.get_or_insert(self.at);
             return;
         }
@@ -842,7 +885,7 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_get(&mut self, key: u32) -> V {
-        match self.memo.get(&key) {
+        match self.memo.get(key) {
             Some(v) => v.clone(),
             None => {
                 if self.s.memo_overflow.is_none() {
@@ -1288,7 +1331,10 @@ impl<'a> Machine<'a> {
                     },
                     _ => (false, V::Pers),
                 };
+                // Only ids outside PyTorch's convention are reported, with this description; a
+                // checkpoint has one storage id per tensor, so the others skip building it.
                 let description = match &pid {
+                    _ if torch_convention => String::new(),
                     V::Tuple(t) => {
                         let parts: Vec<String> = t.0.borrow().iter().take(3).map(|v| self.describe(v)).collect();
                         format!("a tuple of {}", parts.join(", "))

@@ -36,7 +36,19 @@ pub struct Entry {
     pub local_offset: u64,
     /// Where the member's data starts (after its local header), if the header was readable.
     pub data_start: Option<u64>,
+    /// The first `HEAD_LEN` bytes of the data (fewer for a shorter member), when they came in
+    /// the same read as the local header; empty otherwise. Sniffing a member needs them, so a
+    /// scanner that uses them reads a small archive's members with one read each, not two.
+    pub head: Vec<u8>,
 }
+
+/// How many bytes of each member's data the walker reads with its local header.
+pub const HEAD_LEN: usize = 1024;
+/// Room for a local extra field (PyTorch pads members to 64-byte alignment with one) in that
+/// read; a longer one means the head is not read ahead.
+const EXTRA_ROOM: usize = 128;
+/// Members whose head is read ahead, at most (their heads are kept: at most 4 MiB).
+const HEADS_KEPT: usize = 4096;
 
 impl Entry {
     pub fn encrypted(&self) -> bool {
@@ -222,6 +234,7 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             size: u64::from(u32_at(&cd, i + 24)),
             local_offset: u64::from(u32_at(&cd, i + 42)),
             data_start: None,
+            head: Vec::new(),
         };
         apply_zip64_extra(&mut e, &cd[i + 46 + name_len..i + 46 + name_len + extra_len]);
         e.local_offset = e.local_offset.saturating_add(archive.prefix);
@@ -266,8 +279,12 @@ fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8]) {
 
 fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
     let e = &archive.entries[idx];
-    let mut h = [0u8; 30];
-    let ok = src.read_full_at(e.local_offset, &mut h).ok() == Some(30) && &h[..4] == LOCAL;
+    // One read for the header and, when the local name is as long as the central one (it
+    // nearly always is), the name too: a checkpoint has hundreds of members.
+    let ahead = if idx < HEADS_KEPT { EXTRA_ROOM + HEAD_LEN } else { 0 };
+    let mut h = vec![0u8; 30 + e.name.len() + ahead];
+    let got = src.read_full_at(e.local_offset, &mut h).unwrap_or(0);
+    let ok = got >= 30 && &h[..4] == LOCAL;
     if !ok {
         let issue = Issue::Malformed {
             offset: e.local_offset,
@@ -279,10 +296,14 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
     let local_flags = u16_at(&h, 6);
     let name_len = usize::from(u16_at(&h, 26));
     let extra_len = u64::from(u16_at(&h, 28));
-    let mut name = vec![0u8; name_len];
-    let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
-    name.truncate(got);
-    let local_name = String::from_utf8_lossy(&name).into_owned();
+    let local_name = if 30 + name_len <= got {
+        String::from_utf8_lossy(&h[30..30 + name_len]).into_owned()
+    } else {
+        let mut name = vec![0u8; name_len];
+        let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
+        name.truncate(got);
+        String::from_utf8_lossy(&name).into_owned()
+    };
     let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
     let (central_name, flags, csize) = (e.name.clone(), e.flags, e.compressed_size);
     if local_name != central_name {
@@ -311,6 +332,12 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
             name: central_name,
             method,
         });
+    }
+    // The data's first bytes, if the one read above reached them.
+    let at = 30 + name_len + extra_len as usize;
+    let want = HEAD_LEN.min(usize::try_from(csize).unwrap_or(usize::MAX));
+    if ahead > 0 && at + want <= got {
+        archive.entries[idx].head = h[at..at + want].to_vec();
     }
     archive.entries[idx].data_start = Some(data_start);
 }
@@ -451,6 +478,39 @@ mod tests {
             local: "xbc".into()
         }));
         assert!(a.issues.iter().any(|i| matches!(i, Issue::Encrypted { .. })));
+    }
+
+    #[test]
+    fn member_heads_come_with_their_local_headers() {
+        let big = vec![7u8; HEAD_LEN + 10];
+        let z = build(&[("a", b"123"), ("b", &big), ("c", b"")], b"");
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        let heads: Vec<&[u8]> = a.entries.iter().map(|e| e.head.as_slice()).collect();
+        assert_eq!(heads, [&b"123"[..], &big[..HEAD_LEN], &b""[..]]);
+        // Cut inside the last member's head: what the read did not reach is not a head.
+        let mut cut = build(&[("a", &big)], b"");
+        cut[26 + 2] = 200; // a 200-byte local extra field: the head is beyond the first read
+        let a = parse(&cut, &ZipLimits::default()).unwrap();
+        assert!(a.entries[0].head.is_empty());
+    }
+
+    #[test]
+    fn a_local_name_longer_than_the_central_one_is_read_whole() {
+        // The central directory names the member `ab`, its local header `abc`: the one read of
+        // header plus central-length name falls short, and the name is read again in full.
+        let mut z = build(&[("abc", b"123")], b"");
+        let cd = z.windows(4).position(|w| w == CENTRAL).unwrap();
+        z[cd + 28] = 2; // central name length 3 -> 2 (the directory now holds `ab`, then `c`)
+        z.remove(cd + 46 + 2);
+        let n = z.len();
+        let cd_size = u32_at(&z, n - 10) - 1;
+        z[n - 10..n - 6].copy_from_slice(&cd_size.to_le_bytes());
+        let a = parse(&z, &ZipLimits::default()).unwrap();
+        assert_eq!(a.entries[0].data_start, Some(30 + 3));
+        assert!(a.issues.contains(&Issue::NameMismatch {
+            central: "ab".into(),
+            local: "abc".into()
+        }));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod onnx;
 pub mod pickle;
 
 use crate::finding::Severity;
+use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/rules_generated.rs"));
 
@@ -80,18 +81,31 @@ pub enum RulesError {
 }
 
 /// All compiled rule data, built once per run and shared by every scanner thread.
+///
+/// The pickle policy is compiled at once (every pickle-bearing format needs it, and user
+/// entries merge into it, so its errors belong at start-up). The Keras, ONNX and chat-template
+/// policies are built-in data only and are compiled the first time a file needs them: a scan
+/// of PyTorch checkpoints never pays for them (a third of the start-up instructions).
 #[derive(Debug)]
 pub struct RuleSet {
     pub pickle: pickle::PicklePolicy,
-    pub chat_template: chat_template::TemplatePolicy,
-    pub keras: keras::KerasPolicy,
-    pub onnx: onnx::OnnxPolicy,
+    chat_template: OnceLock<chat_template::TemplatePolicy>,
+    keras: OnceLock<keras::KerasPolicy>,
+    onnx: OnceLock<onnx::OnnxPolicy>,
 }
 
 /// Rule data a user adds on top of the built-in lists (from configuration).
 #[derive(Debug, Default, Clone)]
 pub struct UserRules {
     pub pickle: Vec<(String, pickle::PickleSpec)>,
+}
+
+/// A lazily compiled built-in policy. Built-in rule data is checked when it is embedded
+/// (`build.rs`) and compiled by `every_builtin_policy_compiles`, so a failure here is a bug in
+/// the shipped data, not in the input; the driver turns the panic into an internal-error
+/// finding for the file that needed it.
+fn builtin<T>(cell: &OnceLock<T>, compile: fn() -> Result<T, RulesError>) -> &T {
+    cell.get_or_init(|| compile().unwrap_or_else(|e| panic!("built-in rules do not compile: {e}")))
 }
 
 impl RuleSet {
@@ -103,20 +117,41 @@ impl RuleSet {
         }
         Ok(RuleSet {
             pickle: pickle::PicklePolicy::compile(&spec)?,
-            chat_template: chat_template::TemplatePolicy::builtin()?,
-            keras: keras::KerasPolicy::builtin()?,
-            onnx: onnx::OnnxPolicy::builtin()?,
+            chat_template: OnceLock::new(),
+            keras: OnceLock::new(),
+            onnx: OnceLock::new(),
         })
     }
 
     pub fn builtin() -> Result<RuleSet, RulesError> {
         Self::compile(&UserRules::default())
     }
+
+    pub fn chat_template(&self) -> &chat_template::TemplatePolicy {
+        builtin(&self.chat_template, chat_template::TemplatePolicy::builtin)
+    }
+
+    pub fn keras(&self) -> &keras::KerasPolicy {
+        builtin(&self.keras, keras::KerasPolicy::builtin)
+    }
+
+    pub fn onnx(&self) -> &onnx::OnnxPolicy {
+        builtin(&self.onnx, onnx::OnnxPolicy::builtin)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_policy_compiles() {
+        chat_template::TemplatePolicy::builtin().unwrap();
+        keras::KerasPolicy::builtin().unwrap();
+        onnx::OnnxPolicy::builtin().unwrap();
+        let rules = RuleSet::builtin().unwrap();
+        let _ = (rules.chat_template(), rules.keras(), rules.onnx());
+    }
 
     #[test]
     fn catalogue_lookup_and_metadata() {

@@ -406,3 +406,35 @@ fn tensor_bytes_that_look_like_opcodes_are_not_pickles() {
     assert!(is_dotted_identifier("torch._utils") && is_dotted_identifier("_rebuild_tensor_v2"));
     assert!(!is_dotted_identifier("B<\u{fffd}b") && !is_dotted_identifier("a..b") && !is_dotted_identifier("1a"));
 }
+
+#[test]
+fn memo_keeps_every_key_like_a_map() {
+    // Sequential keys (the vector), gaps, overwrites, and a sparse key the vector later reaches.
+    let mut memo = Memo::default();
+    let mut model: HashMap<u32, i128> = HashMap::new();
+    for (k, v) in [
+        (0, 1),
+        (1, 2),
+        (5, 3),
+        (2, 4),
+        (1, 5),
+        (3, 6),
+        (4, 7),
+        (5, 8),
+        (6, 9),
+        (1 << 30, 10),
+    ] {
+        memo.insert(k, V::Int(v));
+        model.insert(k, v);
+        assert_eq!(memo.len(), model.len());
+        for key in 0..8u32 {
+            let got = match memo.get(key) {
+                Some(V::Int(n)) => Some(*n),
+                _ => None,
+            };
+            assert_eq!(got, model.get(&key).copied(), "key {key} after putting {k}");
+            assert_eq!(memo.contains(key), model.contains_key(&key));
+        }
+    }
+    assert_eq!(memo.dense.len(), 7);
+}

@@ -150,7 +150,7 @@ impl Cx<'_> {
         members: &[String],
         offset: Option<u64>,
     ) -> Option<&mut Finding> {
-        let hits = self.rules.chat_template.check(&jinja::normalise(text));
+        let hits = self.rules.chat_template().check(&jinja::normalise(text));
         let worst = hits.iter().rev().max_by_key(|h| h.severity)?;
         let severity = worst.severity;
         let reason = worst.reason;

@@ -184,7 +184,7 @@ impl Cx<'_> {
             self.keras_doc_finding(rule, doc, members, &what, "walk");
         }
         for obj in &objects {
-            for hit in self.rules.keras.check(obj, &self.rules.pickle) {
+            for hit in self.rules.keras().check(obj, &self.rules.pickle) {
                 let path = dotted(&hit.pointer);
                 let (rule, message, evidence) = match &hit.kind {
                     HitKind::Lambda { code } => {

@@ -149,7 +149,7 @@ impl Cx<'_> {
     }
 
     fn onnx_external(&mut self, model: &Onnx, members: &[String], dir: Option<&Path>) {
-        let policy = &self.rules.onnx;
+        let policy = self.rules.onnx();
         let mut disk: BTreeMap<String, OnDisk> = BTreeMap::new();
         let mut grouped: BTreeMap<String, Grouped> = BTreeMap::new();
         for t in model
@@ -202,7 +202,7 @@ impl Cx<'_> {
     }
 
     fn onnx_domains(&mut self, model: &Onnx, members: &[String]) {
-        let policy = &self.rules.onnx;
+        let policy = self.rules.onnx();
         let functions: BTreeSet<(&str, &str)> = model
             .functions
             .iter()

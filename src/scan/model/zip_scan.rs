@@ -28,6 +28,30 @@ pub(super) fn member_reader<'s>(
     }
 }
 
+/// A stored member whose first bytes the zip walker already read (with its local header):
+/// reads within them are served from memory, everything else from the member itself.
+struct Prefetched<'s> {
+    src: &'s Window<'s>,
+    head: &'s [u8],
+}
+
+impl Source for Prefetched<'_> {
+    fn len(&self) -> u64 {
+        self.src.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        match usize::try_from(offset) {
+            Ok(at) if at < self.head.len() => {
+                let n = buf.len().min(self.head.len() - at);
+                buf[..n].copy_from_slice(&self.head[at..at + n]);
+                Ok(n)
+            }
+            _ => self.src.read_at(offset, buf),
+        }
+    }
+}
+
 impl Cx<'_> {
     /// A zip archive that starts after a pickle: report it, then scan it too.
     pub(super) fn polyglot(
@@ -113,7 +137,13 @@ impl Cx<'_> {
                 len: e.compressed_size,
             };
             let found = match e.method {
-                0 => self.random_checked(&window, &inner, depth + 1, Some(e.crc)),
+                0 => {
+                    let member = Prefetched {
+                        src: &window,
+                        head: &e.head,
+                    };
+                    self.random_checked(&member, &inner, depth + 1, Some(e.crc))
+                }
                 8 => {
                     let budget = self.budget.clone();
                     let w = &window;
