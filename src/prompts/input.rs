@@ -68,10 +68,10 @@ pub enum Origin {
     YamlScalar { token: Range<usize> },
 }
 
-/// One piece of text to scan.
+/// One piece of text to scan: a slice of the document, or text decoded from it.
 #[derive(Debug, Clone)]
-pub struct Segment {
-    pub text: String,
+pub struct Segment<'d> {
+    pub text: std::borrow::Cow<'d, str>,
     pub origin: Origin,
     /// 1-based record number (JSONL line, CSV row).
     pub record: Option<u64>,
@@ -99,9 +99,9 @@ pub struct ParseProblem {
 
 /// A document cut into segments, plus what did not parse.
 #[derive(Debug, Default)]
-pub struct Cut {
-    pub segments: Vec<Segment>,
-    /// The decoded JSON strings that `Origin::Json` indexes.
+pub struct Cut<'d> {
+    pub segments: Vec<Segment<'d>>,
+    /// The JSON strings that `Origin::Json` indexes (their decoded text moved to the segment).
     pub json: Vec<JsonString>,
     pub problems: Vec<ParseProblem>,
     /// YAML scalars with their key paths (sorted by start).
@@ -112,7 +112,7 @@ pub struct Cut {
     pub csv_header: Vec<String>,
 }
 
-impl Cut {
+impl Cut<'_> {
     /// The file byte offset of offset `o` in segment `s`.
     pub fn file_offset(&self, s: &Segment, o: usize) -> usize {
         match &s.origin {
@@ -142,14 +142,14 @@ impl Cut {
 }
 
 /// Cut `doc` (a whole file's text) into segments according to its format.
-pub fn cut(kind: Kind, doc: &str) -> Cut {
+pub fn cut(kind: Kind, doc: &str) -> Cut<'_> {
     let mut c = Cut::default();
     match kind {
         Kind::Text | Kind::Markdown | Kind::Template => c.segments.push(raw(doc, 0)),
         Kind::Json => match json_text::strings(doc) {
             Ok(strings) => {
                 c.json = strings;
-                c.segments = (0..c.json.len()).map(|i| json_segment(&c.json, i, None)).collect();
+                c.segments = (0..c.json.len()).map(|i| json_segment(&mut c.json, i, None)).collect();
             }
             Err(e) => {
                 c.problems.push(ParseProblem {
@@ -175,7 +175,7 @@ pub fn cut(kind: Kind, doc: &str) -> Cut {
                 super::html::hidden_regions(doc)
                     .into_iter()
                     .map(|(range, why)| Segment {
-                        text: doc[range.clone()].to_string(),
+                        text: doc[range.clone()].into(),
                         origin: Origin::Raw { base: range.start },
                         record: None,
                         key_path: None,
@@ -187,9 +187,9 @@ pub fn cut(kind: Kind, doc: &str) -> Cut {
     c
 }
 
-fn raw(doc: &str, base: usize) -> Segment {
+fn raw(doc: &str, base: usize) -> Segment<'_> {
     Segment {
-        text: doc.to_string(),
+        text: doc.into(),
         origin: Origin::Raw { base },
         record: None,
         key_path: None,
@@ -197,9 +197,9 @@ fn raw(doc: &str, base: usize) -> Segment {
     }
 }
 
-fn json_segment(strings: &[JsonString], i: usize, record: Option<u64>) -> Segment {
+fn json_segment(strings: &mut [JsonString], i: usize, record: Option<u64>) -> Segment<'static> {
     Segment {
-        text: strings[i].decoded.clone(),
+        text: std::mem::take(&mut strings[i].decoded).into(),
         origin: Origin::Json(i),
         record,
         key_path: Some(strings[i].pointer.clone()),
@@ -209,7 +209,7 @@ fn json_segment(strings: &[JsonString], i: usize, record: Option<u64>) -> Segmen
 
 /// JSON Lines: one document per non-blank line, numbered from 1; a line that does not parse
 /// is a problem and is scanned as raw text.
-fn jsonl(doc: &str, c: &mut Cut) {
+fn jsonl<'d>(doc: &'d str, c: &mut Cut<'d>) {
     let mut record = 0u64;
     let mut start = 0usize;
     for line in doc.split_inclusive('\n') {
@@ -226,7 +226,7 @@ fn jsonl(doc: &str, c: &mut Cut) {
                     s.shift(base);
                     c.json.push(s);
                     let i = c.json.len() - 1;
-                    c.segments.push(json_segment(&c.json, i, Some(record)));
+                    c.segments.push(json_segment(&mut c.json, i, Some(record)));
                 }
             }
             Err(e) => {
@@ -245,7 +245,7 @@ fn jsonl(doc: &str, c: &mut Cut) {
 }
 
 /// YAML: key paths of every scalar, and decoded copies of escaped double-quoted scalars.
-fn yaml(doc: &str, c: &mut Cut) {
+fn yaml<'d>(doc: &'d str, c: &mut Cut<'d>) {
     use saphyr_parser::{Event, Parser, ScalarStyle};
     // Markers count characters; map them to bytes once.
     let byte_of: Option<Vec<usize>> = (!doc.is_ascii()).then(|| {
@@ -334,7 +334,7 @@ fn yaml(doc: &str, c: &mut Cut) {
                 let path = if path.is_empty() { "/".to_string() } else { path };
                 if style == ScalarStyle::DoubleQuoted && doc.get(range.clone()).is_some_and(|r| r.contains('\\')) {
                     c.segments.push(Segment {
-                        text: value.to_string(),
+                        text: value.to_string().into(),
                         origin: Origin::YamlScalar { token: range.clone() },
                         record: None,
                         key_path: Some(path.clone()),
@@ -356,7 +356,7 @@ fn yaml(doc: &str, c: &mut Cut) {
 }
 
 /// CSV: record start offsets (records may span lines inside quotes) and the header.
-fn csv(doc: &str, c: &mut Cut) {
+fn csv(doc: &str, c: &mut Cut<'_>) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -400,7 +400,7 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     pub fn new(doc: &'a str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr_newlines(doc.as_bytes()));
+        starts.extend(memchr::memchr_iter(b'\n', doc.as_bytes()).map(|i| i + 1));
         LineIndex {
             doc,
             starts,
@@ -425,10 +425,6 @@ impl<'a> LineIndex<'a> {
 
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i + 1)
 }
 
 #[cfg(test)]
@@ -458,7 +454,7 @@ mod tests {
     fn jsonl_records_and_offsets() {
         let doc = "{\"text\":\"hi\"}\n\n{\"text\":\"a\\nb\"}\n{bad\n";
         let c = cut(Kind::Jsonl, doc);
-        let texts: Vec<_> = c.segments.iter().map(|s| (s.record, s.text.as_str())).collect();
+        let texts: Vec<_> = c.segments.iter().map(|s| (s.record, s.text.as_ref())).collect();
         assert_eq!(texts, vec![(Some(1), "hi"), (Some(2), "a\nb"), (Some(3), "{bad")]);
         let s = &c.segments[1];
         assert_eq!(&doc[c.file_offset(s, 2)..c.file_offset(s, 2) + 1], "b");

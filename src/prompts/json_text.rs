@@ -20,6 +20,7 @@ pub struct JsonString {
     pub pointer: String,
     /// Byte range of the whole token in the document, quotes included.
     pub token: (usize, usize),
+    /// The decoded value (`input::cut` moves it into its segment).
     pub decoded: String,
     /// `(decoded offset, document offset)` at the start and after every escape: between two
     /// checkpoints decoded and raw bytes are identical.
@@ -315,7 +316,17 @@ impl Walker<'_> {
                     run = self.i;
                 }
                 Some(0..=0x1f) => return Err(self.err("control character in a string")),
-                Some(_) => self.i += 1,
+                // Plain text: jump to the next quote or backslash at once, then check the run
+                // for control characters (which JSON forbids in strings).
+                Some(_) => {
+                    let rest = &self.b[self.i..];
+                    let n = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    if let Some(bad) = rest[..n].iter().position(|&c| c < 0x20) {
+                        self.i += bad;
+                        return Err(self.err("control character in a string"));
+                    }
+                    self.i += n;
+                }
             }
         }
     }

@@ -436,7 +436,7 @@ impl PromptScanner<'_> {
             let value = &seg.text[h.start..h.end];
             let mut text = r.replacement(placeholder, value);
             match &seg.origin {
-                Origin::Json(i) => string_spans.entry(*i).or_default().push((h.start..h.end, text)),
+                Origin::Json(_) => string_spans.entry(*si).or_default().push((h.start..h.end, text)),
                 Origin::YamlScalar { .. } => scalar_spans.entry(*si).or_default().push((h.start..h.end, text)),
                 Origin::Raw { .. } => {
                     if kind == Kind::Html {
@@ -459,9 +459,12 @@ impl PromptScanner<'_> {
                 }
             }
         }
-        for (i, spans) in string_spans {
+        for (si, spans) in string_spans {
+            let Origin::Json(i) = cut.segments[si].origin else {
+                continue;
+            };
             let s = &cut.json[i];
-            let new = redact::apply_spans(&s.decoded, &spans);
+            let new = redact::apply_spans(&cut.segments[si].text, &spans);
             edits.push(Edit {
                 range: s.token.0..s.token.1,
                 text: serde_json::to_string(&new).unwrap_or_default(),
@@ -476,7 +479,7 @@ impl PromptScanner<'_> {
                 let Origin::YamlScalar { token } = &cut.segments[k].origin else {
                     continue;
                 };
-                (token.clone(), cut.segments[k].text.clone())
+                (token.clone(), cut.segments[k].text.to_string())
             };
             let new = redact::apply_spans(&value, &spans);
             edits.push(Edit {
