@@ -536,7 +536,7 @@ impl PromptScanner<'_> {
                     Severity::High,
                     format!("text hidden from readers by {why} holds {}", ids.join(", ")),
                 )
-            } else if why != "an HTML comment" && letters >= 20 {
+            } else if !crate::prompts::html::WEAK.contains(&why) && letters >= 20 {
                 (Severity::Low, format!("{letters} letters of text are hidden from readers by {why}, but a model reading the page sees them"))
             } else {
                 continue;
