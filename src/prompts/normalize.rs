@@ -51,6 +51,12 @@ impl Normalized {
         }
     }
 
+    /// The first view offset whose original offset is at or after `orig` (the map is
+    /// monotonic): where an original position lands in the view.
+    pub fn view_offset(&self, orig: usize) -> usize {
+        self.map.partition_point(|&o| (o as usize) < orig)
+    }
+
     /// The original byte span (on char boundaries) that the view's `start..end` came from.
     /// `start` and `end` are clamped to the view; an empty span maps to an empty span.
     pub fn original_span(&self, orig: &str, start: usize, end: usize) -> (usize, usize) {
@@ -193,6 +199,10 @@ struct State {
     word: Option<Word>,
     /// The previous word was one letter: the candidate for spelled-out letters.
     single: bool,
+    /// The last separator character seen, and the one that joins the current run of
+    /// spelled-out letters: `i.g.n.o.r.e a.l.l` joins on `.` and keeps the space.
+    last_sep: u32,
+    run_sep: Option<u32>,
     /// Separator characters seen since the last word.
     seps: u32,
     /// Whether the output ends in a space (or is empty).
@@ -260,7 +270,8 @@ fn end_word<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M) {
     if single {
         if st.single {
             // `i g n`: one separator between two single letters; drop the space.
-            if st.seps == 1 {
+            if st.seps == 1 && st.run_sep.is_none_or(|r| r == st.last_sep) {
+                st.run_sep = Some(st.last_sep);
                 let space = w.start.wrapping_sub(1);
                 if w.start > 0 && out.get(space) == Some(&b' ') {
                     out.remove(space);
@@ -270,20 +281,26 @@ fn end_word<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M) {
                     }
                     map.truncate(out.len());
                 }
+            } else {
+                st.run_sep = None;
             }
+        } else {
+            st.run_sep = None;
         }
         st.single = true;
     } else {
         st.single = false;
+        st.run_sep = None;
     }
     st.seps = 0;
     st.spaced = false;
 }
 
 #[inline(always)]
-fn separator<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M, orig: u32) {
+fn separator<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M, orig: u32, sep: u32) {
     end_word(st, out, map);
     st.seps += 1;
+    st.last_sep = sep;
     if st.seps > 1 {
         st.single = false;
     }
@@ -299,6 +316,8 @@ fn run<M: Sink>(text: &str, out: &mut Vec<u8>, map: &mut M) {
     let mut st = State {
         word: None,
         single: false,
+        last_sep: 0,
+        run_sep: None,
         seps: 0,
         spaced: true,
     };
@@ -319,10 +338,10 @@ fn run<M: Sink>(text: &str, out: &mut Vec<u8>, map: &mut M) {
                     if st.word.is_some() || next_word {
                         emit(&mut st, out, map, &[b], SIGIL, o);
                     } else {
-                        separator(&mut st, out, map, o);
+                        separator(&mut st, out, map, o, u32::from(b));
                     }
                 }
-                _ => separator(&mut st, out, map, o),
+                _ => separator(&mut st, out, map, o, u32::from(b)),
             }
             i += 1;
             continue;
@@ -350,13 +369,13 @@ fn run<M: Sink>(text: &str, out: &mut Vec<u8>, map: &mut M) {
                     match CLASS[lb as usize] {
                         LETTER => emit(&mut st, out, map, &[lb], LETTER, o),
                         DIGIT => emit(&mut st, out, map, &[lb], DIGIT, o),
-                        _ => separator(&mut st, out, map, o),
+                        _ => separator(&mut st, out, map, o, u32::from(l)),
                     }
                 } else if l.is_alphanumeric() {
                     let class = if l.is_numeric() { DIGIT } else { LETTER };
                     emit(&mut st, out, map, l.encode_utf8(&mut buf).as_bytes(), class, o);
                 } else {
-                    separator(&mut st, out, map, o);
+                    separator(&mut st, out, map, o, u32::from(l));
                 }
             }
         });
@@ -453,6 +472,8 @@ mod tests {
             ("ig\u{200B}no\u{200D}re pre\u{00AD}vious", "ignore previous"),
             ("i g n o r e  p r e v i o u s", "ignore previous"),
             ("i.g.n.o.r.e previous", "ignore previous"),
+            ("i.g.n.o.r.e a.l.l p-r-e-v", "ignore all prev"),
+            ("i g n o r e a l l", "ignoreall"),
             ("I-G-N-O-R-E", "ignore"),
             (
                 "ignora las instrucciones anteriores",
