@@ -105,6 +105,7 @@ fn into_string(out: Vec<u8>) -> String {
 /// Where the normaliser records origins: a real map, or nothing (the prefilter pass).
 trait Sink {
     fn push(&mut self, orig: u32);
+    fn push_range(&mut self, start: u32, end: u32);
     fn truncate(&mut self, len: usize);
     fn set(&mut self, i: usize, orig: u32);
     fn get(&self, i: usize) -> u32;
@@ -115,6 +116,8 @@ struct NoMap;
 impl Sink for NoMap {
     #[inline(always)]
     fn push(&mut self, _: u32) {}
+    #[inline(always)]
+    fn push_range(&mut self, _: u32, _: u32) {}
     #[inline(always)]
     fn truncate(&mut self, _: usize) {}
     #[inline(always)]
@@ -129,6 +132,10 @@ impl Sink for Vec<u32> {
     #[inline(always)]
     fn push(&mut self, orig: u32) {
         Vec::push(self, orig);
+    }
+    #[inline(always)]
+    fn push_range(&mut self, start: u32, end: u32) {
+        self.extend(start..end);
     }
     #[inline(always)]
     fn truncate(&mut self, len: usize) {
@@ -233,6 +240,22 @@ fn emit<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M, bytes: &[u8], c
     }
 }
 
+/// A run of ASCII letters and digits (the fast path): appended in one go.
+#[inline(always)]
+fn emit_run<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M, run: &[u8], orig: u32, letters: u32, leets: u32) {
+    let w = st.word.get_or_insert(Word {
+        start: out.len(),
+        chars: 0,
+        letters: 0,
+        leet: 0,
+    });
+    w.chars += run.len() as u32;
+    w.letters += letters;
+    w.leet += leets;
+    out.extend(run.iter().map(u8::to_ascii_lowercase));
+    map.push_range(orig, orig + run.len() as u32);
+}
+
 /// Close the current word: apply leet folding, drop lone sigils, join spelled-out letters.
 fn end_word<M: Sink>(st: &mut State, out: &mut Vec<u8>, map: &mut M) {
     let Some(w) = st.word.take() else {
@@ -328,8 +351,39 @@ fn run<M: Sink>(text: &str, out: &mut Vec<u8>, map: &mut M) {
             let class = CLASS[b as usize];
             let o = i as u32;
             match class {
-                LETTER => emit(&mut st, out, map, &[b.to_ascii_lowercase()], LETTER, o),
-                DIGIT => emit(&mut st, out, map, &[b], DIGIT, o),
+                LETTER | DIGIT => {
+                    let mut j = i;
+                    let (mut letters, mut leets) = (0u32, 0u32);
+                    while let Some(&c) = bytes.get(j) {
+                        if c >= 0x80 {
+                            break;
+                        }
+                        match CLASS[c as usize] {
+                            LETTER => letters += 1,
+                            DIGIT => leets += u32::from(leet(c).is_some()),
+                            _ => break,
+                        }
+                        j += 1;
+                    }
+                    emit_run(&mut st, out, map, &bytes[i..j], o, letters, leets);
+                    i = j;
+                    continue;
+                }
+                SEP => {
+                    let mut j = i + 1;
+                    while bytes.get(j).is_some_and(|&c| c < 0x80 && CLASS[c as usize] == SEP) {
+                        j += 1;
+                    }
+                    separator(&mut st, out, map, o, u32::from(b));
+                    let more = (j - i - 1) as u32;
+                    if more > 0 {
+                        st.seps += more;
+                        st.last_sep = u32::from(bytes[j - 1]);
+                        st.single = false;
+                    }
+                    i = j;
+                    continue;
+                }
                 SIGIL => {
                     // A sigil belongs to a word only next to a letter or digit.
                     let next_word = bytes
