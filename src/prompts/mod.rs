@@ -60,6 +60,9 @@ pub struct PromptRules {
     pub secrets: secrets::SecretDetector,
 }
 
+/// `Decoded::via` values of encodings in invisible characters.
+const HIDDEN_CHARACTER_ENCODINGS: &[&str] = &["unicode-tags", "variation-selectors", "zero-width"];
+
 /// How deep decoded text is decoded and rescanned again (base64 of hex of …).
 const DECODE_DEPTH: u8 = 2;
 
@@ -98,7 +101,9 @@ impl PromptRules {
             if inner.is_empty() {
                 continue;
             }
-            if d.via != "unicode-tags" {
+            // Invisible-character encodings have rules of their own (PRM201, PRM202,
+            // PRM204); PRM207 is for blobs in plain sight (base64, hex, rot13).
+            if !HIDDEN_CHARACTER_ENCODINGS.contains(&d.via) {
                 let what: Vec<&str> = inner.iter().map(|h| h.rule.id()).collect();
                 out.push(Hit {
                     rule: Rule::HiddenEncodedPayload,
