@@ -10,7 +10,7 @@
 use super::{mask_secret, Hit};
 use crate::finding::Severity;
 use crate::rules::{Rule, RulesError};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use regex::Regex;
 use serde::Deserialize;
@@ -171,6 +171,7 @@ impl SecretSpec {
 struct Provider {
     name: String,
     provider: String,
+    prefixes: Vec<String>,
     /// `^(?:pattern)`, run on the text from the prefix on.
     re: Regex,
     /// The shortest literal prefix: what evidence may show.
@@ -242,11 +243,12 @@ fn entry_err(entry: &str, message: String) -> RulesError {
 }
 
 fn redact_kind(entry: &str, kind: &str) -> Result<&'static str, RulesError> {
-    REDACT_KINDS
-        .iter()
-        .copied()
-        .find(|k| *k == kind)
-        .ok_or_else(|| entry_err(entry, format!("unknown redact kind `{kind}` (one of {})", REDACT_KINDS.join(", "))))
+    REDACT_KINDS.iter().copied().find(|k| *k == kind).ok_or_else(|| {
+        entry_err(
+            entry,
+            format!("unknown redact kind `{kind}` (one of {})", REDACT_KINDS.join(", ")),
+        )
+    })
 }
 
 fn compile(entry: &str, pattern: &str) -> Result<Regex, RulesError> {
@@ -273,6 +275,7 @@ impl SecretDetector {
             providers.push(Provider {
                 name: p.name.clone(),
                 provider: p.provider.clone(),
+                prefixes: p.prefixes.clone(),
                 re: compile(&p.name, &format!("^(?:{})", p.pattern))?,
                 shown: p.prefixes.iter().map(String::len).min().unwrap_or(0),
                 severity: p.severity,
@@ -286,7 +289,8 @@ impl SecretDetector {
         literals.push("eyJ".into());
         trigger_kind.push(Trigger::Jwt);
         let triggers = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&literals)
             .map_err(|e| entry_err("providers", e.to_string()))?;
 
@@ -325,7 +329,11 @@ impl SecretDetector {
             min_entropy_mixed: g.min_entropy_mixed,
         };
         let mut name_end = [false; 256];
-        for w in generic.keywords.iter().chain(keyed.iter().flat_map(|k| k.keywords.iter())) {
+        for w in generic
+            .keywords
+            .iter()
+            .chain(keyed.iter().flat_map(|k| k.keywords.iter()))
+        {
             if let Some(&b) = w.as_bytes().last() {
                 name_end[usize::from(b.to_ascii_lowercase())] = true;
             }
@@ -353,7 +361,7 @@ impl SecretDetector {
         // Spans already reported by this detector: later, weaker checks skip them.
         let mut taken: Vec<(usize, usize)> = Vec::new();
         let mut resume = 0;
-        for m in self.triggers.find_overlapping_iter(text) {
+        for m in self.triggers.find_iter(text) {
             let s = m.start();
             if s < resume {
                 continue;
@@ -361,12 +369,24 @@ impl SecretDetector {
             let Some(&kind) = self.trigger_kind.get(m.pattern().as_usize()) else {
                 continue;
             };
-            let hit = match kind {
-                Trigger::Provider(i) => self.provider_at(text, s, i),
-                Trigger::PrivateKey => self.private_key_at(text, s),
-                Trigger::Jwt => jwt_at(text, s),
-            };
-            if let Some(hit) = hit {
+            // Leftmost-first reports one prefix per position; every provider whose prefix
+            // stands there is tried, in file order (`sk-ant-` before `sk-`).
+            let mut found = None;
+            match kind {
+                Trigger::Provider(_) => {
+                    for (i, p) in self.providers.iter().enumerate() {
+                        if p.prefixes.iter().any(|x| text[s..].starts_with(x.as_str())) {
+                            if let Some(h) = self.provider_at(text, s, i) {
+                                found = Some((h, Trigger::Provider(i)));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Trigger::PrivateKey => found = self.private_key_at(text, s).map(|h| (h, kind)),
+                Trigger::Jwt => found = jwt_at(text, s).map(|h| (h, kind)),
+            }
+            if let Some((hit, kind)) = found {
                 resume = hit.end;
                 taken.push((hit.start, hit.end));
                 if let Trigger::Provider(i) = kind {
@@ -446,7 +466,9 @@ impl SecretDetector {
             severity,
             start,
             end,
-            message: format!("{provider} credential ({name}) in the text{note}; revoke it at the provider and remove it"),
+            message: format!(
+                "{provider} credential ({name}) in the text{note}; revoke it at the provider and remove it"
+            ),
             evidence,
             key: value_key(name, value),
             redact: Some(redact),
@@ -454,12 +476,20 @@ impl SecretDetector {
     }
 
     fn is_documented(&self, value: &str) -> bool {
-        self.doc_values.iter().any(|d| value.contains(d.as_str())) || self.doc_markers.iter().any(|m| value.contains(m.as_str()))
+        self.doc_values.iter().any(|d| value.contains(d.as_str()))
+            || self.doc_markers.iter().any(|m| value.contains(m.as_str()))
     }
 
     /// Values of a keyed entry that stand shortly after a hit of the provider they belong to
     /// (an AWS secret access key after its key id).
-    fn near_secrets(&self, text: &str, provider: usize, from: usize, taken: &mut Vec<(usize, usize)>, out: &mut Vec<Hit>) {
+    fn near_secrets(
+        &self,
+        text: &str,
+        provider: usize,
+        from: usize,
+        taken: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Hit>,
+    ) {
         for k in self.keyed.iter().filter(|k| k.near == Some(provider)) {
             let to = floor_boundary(text, from.saturating_add(k.near_window));
             let window = &text[from..to];
@@ -471,7 +501,10 @@ impl SecretDetector {
                     continue;
                 }
                 let value = m.as_str();
-                if value.bytes().all(|b| b.is_ascii_hexdigit()) || entropy(value.as_bytes()) < k.min_entropy || !mixed_case(value) {
+                if value.bytes().all(|b| b.is_ascii_hexdigit())
+                    || entropy(value.as_bytes()) < k.min_entropy
+                    || !mixed_case(value)
+                {
                     continue;
                 }
                 let (start, end) = (from + s, from + e);
@@ -508,13 +541,20 @@ impl SecretDetector {
                 // No END line: the block runs as far as armour characters go.
                 let n = rest
                     .bytes()
-                    .position(|b| !(is_b64_byte(b) || b.is_ascii_whitespace() || matches!(b, b'\\' | b':' | b'-' | b',')))
+                    .position(|b| {
+                        !(is_b64_byte(b) || b.is_ascii_whitespace() || matches!(b, b'\\' | b':' | b'-' | b','))
+                    })
                     .unwrap_or(rest.len());
                 let body = rest[..n].trim_end();
                 (body, header_end + body.len())
             }
         };
-        let body_chars = body.replace("\\n", " ").replace("\\r", " ").bytes().filter(|&b| is_b64_byte(b)).count();
+        let body_chars = body
+            .replace("\\n", " ")
+            .replace("\\r", " ")
+            .bytes()
+            .filter(|&b| is_b64_byte(b))
+            .count();
         if body_chars < self.pem_min_body {
             return None;
         }
@@ -562,6 +602,12 @@ impl SecretDetector {
             return None;
         }
         let name = &text[j..name_end];
+        let ends = |w: &String| {
+            name.len() >= w.len() && name.as_bytes()[name.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+        };
+        if !self.generic.keywords.iter().any(ends) && !self.keyed.iter().any(|k| k.keywords.iter().any(ends)) {
+            return None;
+        }
         let lname = name.to_ascii_lowercase();
         // The value.
         let mut v = p + 1;
@@ -571,7 +617,11 @@ impl SecretDetector {
         let (mut vs, mut ve) = value_after(text, v, self.generic.max_length)?;
         // `Bearer xyz`, `Basic xyz`, `token xyz`: the credential is the second word.
         let first_word = &text[vs..ve];
-        if ["bearer", "basic", "token"].iter().any(|w| first_word.eq_ignore_ascii_case(w)) && bytes.get(ve) == Some(&b' ') {
+        if ["bearer", "basic", "token"]
+            .iter()
+            .any(|w| first_word.eq_ignore_ascii_case(w))
+            && bytes.get(ve) == Some(&b' ')
+        {
             (vs, ve) = value_after(text, ve, self.generic.max_length)?;
         }
         if vs >= ve || overlaps(taken, vs, ve) {
@@ -582,7 +632,10 @@ impl SecretDetector {
         let placeholder = self.generic.placeholders.iter().any(|ph| lvalue.contains(ph.as_str()));
         for k in &self.keyed {
             if k.keywords.iter().any(|w| lname.ends_with(w.as_str())) {
-                if placeholder && !self.is_documented(value) || !k.re.is_match(value) || entropy(value.as_bytes()) < k.min_entropy {
+                if placeholder && !self.is_documented(value)
+                    || !k.re.is_match(value)
+                    || entropy(value.as_bytes()) < k.min_entropy
+                {
                     continue;
                 }
                 return Some(self.secret_hit(
@@ -642,7 +695,13 @@ fn value_after(text: &str, v: usize, max: usize) -> Option<(usize, usize)> {
     let len = bytes
         .get(s..limit)?
         .iter()
-        .position(|&b| b.is_ascii_whitespace() || matches!(b, b',' | b';' | b')' | b'}' | b']' | b'&' | b'"' | b'\'' | b'<' | b'>' | b'`'))
+        .position(|&b| {
+            b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b',' | b';' | b')' | b'}' | b']' | b'&' | b'"' | b'\'' | b'<' | b'>' | b'`'
+                )
+        })
         .unwrap_or(limit - s);
     if s + len == limit && limit < bytes.len() {
         return None; // longer than any credential: not one
@@ -716,7 +775,11 @@ fn jwt_at(text: &str, s: usize) -> Option<Hit> {
     if s > 0 && (is_b64url_byte(bytes[s - 1]) || bytes[s - 1] == b'.') {
         return None;
     }
-    let run = |from: usize| from + bytes.get(from..).map_or(0, |r| r.iter().take(16 * 1024).take_while(|&&b| is_b64url_byte(b)).count());
+    let run = |from: usize| {
+        from + bytes.get(from..).map_or(0, |r| {
+            r.iter().take(16 * 1024).take_while(|&&b| is_b64url_byte(b)).count()
+        })
+    };
     let h_end = run(s);
     if bytes.get(h_end) != Some(&b'.') {
         return None;
