@@ -62,9 +62,17 @@ fn yaml_examples_hold() {
         }
     }
     let by_rule = [
-        (Rule::SecretPrivateKey, &spec.private_key.matches, &spec.private_key.ignores),
+        (
+            Rule::SecretPrivateKey,
+            &spec.private_key.matches,
+            &spec.private_key.ignores,
+        ),
         (Rule::SecretJwt, &spec.jwt.matches, &spec.jwt.ignores),
-        (Rule::SecretGenericAssignment, &spec.generic.matches, &spec.generic.ignores),
+        (
+            Rule::SecretGenericAssignment,
+            &spec.generic.matches,
+            &spec.generic.ignores,
+        ),
     ];
     for (rule, matches, ignores) in by_rule {
         for m in matches {
@@ -108,10 +116,13 @@ fn entropy_and_keys() {
 #[test]
 fn documented_aws_keys_are_low() {
     let d = detector();
-    let text = "aws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let text =
+        "aws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
     let hits = scan(&d, text);
     assert_eq!(hits.len(), 2, "{hits:?}");
-    assert!(hits.iter().all(|h| h.severity == Severity::Low && h.rule == Rule::SecretProviderKey));
+    assert!(hits
+        .iter()
+        .all(|h| h.severity == Severity::Low && h.rule == Rule::SecretProviderKey));
 }
 
 #[test]
@@ -121,7 +132,10 @@ fn spans_and_redaction_kinds() {
     let hits = scan(&d, text);
     assert_eq!(hits.len(), 1, "{hits:?}");
     let h = &hits[0];
-    assert_eq!(&text[h.start..h.end], "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");
+    assert_eq!(
+        &text[h.start..h.end],
+        "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"
+    );
     assert_eq!(h.redact, Some("OPENAI_KEY"));
     assert_eq!(h.evidence, "sk-… (51 chars, masked)");
     assert_eq!(h.severity, Severity::Critical);
@@ -169,7 +183,21 @@ fn hard_negatives() {
 fn no_panic_on_odd_input() {
     let d = detector();
     let mut s = String::new();
-    for piece in ["é", "sk-", "€", "=", "\"", ":", "eyJ", "-----BEGIN ", "AKIA", "ghp_", "'", "\\n", "𝔸"] {
+    for piece in [
+        "é",
+        "sk-",
+        "€",
+        "=",
+        "\"",
+        ":",
+        "eyJ",
+        "-----BEGIN ",
+        "AKIA",
+        "ghp_",
+        "'",
+        "\\n",
+        "𝔸",
+    ] {
         s.push_str(piece);
         for cut in 0..=s.len() {
             if s.is_char_boundary(cut) {
