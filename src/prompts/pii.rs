@@ -413,7 +413,9 @@ impl PiiDetector {
             return self.intl_phone_at(text, i - 1, i);
         }
         if prev == Some(b'(') {
-            return self.national_phone_at(text, i - 1);
+            if let Some(h) = self.national_phone_at(text, i - 1) {
+                return Some(h);
+            }
         }
         if !boundary_at(i) {
             return None;
@@ -431,7 +433,8 @@ impl PiiDetector {
         }
         // Part of a longer token (`a3f-123-…`, `x.12`, `v2/…`)?
         if let (Some(p), Some(p2)) = (prev, prev2) {
-            if matches!(p, b'-' | b'.' | b'/' | b'_' | b'\\' | b'#' | b'=') && p2.is_ascii_alphanumeric() {
+            // (`=` is not here: `ssn=…`, `peer=…` assign a value, they do not extend a token.)
+            if matches!(p, b'-' | b'.' | b'/' | b'_' | b'\\' | b'#') && p2.is_ascii_alphanumeric() {
                 return None;
             }
         }
@@ -879,9 +882,9 @@ impl PiiDetector {
             return None;
         }
         let ctx = || self.context(text, s, &self.phone_context);
-        if self.context(text, s, &self.phone_negative) && !ctx() {
-            return None;
-        }
+        // An order, invoice or account word nearby: only a phone-shaped layout is a phone
+        // (`Número de pedido 12345678` names an order even though `número` is a phone word).
+        let negative = self.context(text, s, &self.phone_negative);
         let first = digits[0];
         let layout = if paren {
             // (415) 555-0132, (020) 7946 0958, (11) 91234-5678
@@ -902,6 +905,9 @@ impl PiiDetector {
         } else {
             false
         };
+        if negative && !layout {
+            return None;
+        }
         let ok = layout || ctx() && (7..=13).contains(&n) && (lens.len() == 1 || lens.iter().all(|&l| l >= 2));
         if !ok || lens.iter().skip(1).any(|&l| l == 1) {
             return None;

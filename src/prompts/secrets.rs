@@ -614,7 +614,9 @@ impl SecretDetector {
         if sep == b':' && next == Some(b'=') || sep == b'=' && next == Some(b'>') {
             v += 1;
         }
-        let (mut vs, mut ve) = value_after(text, v, self.generic.max_length)?;
+        // In a query string (`?name=` or `&name=`), `&name=` ends the value.
+        let in_query = sep == b'=' && j > 0 && matches!(bytes[j - 1], b'?' | b'&');
+        let (mut vs, mut ve) = value_after(text, v, self.generic.max_length, in_query)?;
         // `Bearer xyz`, `Basic xyz`, `token xyz`: the credential is the second word.
         let first_word = &text[vs..ve];
         if ["bearer", "basic", "token"]
@@ -622,7 +624,7 @@ impl SecretDetector {
             .any(|w| first_word.eq_ignore_ascii_case(w))
             && bytes.get(ve) == Some(&b' ')
         {
-            (vs, ve) = value_after(text, ve, self.generic.max_length)?;
+            (vs, ve) = value_after(text, ve, self.generic.max_length, in_query)?;
         }
         if vs >= ve || overlaps(taken, vs, ve) {
             return None;
@@ -674,7 +676,7 @@ impl SecretDetector {
 
 /// The value that starts at byte `v` (after the separator): quoted up to its closing quote on
 /// the same line, or bare up to a delimiter.
-fn value_after(text: &str, v: usize, max: usize) -> Option<(usize, usize)> {
+fn value_after(text: &str, v: usize, max: usize, in_query: bool) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut i = v;
     while i < bytes.len() && i < v + 8 && matches!(bytes[i], b' ' | b'\t') {
@@ -695,12 +697,12 @@ fn value_after(text: &str, v: usize, max: usize) -> Option<(usize, usize)> {
     let len = bytes
         .get(s..limit)?
         .iter()
-        .position(|&b| {
+        .enumerate()
+        .position(|(k, &b)| {
             b.is_ascii_whitespace()
-                || matches!(
-                    b,
-                    b',' | b';' | b')' | b'}' | b']' | b'&' | b'"' | b'\'' | b'<' | b'>' | b'`'
-                )
+                || matches!(b, b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'' | b'<' | b'>' | b'`')
+                // `&` ends a value in a query string (`&name=`), not inside a password.
+                || b == b'&' && in_query && query_param_at(&bytes[s + k + 1..])
         })
         .unwrap_or(limit - s);
     if s + len == limit && limit < bytes.len() {
@@ -710,6 +712,16 @@ fn value_after(text: &str, v: usize, max: usize) -> Option<(usize, usize)> {
         return None;
     }
     Some((s, s + len))
+}
+
+/// Whether bytes start with `name=`, as after a `&` in a query string.
+fn query_param_at(b: &[u8]) -> bool {
+    let n = b
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        .count();
+    n > 0 && b.get(n) == Some(&b'=')
 }
 
 fn generic_value_ok(g: &Generic, value: &str, lvalue: &str, quoted: bool) -> bool {
@@ -772,7 +784,8 @@ fn overlaps(taken: &[(usize, usize)], s: usize, e: usize) -> bool {
 /// object with an `alg` string and whose payload decodes to JSON.
 fn jwt_at(text: &str, s: usize) -> Option<Hit> {
     let bytes = text.as_bytes();
-    if s > 0 && (is_b64url_byte(bytes[s - 1]) || bytes[s - 1] == b'.') {
+    // Inside a longer token, unless that is an assignment (`session=eyJ…`, `token=eyJ…`).
+    if s > 0 && bytes[s - 1] != b'=' && (is_b64url_byte(bytes[s - 1]) || bytes[s - 1] == b'.') {
         return None;
     }
     let run = |from: usize| {
