@@ -117,13 +117,14 @@ impl PromptScanner<'_> {
     /// Scan text from any reader (a file, standard input).
     pub fn scan_reader(
         &self,
-        reader: Box<dyn Read + '_>,
+        mut reader: Box<dyn Read + '_>,
         path: &str,
         kind: Kind,
         size: u64,
         target: Option<&Target>,
     ) -> FileOutcome {
-        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        // The bytes after the last line end of a chunk, which start the next one.
+        let mut carry: Vec<u8> = Vec::new();
         let mut findings = Vec::new();
         let mut redacted: Vec<String> = Vec::new();
         let mut redactor = self.redact.as_ref().map(|p| Redactor::new(p.mode));
@@ -141,10 +142,11 @@ impl PromptScanner<'_> {
             let want = if first {
                 self.limits.max_document + 1
             } else {
-                self.limits.chunk
+                self.limits.chunk.max(carry.len() + 1)
             };
-            let mut bytes = Vec::new();
-            if let Err(e) = (&mut reader).take(want as u64).read_to_end(&mut bytes) {
+            let mut bytes = std::mem::take(&mut carry);
+            let more = (want - bytes.len()) as u64;
+            if let Err(e) = (&mut reader).take(more).read_to_end(&mut bytes) {
                 if first {
                     return unreadable(path, kind, &e);
                 }
@@ -181,11 +183,7 @@ impl PromptScanner<'_> {
             if chunked && !eof {
                 // Cut at the last line end; the rest starts the next chunk.
                 let cut_at = bytes.iter().rposition(|&b| b == b'\n').map_or(bytes.len(), |p| p + 1);
-                let tail = bytes.split_off(cut_at);
-                reader = std::io::BufReader::with_capacity(
-                    1 << 16,
-                    Box::new(std::io::Cursor::new(tail).chain(reader.into_inner())),
-                );
+                carry = bytes.split_off(cut_at);
             }
             total += bytes.len() as u64;
             let (text, problem) = decode(bytes);
@@ -392,7 +390,16 @@ impl PromptScanner<'_> {
             if seg.hidden.is_some() {
                 continue;
             }
+            // Control tokens are a chat template's own job: not an injection there.
+            let template = kind == Kind::Template
+                || seg
+                    .key_path
+                    .as_deref()
+                    .is_some_and(|k| k.rsplit('/').next().is_some_and(|l| l.contains("template")));
             for h in self.rules.scan_text(&seg.text) {
+                if template && h.rule == Rule::PromptRoleTokenInjection {
+                    continue;
+                }
                 let start = cut.file_offset(seg, h.start);
                 let end = match seg.origin {
                     Origin::YamlScalar { ref token } => token.end,
