@@ -8,7 +8,8 @@
 //!    characters). A text with no keyword in either costs only these two passes.
 //! 2. Otherwise the view is rebuilt with its offset map, and only windows around the keywords
 //!    are matched: one `RegexSet` per window says which entries match, then those entries'
-//!    regexes give the spans.
+//!    regexes give the spans. Regexes and sets are compiled on first use (`Lazy`); loading
+//!    the rules only parses them, so start-up stays cheap.
 //! 3. Each match is scored: its entry's weight plus context signals (educational prose,
 //!    quotes, text about injection, code handling chat templates lower it; imperative address
 //!    to a model raises it). Matches at or above the threshold become hits, mapped back to the
@@ -22,6 +23,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
 const BUILTIN_FILE: &str = "rules/prompts/injection.yaml";
 /// `rules/prompts/injection.yaml`, re-encoded as JSON by `build.rs`.
@@ -113,12 +115,49 @@ struct Entry {
     rule: Rule,
     severity: Severity,
     view: View,
-    re: Regex,
-    /// The pattern has a group named `m`: the hit is that group, not the whole match (the
-    /// regex crate has no look-behind).
-    marked: bool,
+    /// The pattern; `marked` when it has a group named `m`: the hit is that group, not the
+    /// whole match (the regex crate has no look-behind).
+    re: Lazy<Regex>,
     weight: f32,
-    requires: Option<Regex>,
+    requires: Option<Lazy<Regex>>,
+}
+
+/// A regex (or set) checked for syntax when the rules load and compiled on first use: the
+/// NFAs of a few patterns (`[^\s)]{0,1000}` under `(?i)`) cost most of the start-up, which
+/// every CLI run paid though most texts never reach a pattern. A pattern that parses but
+/// does not compile (over the size limit) never matches.
+#[derive(Debug)]
+struct Lazy<T> {
+    sources: Vec<String>,
+    cell: OnceLock<Option<T>>,
+}
+
+impl<T> Lazy<T> {
+    fn new(sources: Vec<String>) -> Self {
+        Lazy {
+            sources,
+            cell: OnceLock::new(),
+        }
+    }
+}
+
+impl Lazy<Regex> {
+    fn get(&self) -> Option<&Regex> {
+        self.cell
+            .get_or_init(|| {
+                let source = self.sources.first()?;
+                RegexBuilder::new(source).size_limit(32 << 20).build().ok()
+            })
+            .as_ref()
+    }
+}
+
+impl Lazy<RegexSet> {
+    fn get(&self) -> Option<&RegexSet> {
+        self.cell
+            .get_or_init(|| RegexSetBuilder::new(&self.sources).size_limit(256 << 20).build().ok())
+            .as_ref()
+    }
 }
 
 #[derive(Debug)]
@@ -147,9 +186,9 @@ pub struct InjectionDetector {
     /// Keywords of raw entries, over the original text.
     raw_ac: AhoCorasick,
     /// Word-view entries as one set (`word_index[i]` is the entry of set pattern `i`).
-    word_set: RegexSet,
+    word_set: Lazy<RegexSet>,
     word_index: Vec<usize>,
-    raw_set: RegexSet,
+    raw_set: Lazy<RegexSet>,
     raw_index: Vec<usize>,
 }
 
@@ -196,6 +235,20 @@ fn words_pattern(p: &str) -> String {
         }
     }
     out
+}
+
+/// Check a pattern's syntax now (a parse, no automaton); it compiles on first use.
+fn check(pattern: &str, file: &str, entry: &str) -> Result<Lazy<Regex>, RulesError> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| RulesError::Entry {
+            file: file.into(),
+            entry: entry.into(),
+            message: format!("bad pattern: {e}"),
+        })?;
+    Ok(Lazy::new(vec![pattern.to_owned()]))
 }
 
 fn compile(pattern: &str, file: &str, entry: &str) -> Result<Regex, RulesError> {
@@ -253,10 +306,9 @@ impl InjectionDetector {
                 View::Words => words_pattern(&p.pattern),
                 View::Raw => p.pattern.clone(),
             };
-            let re = compile(&source, file, &p.id)?;
-            let marked = re.capture_names().any(|n| n == Some("m"));
+            let re = check(&source, file, &p.id)?;
             let requires = match &p.requires {
-                Some(r) => Some(compile(
+                Some(r) => Some(check(
                     &match p.view {
                         View::Words => words_pattern(r),
                         View::Raw => r.clone(),
@@ -285,7 +337,6 @@ impl InjectionDetector {
                 severity: p.severity.unwrap_or_else(|| rule.default_severity()),
                 view: p.view,
                 re,
-                marked,
                 weight: p.weight,
                 requires,
             });
@@ -311,18 +362,8 @@ impl InjectionDetector {
             .map_err(ac_err)?;
         // Case-sensitive and few: the SIMD (Teddy) prefilter does the work.
         let raw_ac = AhoCorasick::builder().build(&raw_kw).map_err(ac_err)?;
-        let set_err = |e: regex::Error| RulesError::Parse {
-            file: file.into(),
-            message: format!("pattern set: {e}"),
-        };
-        let word_set = RegexSetBuilder::new(&word_src)
-            .size_limit(256 << 20)
-            .build()
-            .map_err(set_err)?;
-        let raw_set = RegexSetBuilder::new(&raw_src)
-            .size_limit(256 << 20)
-            .build()
-            .map_err(set_err)?;
+        let word_set = Lazy::new(word_src);
+        let raw_set = Lazy::new(raw_src);
         let c = &spec.context;
         let cue = |name: &str, cue: &Cue| -> Result<(f32, Regex), RulesError> {
             Ok((cue.weight, compile(&words_pattern(&cue.pattern), file, name)?))
@@ -351,29 +392,45 @@ impl InjectionDetector {
         })
     }
 
-    pub fn scan(&self, text: &str, out: &mut Vec<Hit>) {
-        let mut found: Vec<Found> = Vec::new();
-        // Word-view entries first, on the view without its map (reused buffer): most texts
-        // end here, and so do most texts with a keyword but no match.
+    /// Word-view entries over the whole view (without its map; reused buffer).
+    fn scan_words(&self, text: &str, found: &mut Vec<Found>) {
         VIEW.with(|buf| {
             let Ok(mut buf) = buf.try_borrow_mut() else {
                 return;
             };
             normalize::words(text, &mut buf);
-            let view = buf.as_slice();
-            let mut hits: Vec<(usize, usize)> = Vec::new();
+            self.match_view(&buf, true, found);
+        });
+    }
+
+    /// Word-view entries in the windows around the view's keywords (`at_start`: the view is
+    /// the start of the text's, where a keyword's leading space may be missing).
+    fn match_view(&self, view: &[u8], at_start: bool, found: &mut Vec<Found>) {
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        if at_start {
             if let Some(k) = self.word_starts.iter().find(|k| view.starts_with(k)) {
                 hits.push((0, k.len()));
             }
-            hits.extend(self.word_ac.find_iter(view).map(|m| (m.start(), m.end())));
-            for (lo, hi) in regions(&hits, WORD_WINDOW, view.len()) {
-                self.match_region(&self.word_set, &self.word_index, view, lo, hi, &mut found);
-            }
-        });
+        }
+        hits.extend(self.word_ac.find_iter(view).map(|m| (m.start(), m.end())));
+        for (lo, hi) in regions(&hits, WORD_WINDOW, view.len()) {
+            self.match_region(&self.word_set, &self.word_index, view, lo, hi, found);
+        }
+    }
+
+    fn scan_raw(&self, text: &str, found: &mut Vec<Found>) {
         let raw_hits: Vec<(usize, usize)> = self.raw_ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
         for (lo, hi) in regions(&raw_hits, RAW_WINDOW, text.len()) {
-            self.match_region(&self.raw_set, &self.raw_index, text.as_bytes(), lo, hi, &mut found);
+            self.match_region(&self.raw_set, &self.raw_index, text.as_bytes(), lo, hi, found);
         }
+    }
+
+    pub fn scan(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut found: Vec<Found> = Vec::new();
+        // Word-view entries first, then raw ones: most texts end here, and so do most texts
+        // with a keyword but no match.
+        self.scan_words(text, &mut found);
+        self.scan_raw(text, &mut found);
         if found.is_empty() {
             return;
         }
@@ -395,6 +452,7 @@ impl InjectionDetector {
                 continue;
             }
             if let Some(req) = &e.requires {
+                let Some(req) = req.get() else { continue };
                 let ok = match e.view {
                     View::Words => req.is_match(window(view, vs, ve, self.context.around)),
                     View::Raw => req.is_match(window(text.as_bytes(), rs, re, self.context.around)),
@@ -450,19 +508,29 @@ impl InjectionDetector {
         }
     }
 
-    fn match_region(&self, set: &RegexSet, index: &[usize], hay: &[u8], lo: usize, hi: usize, found: &mut Vec<Found>) {
+    fn match_region(
+        &self,
+        set: &Lazy<RegexSet>,
+        index: &[usize],
+        hay: &[u8],
+        lo: usize,
+        hi: usize,
+        found: &mut Vec<Found>,
+    ) {
+        let Some(set) = set.get() else { return };
         let region = &hay[lo..hi];
         for i in set.matches(region).iter() {
             let Some(&entry) = index.get(i) else { continue };
             let e = &self.entries[entry];
-            if e.marked {
-                for caps in e.re.captures_iter(region) {
+            let Some(re) = e.re.get() else { continue };
+            if re.capture_names().any(|n| n == Some("m")) {
+                for caps in re.captures_iter(region) {
                     if let Some(m) = caps.name("m") {
                         push_found(found, entry, lo + m.start(), lo + m.end());
                     }
                 }
             } else {
-                for m in e.re.find_iter(region) {
+                for m in re.find_iter(region) {
                     push_found(found, entry, lo + m.start(), lo + m.end());
                 }
             }
@@ -832,6 +900,9 @@ mod tests {
         let t = std::time::Instant::now();
         let _ = InjectionDetector::builtin();
         println!("builtin(): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        let t = std::time::Instant::now();
+        let _ = crate::prompts::PromptRules::builtin();
+        println!("PromptRules::builtin(): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
         let d = detector();
         {
             let mut v = Vec::new();
@@ -890,7 +961,7 @@ mod tests {
             let t = std::time::Instant::now();
             n = 0;
             for c in corpus.as_bytes().chunks(512) {
-                n += d.word_set.matches(c).iter().count();
+                n += d.word_set.get().expect("word set compiles").matches(c).iter().count();
             }
             println!(
                 "set on all: {:.2} ns/byte ({n})",
