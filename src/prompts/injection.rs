@@ -20,7 +20,7 @@ use super::Hit;
 use crate::finding::{truncate, Severity};
 use crate::rules::{Rule, RulesError};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -152,14 +152,6 @@ impl Lazy<Regex> {
     }
 }
 
-impl Lazy<RegexSet> {
-    fn get(&self) -> Option<&RegexSet> {
-        self.cell
-            .get_or_init(|| RegexSetBuilder::new(&self.sources).size_limit(256 << 20).build().ok())
-            .as_ref()
-    }
-}
-
 #[derive(Debug)]
 struct Context {
     before: usize,
@@ -185,11 +177,14 @@ pub struct InjectionDetector {
     word_starts: Vec<Vec<u8>>,
     /// Keywords of raw entries, over the original text.
     raw_ac: AhoCorasick,
-    /// Word-view entries as one set (`word_index[i]` is the entry of set pattern `i`).
-    word_set: Lazy<RegexSet>,
-    word_index: Vec<usize>,
-    raw_set: Lazy<RegexSet>,
-    raw_index: Vec<usize>,
+    /// The entries each keyword of `word_ac` / `raw_ac` (by pattern id) belongs to: a window
+    /// runs only the entries whose own keyword opened it, so the cost is one small regex per
+    /// candidate rather than the whole set (which falls back to the slow engines on
+    /// keyword-dense text).
+    word_kw_entries: Vec<Vec<usize>>,
+    raw_kw_entries: Vec<Vec<usize>>,
+    /// `word_starts[i]` is the keyword index of its `word_kw` entry.
+    word_start_kw: Vec<usize>,
 }
 
 thread_local! {
@@ -288,8 +283,6 @@ impl InjectionDetector {
         };
         let mut entries = Vec::with_capacity(spec.patterns.len());
         let (mut word_kw, mut raw_kw) = (Vec::new(), Vec::new());
-        let (mut word_src, mut word_index, mut raw_src, mut raw_index) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &spec.patterns {
             if entries.iter().any(|e: &Entry| e.id == p.id) {
                 return Err(err(&p.id, "duplicate pattern id".into()));
@@ -318,17 +311,12 @@ impl InjectionDetector {
                 )?),
                 None => None,
             };
-            let i = entries.len();
             match p.view {
                 View::Words => {
                     word_kw.extend(p.keywords.iter().cloned());
-                    word_src.push(source);
-                    word_index.push(i);
                 }
                 View::Raw => {
                     raw_kw.extend(p.keywords.iter().cloned());
-                    raw_src.push(source);
-                    raw_index.push(i);
                 }
             }
             entries.push(Entry {
@@ -343,12 +331,27 @@ impl InjectionDetector {
         }
         word_kw.sort();
         word_kw.dedup();
-        let word_starts = word_kw
+        let (word_starts, word_start_kw): (Vec<Vec<u8>>, Vec<usize>) = word_kw
             .iter()
-            .filter_map(|k| k.strip_prefix(' ').map(|k| k.as_bytes().to_vec()))
-            .collect();
+            .enumerate()
+            .filter_map(|(i, k)| k.strip_prefix(' ').map(|k| (k.as_bytes().to_vec(), i)))
+            .unzip();
         raw_kw.sort();
         raw_kw.dedup();
+        let owners = |kws: &[String], view: View| -> Vec<Vec<usize>> {
+            kws.iter()
+                .map(|k| {
+                    spec.patterns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| p.view == view && p.keywords.contains(k))
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect()
+        };
+        let word_kw_entries = owners(&word_kw, View::Words);
+        let raw_kw_entries = owners(&raw_kw, View::Raw);
         let ac_err = |e: aho_corasick::BuildError| RulesError::Parse {
             file: file.into(),
             message: format!("keywords: {e}"),
@@ -362,8 +365,6 @@ impl InjectionDetector {
             .map_err(ac_err)?;
         // Case-sensitive and few: the SIMD (Teddy) prefilter does the work.
         let raw_ac = AhoCorasick::builder().build(&raw_kw).map_err(ac_err)?;
-        let word_set = Lazy::new(word_src);
-        let raw_set = Lazy::new(raw_src);
         let c = &spec.context;
         let cue = |name: &str, cue: &Cue| -> Result<(f32, Regex), RulesError> {
             Ok((cue.weight, compile(&words_pattern(&cue.pattern), file, name)?))
@@ -384,11 +385,10 @@ impl InjectionDetector {
             context,
             word_ac,
             word_starts,
+            word_start_kw,
+            word_kw_entries,
+            raw_kw_entries,
             raw_ac,
-            word_set,
-            word_index,
-            raw_set,
-            raw_index,
         })
     }
 
@@ -406,23 +406,74 @@ impl InjectionDetector {
     /// Word-view entries in the windows around the view's keywords (`at_start`: the view is
     /// the start of the text's, where a keyword's leading space may be missing).
     fn match_view(&self, view: &[u8], at_start: bool, found: &mut Vec<Found>) {
-        let mut hits: Vec<(usize, usize)> = Vec::new();
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
         if at_start {
-            if let Some(k) = self.word_starts.iter().find(|k| view.starts_with(k)) {
-                hits.push((0, k.len()));
+            if let Some((k, kw)) = self
+                .word_starts
+                .iter()
+                .zip(&self.word_start_kw)
+                .find(|(k, _)| view.starts_with(k))
+            {
+                hits.push((0, k.len(), *kw));
             }
         }
-        hits.extend(self.word_ac.find_iter(view).map(|m| (m.start(), m.end())));
-        for (lo, hi) in regions(&hits, WORD_WINDOW, view.len()) {
-            self.match_region(&self.word_set, &self.word_index, view, lo, hi, found);
+        hits.extend(
+            // Overlapping: `ignor` (English) must not hide `ignorier` (German) at the same place.
+            self.word_ac
+                .find_overlapping_iter(view)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+        );
+        self.match_entries(&hits, &self.word_kw_entries, view, WORD_WINDOW, found);
+    }
+
+    /// Run each entry whose keyword was hit over the merged windows around its own hits.
+    fn match_entries(
+        &self,
+        hits: &[(usize, usize, usize)],
+        owners: &[Vec<usize>],
+        hay: &[u8],
+        w: usize,
+        found: &mut Vec<Found>,
+    ) {
+        if hits.is_empty() {
+            return;
+        }
+        let mut per_entry: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+        for &(s, e, kw) in hits {
+            for &entry in owners.get(kw).map_or(&[][..], Vec::as_slice) {
+                per_entry.entry(entry).or_default().push((s, e));
+            }
+        }
+        for (entry, spans) in per_entry {
+            for (lo, hi) in regions(&spans, w, hay.len()) {
+                self.match_entry(entry, hay, lo, hi, found);
+            }
+        }
+    }
+
+    fn match_entry(&self, entry: usize, hay: &[u8], lo: usize, hi: usize, found: &mut Vec<Found>) {
+        let Some(re) = self.entries[entry].re.get() else { return };
+        let region = &hay[lo..hi];
+        if re.capture_names().any(|n| n == Some("m")) {
+            for caps in re.captures_iter(region) {
+                if let Some(m) = caps.name("m") {
+                    push_found(found, entry, lo + m.start(), lo + m.end());
+                }
+            }
+        } else {
+            for m in re.find_iter(region) {
+                push_found(found, entry, lo + m.start(), lo + m.end());
+            }
         }
     }
 
     fn scan_raw(&self, text: &str, found: &mut Vec<Found>) {
-        let raw_hits: Vec<(usize, usize)> = self.raw_ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
-        for (lo, hi) in regions(&raw_hits, RAW_WINDOW, text.len()) {
-            self.match_region(&self.raw_set, &self.raw_index, text.as_bytes(), lo, hi, found);
-        }
+        let raw_hits: Vec<(usize, usize, usize)> = self
+            .raw_ac
+            .find_overlapping_iter(text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        self.match_entries(&raw_hits, &self.raw_kw_entries, text.as_bytes(), RAW_WINDOW, found);
     }
 
     pub fn scan(&self, text: &str, out: &mut Vec<Hit>) {
@@ -505,35 +556,6 @@ impl InjectionDetector {
                 key: e.id.clone(),
                 redact: None,
             });
-        }
-    }
-
-    fn match_region(
-        &self,
-        set: &Lazy<RegexSet>,
-        index: &[usize],
-        hay: &[u8],
-        lo: usize,
-        hi: usize,
-        found: &mut Vec<Found>,
-    ) {
-        let Some(set) = set.get() else { return };
-        let region = &hay[lo..hi];
-        for i in set.matches(region).iter() {
-            let Some(&entry) = index.get(i) else { continue };
-            let e = &self.entries[entry];
-            let Some(re) = e.re.get() else { continue };
-            if re.capture_names().any(|n| n == Some("m")) {
-                for caps in re.captures_iter(region) {
-                    if let Some(m) = caps.name("m") {
-                        push_found(found, entry, lo + m.start(), lo + m.end());
-                    }
-                }
-            } else {
-                for m in re.find_iter(region) {
-                    push_found(found, entry, lo + m.start(), lo + m.end());
-                }
-            }
         }
     }
 
@@ -958,15 +980,6 @@ mod tests {
                 d.raw_ac.patterns_len()
             );
             println!("word ac patterns {}", d.word_ac.patterns_len());
-            let t = std::time::Instant::now();
-            n = 0;
-            for c in corpus.as_bytes().chunks(512) {
-                n += d.word_set.get().expect("word set compiles").matches(c).iter().count();
-            }
-            println!(
-                "set on all: {:.2} ns/byte ({n})",
-                t.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64
-            );
         }
         let mut out = Vec::new();
         for c in &chunks {
