@@ -138,6 +138,21 @@ struct Count {
 }
 
 impl Count {
+    fn add(&mut self, labelled: bool, predicted: bool, id: &str) {
+        match (labelled, predicted) {
+            (true, true) => self.tp += 1,
+            (false, true) => {
+                self.fp += 1;
+                self.fps.push(id.to_string());
+            }
+            (true, false) => {
+                self.fn_ += 1;
+                self.fns.push(id.to_string());
+            }
+            _ => {}
+        }
+    }
+
     fn precision(&self) -> f64 {
         if self.tp + self.fp == 0 {
             1.0
@@ -169,36 +184,14 @@ fn eval_set_meets_precision_and_recall_targets() {
             if fam == "injection" {
                 continue;
             }
-            let c = by.entry(rule.clone()).or_default();
-            match (r.labels.contains(rule), fired.contains(rule)) {
-                (true, true) => c.tp += 1,
-                (false, true) => {
-                    c.fp += 1;
-                    c.fps.push(r.id.clone());
-                }
-                (true, false) => {
-                    c.fn_ += 1;
-                    c.fns.push(r.id.clone());
-                }
-                _ => {}
-            }
+            by.entry(rule.clone())
+                .or_default()
+                .add(r.labels.contains(rule), fired.contains(rule), &r.id);
         }
         for fam in ["injection", "hidden", "pii", "secrets"] {
             let labelled = r.labels.iter().any(|l| family(l) == Some(fam));
             let predicted = fired.iter().any(|l| family(l) == Some(fam));
-            let c = by.entry(fam.to_string()).or_default();
-            match (labelled, predicted) {
-                (true, true) => c.tp += 1,
-                (false, true) => {
-                    c.fp += 1;
-                    c.fps.push(r.id.clone());
-                }
-                (true, false) => {
-                    c.fn_ += 1;
-                    c.fns.push(r.id.clone());
-                }
-                _ => {}
-            }
+            by.entry(fam.to_string()).or_default().add(labelled, predicted, &r.id);
         }
         if let Some(want) = &r.severity {
             for l in &r.labels {
