@@ -195,11 +195,8 @@ impl PromptScanner<'_> {
                         .key("encoding"),
                 );
             }
-            let chunk_kind = match kind {
-                Kind::Jsonl | Kind::Text | Kind::Markdown | Kind::Template => kind,
-                _ if chunked => Kind::Text,
-                _ => kind,
-            };
+            // A structured document cut into chunks is no longer that structure: plain text.
+            let chunk_kind = if chunked && !streams(kind) { Kind::Text } else { kind };
             let (f, edits, next) = self.scan_document(chunk_kind, &text, path, base, redactor.as_mut());
             for finding in f {
                 let n = per_rule.entry(finding.rule).or_insert(0usize);
@@ -218,7 +215,7 @@ impl PromptScanner<'_> {
             }
         }
         if chunked {
-            let why = if matches!(kind, Kind::Jsonl | Kind::Text | Kind::Markdown | Kind::Template) {
+            let why = if streams(kind) {
                 format!(
                     "larger than {} MiB: scanned in chunks of {} MiB cut at line ends",
                     self.limits.max_document >> 20,
@@ -231,7 +228,7 @@ impl PromptScanner<'_> {
                     kind.as_str()
                 )
             };
-            let sev = if matches!(kind, Kind::Jsonl | Kind::Text | Kind::Markdown | Kind::Template) {
+            let sev = if streams(kind) {
                 Severity::Info
             } else {
                 Severity::Medium
@@ -417,8 +414,8 @@ impl PromptScanner<'_> {
         };
         let keep: Vec<bool> = raw_hits.iter().map(|x| !dup(x)).collect();
         let mut edits = Vec::new();
-        let mut string_spans: HashMap<usize, Vec<(std::ops::Range<usize>, String)>> = HashMap::new();
-        let mut scalar_spans: HashMap<usize, Vec<(std::ops::Range<usize>, String)>> = HashMap::new();
+        // Redactions that rewrite a whole token (a JSON string, a YAML scalar) rather than a span.
+        let mut whole: HashMap<Whole, Vec<(std::ops::Range<usize>, String)>> = HashMap::new();
         for ((si, h, start, end), keep) in raw_hits.iter().zip(&keep) {
             if !keep {
                 continue;
@@ -443,8 +440,12 @@ impl PromptScanner<'_> {
             let value = &seg.text[h.start..h.end];
             let mut text = r.replacement(placeholder, value);
             match &seg.origin {
-                Origin::Json(_) => string_spans.entry(*si).or_default().push((h.start..h.end, text)),
-                Origin::YamlScalar { .. } => scalar_spans.entry(*si).or_default().push((h.start..h.end, text)),
+                Origin::Json(_) | Origin::YamlScalar { .. } => {
+                    whole
+                        .entry(Whole::Segment(*si))
+                        .or_default()
+                        .push((h.start..h.end, text));
+                }
                 Origin::Raw { .. } => {
                     if kind == Kind::Html {
                         text = text.replace('<', "&lt;").replace('>', "&gt;");
@@ -453,8 +454,8 @@ impl PromptScanner<'_> {
                         // A plain YAML scalar may not start with `*` or hold `: `; quote it whole.
                         Some(s) => {
                             let rel = start - s.range.start..end - s.range.start;
-                            scalar_spans
-                                .entry(usize::MAX - s.range.start)
+                            whole
+                                .entry(Whole::PlainScalar(s.range.start))
                                 .or_default()
                                 .push((rel, text));
                         }
@@ -466,28 +467,23 @@ impl PromptScanner<'_> {
                 }
             }
         }
-        for (si, spans) in string_spans {
-            let Origin::Json(i) = cut.segments[si].origin else {
-                continue;
+        for (w, spans) in whole {
+            let (range, value) = match w {
+                Whole::Segment(si) => {
+                    let seg = &cut.segments[si];
+                    let range = match &seg.origin {
+                        Origin::Json(i) => cut.json[*i].token.0..cut.json[*i].token.1,
+                        Origin::YamlScalar { token } => token.clone(),
+                        Origin::Raw { .. } => continue,
+                    };
+                    (range, seg.text.to_string())
+                }
+                Whole::PlainScalar(start) => {
+                    let Some(s) = cut.yaml_scalar(start) else { continue };
+                    (s.range.clone(), doc[s.range.clone()].to_string())
+                }
             };
-            let s = &cut.json[i];
-            let new = redact::apply_spans(&cut.segments[si].text, &spans);
-            edits.push(Edit {
-                range: s.token.0..s.token.1,
-                text: serde_json::to_string(&new).unwrap_or_default(),
-            });
-        }
-        for (k, spans) in scalar_spans {
-            let (range, value) = if k >= usize::MAX / 2 {
-                let start = usize::MAX - k;
-                let Some(s) = cut.yaml_scalar(start) else { continue };
-                (s.range.clone(), doc[s.range.clone()].to_string())
-            } else {
-                let Origin::YamlScalar { token } = &cut.segments[k].origin else {
-                    continue;
-                };
-                (token.clone(), cut.segments[k].text.to_string())
-            };
+            // Re-encoded as a JSON string, which is also a valid YAML double-quoted scalar.
             let new = redact::apply_spans(&value, &spans);
             edits.push(Edit {
                 range,
@@ -495,7 +491,7 @@ impl PromptScanner<'_> {
             });
         }
         findings.extend(self.hidden_html(&cut, doc, path, &raw_hits, &locate));
-        let lines_here = u32::try_from(doc.bytes().filter(|&b| b == b'\n').count()).unwrap_or(u32::MAX);
+        let lines_here = u32::try_from(memchr::memchr_iter(b'\n', doc.as_bytes()).count()).unwrap_or(u32::MAX);
         let records_here = cut.segments.iter().filter_map(|s| s.record).max().unwrap_or(0);
         let next = Base {
             byte: base.byte + doc.len() as u64,
@@ -562,6 +558,20 @@ impl PromptScanner<'_> {
         }
         out
     }
+}
+
+/// Formats that stay themselves when cut at line ends (so large files keep their records).
+fn streams(kind: Kind) -> bool {
+    matches!(kind, Kind::Jsonl | Kind::Text | Kind::Markdown | Kind::Template)
+}
+
+/// A token that a redaction rewrites whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Whole {
+    /// A decoded segment: a JSON string, or an escaped YAML scalar.
+    Segment(usize),
+    /// A plain YAML scalar (by start offset) that must be quoted once rewritten.
+    PlainScalar(usize),
 }
 
 fn strip_tags(s: &str) -> String {
