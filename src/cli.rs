@@ -63,6 +63,13 @@ pub struct Common {
     /// Follow symbolic links that point outside the scan root (reported and skipped otherwise).
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Configuration file (default: `llmguard.toml` at the scan root, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A previous `--format json` report: findings already in it (same fingerprint) are
+    /// reported as suppressed by the baseline and do not fail the run; new ones do.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

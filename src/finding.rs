@@ -101,6 +101,28 @@ pub struct Finding {
     /// What identifies this finding across runs when bytes around it move (an import name, a
     /// member name); part of the fingerprint instead of the byte offset.
     pub key: String,
+    /// Set when configuration, a trusted inline comment or the baseline silenced the
+    /// finding: it is still reported (JSON, SARIF `suppressions`) but does not fail the run.
+    pub suppression: Option<Suppression>,
+}
+
+/// What silenced a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    /// An `[[ignore]]` entry or a disabled rule in `llmguard.toml`.
+    Config,
+    /// An `llmguard: ignore[...]` comment in a file the configuration trusts.
+    Inline,
+    /// The finding was already in the `--baseline` report.
+    Baseline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The reason the configuration or comment gave (or which baseline).
+    pub reason: String,
 }
 
 impl Finding {
@@ -114,6 +136,7 @@ impl Finding {
             location,
             evidence: None,
             key: String::new(),
+            suppression: None,
         }
     }
 

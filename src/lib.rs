@@ -5,6 +5,7 @@
 //! `--fail-on`; errors of the run itself are `Err`, which `main` maps to 2).
 
 pub mod cli;
+pub mod config;
 pub mod docs;
 pub mod finding;
 pub mod model;
@@ -76,17 +77,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// Run `scan-model` and return its report (no output is written).
 pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
-    let rules = RuleSet::builtin().context("loading the built-in rules")?;
-    let mut limits = scan::model::ModelLimits::default();
-    for setting in &args.limits {
-        limits.set(setting).map_err(|e| anyhow::anyhow!("--limit {e}"))?;
-    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
     let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let setup = setup(&args.common, &root)?;
+    let rules = RuleSet::compile(&setup.config.user_rules).context("loading the rules")?;
+    let mut limits = scan::model::ModelLimits::default();
+    for setting in &args.limits {
+        limits.set(setting).map_err(|e| anyhow::anyhow!("--limit {e}"))?;
+    }
     let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
     let scanner = scan::model::ModelScanner {
         rules: &rules,
@@ -101,7 +103,18 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
         args.common.fail_on,
         &found.targets,
         &root,
+        &setup,
     ))
+}
+
+/// The configuration (found at the scan root or named by `--config`) and the baseline.
+fn setup(common: &Common, root: &std::path::Path) -> anyhow::Result<scan::Setup> {
+    let config = config::Config::load(common.config.as_deref(), root)?;
+    let baseline = match &common.baseline {
+        Some(p) => Some(scan::suppress::Baseline::load(p)?),
+        None => None,
+    };
+    Ok(scan::Setup { config, baseline })
 }
 
 /// Run `scan-prompts` and return its report (redacted copies are written as asked).
@@ -141,6 +154,7 @@ pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     paths.retain(|p| p.as_os_str() != "-");
     let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let setup = setup(&args.common, &root)?;
     let found = if paths.is_empty() {
         walk::Discovery::default()
     } else {
@@ -177,6 +191,7 @@ pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
         args.common.fail_on,
         &plain,
         &root,
+        &setup,
     );
     report.skipped = skipped;
     Ok(report)

@@ -106,6 +106,13 @@ const TESTED_ELSEWHERE: &[(&str, &str)] = &[
     ("GEN004", "src/walk.rs::links_outside_root_are_reported_not_followed"),
     ("GEN005", "src/scan/mod.rs::panics_become_findings"),
     ("GEN007", "tests/prompts.rs::redaction_failures_are_findings"),
+    // These need an llmguard.toml beside the scanned files.
+    (
+        "GEN008",
+        "tests/config.rs::severity_overrides_disabled_rules_and_unused_entries",
+    ),
+    ("GEN009", "tests/config.rs::inline_ignores_count_only_in_trusted_paths"),
+    ("GEN010", "tests/config.rs::inline_ignores_count_only_in_trusted_paths"),
 ];
 
 #[test]

@@ -30,24 +30,50 @@ fn sarif_passes_the_multitool_with_no_errors_or_warnings() {
     };
     // The whole fixture trees: every rule family, member findings, whole-file findings, and
     // text findings with line/column regions.
-    validate(&tool, "scan-model", "testdata/models");
-    validate(&tool, "scan-prompts", "testdata/prompts/samples");
+    validate(&tool, "scan-model", "testdata/models", &[]);
+    validate(&tool, "scan-prompts", "testdata/prompts/samples", &[]);
+    // Suppressed results: the malicious pickles' findings as a baseline, the rest of the tree
+    // reported as usual.
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let o = common::llmguard(&["scan-model", "-q", "--format", "json", "testdata/models/malicious"]);
+    std::fs::write(&baseline, &o.stdout).unwrap();
+    validate(
+        &tool,
+        "scan-model",
+        "testdata/models",
+        &["--baseline", baseline.to_str().unwrap()],
+    );
 }
 
-fn validate(tool: &std::path::Path, command: &str, tree: &str) {
+fn validate(tool: &std::path::Path, command: &str, tree: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("llmguard.sarif");
     let log = dir.path().join("validation.sarif");
-    let o = common::llmguard(&[
-        command,
-        "-q",
-        "--format",
-        "sarif",
-        "--output",
-        input.to_str().unwrap(),
-        tree,
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{command} {tree}");
+    let o = common::llmguard(
+        &[
+            command,
+            "-q",
+            "--format",
+            "sarif",
+            "--output",
+            input.to_str().unwrap(),
+            tree,
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect::<Vec<_>>(),
+    );
+    // With the baseline every high finding is suppressed, so that run passes.
+    let want = if extra.is_empty() { 1 } else { 0 };
+    assert_eq!(o.status.code(), Some(want), "{command} {tree} {extra:?}");
+    if !extra.is_empty() {
+        let sarif = std::fs::read_to_string(&input).unwrap();
+        assert!(
+            sarif.contains("\"suppressions\""),
+            "{command} {tree} {extra:?}: no suppressed result"
+        );
+    }
     let status = Command::new(tool)
         .args([
             "validate",

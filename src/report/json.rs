@@ -2,7 +2,7 @@
 //! generated from these types and kept identical by a test).
 
 use super::{Artifact, Report, Verdict};
-use crate::finding::{Location, Severity};
+use crate::finding::{Location, Severity, Suppression};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,12 +36,16 @@ struct Summary {
     files: usize,
     /// Files by verdict.
     verdicts: BTreeMap<Verdict, usize>,
-    /// Findings by severity.
+    /// Unsuppressed findings by severity.
     findings: BTreeMap<Severity, usize>,
     /// The `--fail-on` threshold (`never` when disabled).
     fail_on: &'static str,
     /// Whether a finding is at or above `fail_on` (the process then exits with 1).
     failed: bool,
+    /// Findings that configuration, a trusted inline comment or the baseline suppressed;
+    /// they are listed with a `suppression` and not counted in `findings` above.
+    #[serde(skip_serializing_if = "is_zero")]
+    suppressed: usize,
     /// Files found in named directories that are not of a format this subcommand reads, and
     /// were therefore not opened (`scan-prompts`); not listed in `artifacts`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -67,6 +71,9 @@ struct JsonFinding<'a> {
     evidence: Option<&'a str>,
     /// Stable across runs and unrelated edits of the file; used for baselines.
     fingerprint: String,
+    /// Present when the finding is suppressed (it then does not fail the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<&'a Suppression>,
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
@@ -83,6 +90,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             findings: report.by_severity(),
             fail_on: report.fail_on.as_str(),
             failed: report.failed(),
+            suppressed: report.suppressed(),
             skipped: report.skipped,
         },
         findings: report
@@ -97,6 +105,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
                 location: &f.location,
                 evidence: f.evidence.as_deref(),
                 fingerprint: f.fingerprint(),
+                suppression: f.suppression.as_ref(),
             })
             .collect(),
         artifacts: &report.artifacts,

@@ -139,16 +139,26 @@ impl Report {
         }
     }
 
-    /// Whether CI should fail: any finding at or above `--fail-on`.
+    /// Whether CI should fail: any finding at or above `--fail-on` that nothing suppressed.
     pub fn failed(&self) -> bool {
         self.fail_on
             .threshold()
-            .is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+            .is_some_and(|t| self.active().any(|f| f.severity >= t))
     }
 
+    /// Findings that no configuration, inline comment or baseline suppressed.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppression.is_none())
+    }
+
+    pub fn suppressed(&self) -> usize {
+        self.findings.len() - self.active().count()
+    }
+
+    /// Unsuppressed findings by severity.
     pub fn by_severity(&self) -> BTreeMap<Severity, usize> {
         let mut m = BTreeMap::new();
-        for f in &self.findings {
+        for f in self.active() {
             *m.entry(f.severity).or_default() += 1;
         }
         m
@@ -188,10 +198,14 @@ impl Report {
                 if self.skipped == 1 { "" } else { "s" }
             );
         }
-        let n = self.findings.len();
+        let n = self.active().count();
         line += &format!("; {n} finding{}", if n == 1 { "" } else { "s" });
         if !sev.is_empty() {
             line += &format!(" ({})", sev.join(", "));
+        }
+        let quiet = self.suppressed();
+        if quiet > 0 {
+            line += &format!(", {quiet} suppressed");
         }
         line += &match (self.failed(), self.fail_on) {
             (_, FailOn::Never) => "; --fail-on never: passing".to_string(),

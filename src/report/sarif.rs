@@ -2,12 +2,13 @@
 //! `level` and `security-severity` here and nowhere else.
 
 use super::Report;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Severity, SuppressionKind};
 use crate::rules::Rule;
 use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag, Region,
-    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool,
+    ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -194,6 +195,23 @@ fn result(report: &Report, f: &Finding) -> SarifResult {
         .properties(PropertyBag::builder().additional_properties(props).build())
         .build();
     result.rule_index = rule_index;
+    if let Some(sup) = &f.suppression {
+        // A comment in the file is `inSource`; configuration and baseline live outside it.
+        let kind = match sup.kind {
+            SuppressionKind::Inline => "inSource",
+            SuppressionKind::Config | SuppressionKind::Baseline => "external",
+        };
+        let mut props = BTreeMap::new();
+        props.insert("llmguardKind".to_string(), json!(sup.kind));
+        result.suppressions = Some(vec![Suppression {
+            guid: None,
+            justification: Some(sup.reason.clone()),
+            kind: json!(kind),
+            location: None,
+            properties: Some(PropertyBag::builder().additional_properties(props).build()),
+            status: Some(json!("accepted")),
+        }]);
+    }
     result
 }
 

@@ -59,11 +59,21 @@ pub(super) fn render(report: &Report, colour: bool, out: &mut dyn Write) -> std:
         });
         table.set_header(vec!["Severity", "Rule", "Where", "Finding"]);
         for f in &report.findings {
-            let mut sev = Cell::new(f.severity.as_str());
+            let mut sev = Cell::new(match &f.suppression {
+                Some(_) => format!("{} (suppressed)", f.severity.as_str()),
+                None => f.severity.as_str().to_string(),
+            });
             if colour {
-                sev = sev.fg(colour_of(f.severity));
+                sev = sev.fg(if f.suppression.is_some() {
+                    Color::Grey
+                } else {
+                    colour_of(f.severity)
+                });
             }
             let mut msg = f.message.clone();
+            if let Some(s) = &f.suppression {
+                msg.push_str(&format!("\n  suppressed: {}", s.reason));
+            }
             if let Some(e) = &f.evidence {
                 msg.push_str(&format!("\n  evidence: {e}"));
             }

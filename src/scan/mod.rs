@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod prompts;
+pub mod suppress;
 
 use crate::finding::{Finding, Location};
 use crate::report::{Artifact, FailOn, Report, Verdict};
@@ -18,6 +19,15 @@ use std::path::Path;
 pub struct FileOutcome {
     pub artifact: Artifact,
     pub findings: Vec<Finding>,
+    /// Inline ignore comments in the file (text formats with comments only).
+    pub inline: Vec<suppress::InlineIgnore>,
+}
+
+/// What every run applies to its findings: the configuration and the optional baseline.
+#[derive(Debug, Default)]
+pub struct Setup {
+    pub config: crate::config::Config,
+    pub baseline: Option<suppress::Baseline>,
 }
 
 pub struct Driver {
@@ -87,11 +97,12 @@ fn internal_error(t: &Target, why: &str) -> FileOutcome {
             sha256: None,
         },
         findings: vec![f],
+        inline: Vec::new(),
     }
 }
 
 /// Join outcomes and run-level findings into the report: the one place where findings are
-/// merged, sorted, and (later) suppressed or re-levelled by configuration.
+/// merged, re-levelled and suppressed by configuration and baseline, and sorted.
 pub fn finish(
     command: &'static str,
     outcomes: Vec<FileOutcome>,
@@ -99,13 +110,33 @@ pub fn finish(
     fail_on: FailOn,
     targets: &[Target],
     root: &Path,
+    setup: &Setup,
 ) -> Report {
     let mut findings = extra;
     let mut artifacts = Vec::with_capacity(outcomes.len());
+    let mut inline = BTreeMap::new();
     for o in outcomes {
         findings.extend(o.findings);
+        if !o.inline.is_empty() {
+            inline.insert(o.artifact.path.clone(), o.inline);
+        }
         artifacts.push(o.artifact);
     }
+    let relative = |p: &str| relative_to(Path::new(p), root).unwrap_or_else(|| p.replace('\\', "/"));
+    suppress::apply(
+        &mut findings,
+        &suppress::Context {
+            config: &setup.config,
+            baseline: setup.baseline.as_ref(),
+            inline: &inline,
+            relative: &relative,
+            family: match command {
+                "scan-model" => "MOD",
+                "scan-prompts" => "PRM",
+                _ => "GEN",
+            },
+        },
+    );
     let mut report = Report::new(command, findings, artifacts, fail_on);
     report.uris = uris(targets, &report.findings, root);
     report
@@ -122,15 +153,29 @@ fn uris(targets: &[Target], findings: &[Finding], root: &Path) -> BTreeMap<Strin
         if out.contains_key(&display) {
             continue;
         }
-        let abs = std::path::absolute(&path).unwrap_or(path.clone());
-        let abs = abs.canonicalize().unwrap_or(abs);
-        let uri = match abs.strip_prefix(root) {
-            Ok(rel) => encode(&rel.to_string_lossy().replace('\\', "/")),
-            Err(_) => format!("file://{}", encode(&abs.to_string_lossy().replace('\\', "/"))),
+        let uri = match relative_to(&path, root) {
+            Some(rel) => encode(&rel),
+            None => format!(
+                "file://{}",
+                encode(&absolute(&path).to_string_lossy().replace('\\', "/"))
+            ),
         };
         out.insert(display, uri);
     }
     out
+}
+
+fn absolute(path: &Path) -> std::path::PathBuf {
+    let abs = std::path::absolute(path).unwrap_or(path.to_path_buf());
+    abs.canonicalize().unwrap_or(abs)
+}
+
+/// `path` relative to the scan root with `/` separators; `None` outside it.
+pub fn relative_to(path: &Path, root: &Path) -> Option<String> {
+    absolute(path)
+        .strip_prefix(root)
+        .ok()
+        .map(|rel| rel.to_string_lossy().replace('\\', "/"))
 }
 
 /// Percent-encode everything but unreserved characters and `/` (RFC 3986).

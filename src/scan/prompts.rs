@@ -137,6 +137,7 @@ impl PromptScanner<'_> {
         let mut chunked = false;
         let mut redact_blocked = None;
         let mut per_rule: HashMap<Rule, usize> = HashMap::new();
+        let mut inline = Vec::new();
         loop {
             // Whole documents up to the limit; past it, chunks cut at line ends.
             let want = if first {
@@ -178,6 +179,7 @@ impl PromptScanner<'_> {
                         sha256: None,
                     },
                     findings,
+                    inline: Vec::new(),
                 };
             }
             if chunked && !eof {
@@ -197,6 +199,10 @@ impl PromptScanner<'_> {
             }
             // A structured document cut into chunks is no longer that structure: plain text.
             let chunk_kind = if chunked && !streams(kind) { Kind::Text } else { kind };
+            // JSON and JSONL have no comments: only configuration ignores apply to them.
+            if !matches!(kind, Kind::Json | Kind::Jsonl) {
+                inline.extend(super::suppress::inline_ignores(&text, base.line));
+            }
             let (f, edits, next) = self.scan_document(chunk_kind, &text, path, base, redactor.as_mut());
             for finding in f {
                 let n = per_rule.entry(finding.rule).or_insert(0usize);
@@ -272,6 +278,7 @@ impl PromptScanner<'_> {
                 sha256: None,
             },
             findings,
+            inline,
         }
     }
 
@@ -638,6 +645,7 @@ fn unreadable(path: &str, kind: Kind, e: &std::io::Error) -> FileOutcome {
             format!("cannot read: {e}"),
         )
         .key("open")],
+        inline: Vec::new(),
     }
 }
 

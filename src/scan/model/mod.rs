@@ -272,6 +272,7 @@ impl ModelScanner<'_> {
                 sha256,
             },
             findings,
+            inline: Vec::new(),
         }
     }
 }
@@ -293,6 +294,7 @@ fn unreadable(path: &str, e: &std::io::Error) -> FileOutcome {
             sha256: None,
         },
         findings,
+        inline: Vec::new(),
     }
 }
 
