@@ -122,11 +122,9 @@ pub struct Context<'a> {
 }
 
 fn sha256_of(path: &str) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut file, &mut h).ok()?;
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::digest::sha256_file(std::path::Path::new(path))
+        .ok()
+        .map(|d| d.sha256)
 }
 
 /// Re-level, suppress and add suppression findings; the one place this happens.

@@ -12,7 +12,6 @@ use crate::model::{sniff, Magic};
 use crate::report::{Artifact, Verdict};
 use crate::rules::{Rule, RuleSet};
 use crate::walk::Target;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::rc::Rc;
 
@@ -299,9 +298,7 @@ fn unreadable(path: &str, e: &std::io::Error) -> FileOutcome {
 }
 
 fn sha256_file(src: &dyn Source) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    std::io::copy(&mut SourceReader::new(src, 0, src.len()), &mut h)?;
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::digest::sha256_reader(&mut SourceReader::new(src, 0, src.len()))?.sha256)
 }
 
 /// Bytes read to identify a blob: enough for a tar header's `ustar` magic (offset 257) and an
