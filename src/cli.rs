@@ -33,6 +33,10 @@ pub enum Command {
     /// PII and secrets.
     #[command(after_help = AFTER_HELP)]
     ScanPrompts(ScanPromptsArgs),
+    /// Lint access policies of vector databases and AI gateways (the vector-DB RBAC policy shape,
+    /// Kubernetes RBAC, OpenSearch Security roles) for grants broader than least privilege.
+    #[command(after_help = AFTER_HELP)]
+    LintPolicy(LintPolicyArgs),
     /// List every rule: id, name, default severity and summary.
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
@@ -119,6 +123,31 @@ pub struct ScanPromptsArgs {
     /// (larger files are scanned in chunks of this size, 8).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintPolicyArgs {
+    /// Policy files or directories. Directories are recursed for .yaml, .yml and .json files;
+    /// those that are not policies are skipped and counted in the summary. A file named
+    /// explicitly is always read, and reported (POL003) when it is not a policy. The format is
+    /// detected from content. Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Print the effective access of ROLE (`all`: every role) per collection, after
+    /// inheritance, wildcards, exclusions and dynamic rules, as a table (or JSON with
+    /// `--format json`) on standard output; the findings report then goes to --output FILE, or
+    /// to standard error. The exit code still comes from the findings.
+    #[arg(long, value_name = "ROLE")]
+    pub explain_access: Option<String>,
+    /// Print the JSON Schema of the native policy format and exit.
+    #[arg(long)]
+    pub print_schema: bool,
+    /// Judge `expires_at` against this date (YYYY-MM-DD) instead of today (UTC), for
+    /// reproducible runs.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,32 @@ struct File {
     inline_ignores: Vec<Spanned<String>>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreEntry>>,
+    #[serde(default)]
+    policy: Option<PolicySection>,
+}
+
+/// `[policy]`: `lint-policy` settings over the built-in data.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicySection {
+    #[serde(default)]
+    min_retention_days: Option<u64>,
+    #[serde(default)]
+    min_tls: Option<Spanned<String>>,
+    #[serde(default)]
+    max_policy_mib: Option<Spanned<usize>>,
+    /// `NAMESPACE/RESOURCE` globs (Kubernetes) or index-name globs (OpenSearch) to a sensitivity.
+    #[serde(default)]
+    classification: BTreeMap<String, Spanned<String>>,
+}
+
+/// `lint-policy` settings from `[policy]`; `None` keeps the built-in value.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyConfig {
+    pub min_retention_days: Option<u64>,
+    pub min_tls: Option<String>,
+    pub max_policy_mib: Option<usize>,
+    pub classification: Vec<crate::policy::ConfigClass>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +121,7 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
     inline_trusted: Option<GlobSet>,
     pub user_rules: UserRules,
+    pub policy: PolicyConfig,
 }
 
 /// The configuration could not be used; the run fails with exit code 2.
@@ -213,6 +240,40 @@ impl Config {
         if let Some(p) = file.pickle {
             config.user_rules.pickle.push((shown.to_string(), p));
         }
+        if let Some(p) = file.policy {
+            config.policy.min_retention_days = p.min_retention_days;
+            if let Some(t) = p.min_tls {
+                let ok = ["1.0", "1.1", "1.2", "1.3"].contains(&t.get_ref().as_str());
+                if !ok {
+                    return Err(invalid(format!(
+                        "line {}: [policy] min_tls must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"",
+                        line_of(t.span())
+                    )));
+                }
+                config.policy.min_tls = Some(t.get_ref().clone());
+            }
+            if let Some(m) = p.max_policy_mib {
+                if !(1..=1024).contains(m.get_ref()) {
+                    return Err(invalid(format!(
+                        "line {}: [policy] max_policy_mib must be 1 to 1024",
+                        line_of(m.span())
+                    )));
+                }
+                config.policy.max_policy_mib = Some(*m.get_ref());
+            }
+            for (pattern, s) in &p.classification {
+                let sensitivity = crate::policy::model::Sensitivity::parse(s.get_ref()).ok_or_else(|| {
+                    invalid(format!(
+                        "line {}: [policy.classification] `{pattern}`: sensitivity must be public, internal, confidential or restricted",
+                        line_of(s.span())
+                    ))
+                })?;
+                config.policy.classification.push(crate::policy::ConfigClass {
+                    pattern: pattern.clone(),
+                    sensitivity,
+                });
+            }
+        }
         Ok(config)
     }
 
@@ -256,6 +317,25 @@ reason = "fixture"
         assert!(ig.sha256.as_deref().unwrap().starts_with("ab00"));
         assert_eq!(ig.line, 8, "the line of the entry's [[ignore]] header");
         assert_eq!(c.user_rules.pickle.len(), 1);
+    }
+
+    #[test]
+    fn policy_section() {
+        let c = Config::parse(
+            "[policy]\nmin_retention_days = 400\nmin_tls = \"1.3\"\nclassification = { \"hr-*\" = \"restricted\" }\n",
+            "llmguard.toml",
+        )
+        .unwrap();
+        assert_eq!(c.policy.min_retention_days, Some(400));
+        assert_eq!(c.policy.classification[0].pattern, "hr-*");
+        for (text, want) in [
+            ("[policy]\nmin_tls = \"1.5\"\n", "line 2"),
+            ("[policy]\nclassification = { a = \"secret\" }\n", "line 2"),
+            ("[policy]\nretention = 1\n", "retention"),
+        ] {
+            let err = Config::parse(text, "cfg.toml").unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
     }
 
     #[test]

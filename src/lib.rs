@@ -10,6 +10,7 @@ pub mod digest;
 pub mod docs;
 pub mod finding;
 pub mod model;
+pub mod policy;
 pub mod prompts;
 pub mod report;
 pub mod rules;
@@ -36,6 +37,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let started = Instant::now();
             let report = scan_prompts(&args)?;
             emit(&report, &args.common, started)
+        }
+        Command::LintPolicy(args) => {
+            if args.print_schema {
+                print!("{}", policy::native::json_schema());
+                return Ok(0);
+            }
+            let started = Instant::now();
+            let (report, views) = lint_policy(&args)?;
+            match &args.explain_access {
+                None => emit(&report, &args.common, started),
+                Some(role) => explain_access(&report, &views, role, &args.common, started),
+            }
         }
         Command::Rules(args) => {
             let mut out = std::io::stdout().lock();
@@ -196,6 +209,125 @@ pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
     );
     report.skipped = skipped;
     Ok(report)
+}
+
+/// Run `lint-policy` and return its report and every policy's effective-access matrix.
+pub fn lint_policy(args: &cli::LintPolicyArgs) -> anyhow::Result<(Report, Vec<scan::policy::PolicyView>)> {
+    let params = policy::params::PolicyParams::builtin().context("loading the built-in policy rules")?;
+    let secrets = prompts::secrets::SecretDetector::builtin().context("loading the built-in secret detectors")?;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let setup = setup(&args.common, &root)?;
+    let cfg = &setup.config.policy;
+    let today = match &args.as_of {
+        Some(d) => policy::time::date(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?.1,
+        None => policy::time::today(),
+    };
+    let settings = scan::policy::PolicySettings {
+        min_retention_days: cfg.min_retention_days.unwrap_or(params.min_retention_days),
+        min_tls: cfg.min_tls.clone().unwrap_or_else(|| params.min_tls.clone()),
+        today,
+        classes: cfg.classification.clone(),
+        max_bytes: cfg.max_policy_mib.unwrap_or(16) << 20,
+    };
+    let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
+    // Files named on the command line are read whatever their name; files found in a
+    // directory only when their name is YAML or JSON.
+    let mut skipped = 0;
+    let mut targets = Vec::new();
+    for t in found.targets {
+        let explicit = paths.contains(&t.path);
+        let lower = t.display.to_ascii_lowercase();
+        if explicit || [".yaml", ".yml", ".json"].iter().any(|e| lower.ends_with(e)) {
+            targets.push((t, explicit));
+        } else {
+            skipped += 1;
+        }
+    }
+    let scanner = scan::policy::PolicyScanner {
+        params: &params,
+        secrets: &secrets,
+        settings,
+        views: std::sync::Mutex::new(Vec::new()),
+    };
+    let plain: Vec<walk::Target> = targets.iter().map(|(t, _)| t.clone()).collect();
+    let outcomes = driver(&args.common).run(&plain, |t| scanner.scan(t))?;
+    // YAML found in a directory that is not a policy is skipped and counted, not reported.
+    let mut kept = Vec::new();
+    let mut kept_targets = Vec::new();
+    for (o, (t, explicit)) in outcomes.into_iter().zip(targets) {
+        if !explicit && o.artifact.format == "not-a-policy" && o.findings.iter().all(|f| f.rule == Rule::NotAPolicy) {
+            skipped += 1;
+        } else {
+            kept.push(o);
+            kept_targets.push(t);
+        }
+    }
+    let mut report = scan::finish(
+        "lint-policy",
+        kept,
+        found.findings,
+        args.common.fail_on,
+        &kept_targets,
+        &root,
+        &setup,
+    );
+    report.skipped = skipped;
+    let mut views = scanner.views.into_inner().unwrap_or_default();
+    views.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((report, views))
+}
+
+/// `--explain-access`: the matrix on stdout, the findings report to --output or stderr.
+fn explain_access(
+    report: &Report,
+    views: &[scan::policy::PolicyView],
+    role: &str,
+    common: &Common,
+    started: Instant,
+) -> anyhow::Result<u8> {
+    let filter = (role != "all").then_some(role);
+    if let Some(r) = filter {
+        if !views.iter().any(|v| v.access.role(r).is_some()) {
+            let mut names: Vec<&str> = views
+                .iter()
+                .flat_map(|v| v.access.roles.iter().map(|x| x.role.as_str()))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            anyhow::bail!(
+                "--explain-access: no role `{r}` in the policies read (roles: {})",
+                names.join(", ")
+            );
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    report::access::render(views, filter, common.format, &mut out).context("writing the effective access")?;
+    out.flush()?;
+    match &common.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report::render(report, common.format, false, &mut buf)?;
+            std::fs::write(path, buf).with_context(|| format!("cannot write the report to {}", path.display()))?;
+        }
+        None => {
+            let mut err = std::io::stderr().lock();
+            report::render(report, common.format, false, &mut err).context("writing the report")?;
+        }
+    }
+    if !common.quiet {
+        eprintln!(
+            "llmguard: {} files in {:.2}s",
+            report.artifacts.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(u8::from(report.failed()))
 }
 
 fn driver(common: &Common) -> scan::Driver {

@@ -36,6 +36,14 @@ fn docs_are_generated() {
 }
 
 #[test]
+fn policy_schema_is_published() {
+    check(
+        "docs/schema/policy.schema.json",
+        &llmguard::policy::native::json_schema(),
+    );
+}
+
+#[test]
 fn json_schema_is_published() {
     check("docs/schema/report.schema.json", &llmguard::report::json_schema());
 }

@@ -1,6 +1,7 @@
 //! The one report every subcommand produces, and its renderers. Only this module writes
 //! results; scanners return findings.
 
+pub mod access;
 mod json;
 mod sarif;
 mod table;

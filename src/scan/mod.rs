@@ -3,6 +3,7 @@
 //! configuration issue) suppressions and severity overrides live here, once.
 
 pub mod model;
+pub mod policy;
 pub mod prompts;
 pub mod suppress;
 
@@ -133,6 +134,7 @@ pub fn finish(
             family: match command {
                 "scan-model" => "MOD",
                 "scan-prompts" => "PRM",
+                "lint-policy" => "POL",
                 _ => "GEN",
             },
         },
