@@ -335,3 +335,78 @@ fn shard_flag_is_checked() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("standard input"), "{}", stderr(&o));
 }
+
+/// The README's merge example is a real run: regenerate it and compare
+/// (`LLMGUARD_BLESS=1 cargo test --test shard` rewrites it).
+#[test]
+fn readme_merge_example_is_real() {
+    let marker = "<!-- merge-example -->\n```text\n";
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme.find(marker).expect("README merge example marker") + marker.len();
+    let end = start + readme[start..].find("```").unwrap();
+    let files = [
+        "testdata/models/malicious/proto0_global_os_system.pkl",
+        "testdata/models/benign/numpy2/object_array.npy",
+        "testdata/models/benign/torch/linear_state_dict.pt",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut shown = String::new();
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let out = dir.path().join(format!("report-{k}.json"));
+        let shard = format!("{k}/2");
+        let mut a = vec![
+            "scan-model",
+            "-q",
+            "--shard",
+            &shard,
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        a.extend(files);
+        run(&a);
+        shown += &format!(
+            "$ llmguard scan-model --shard {shard} --format json -o report-{k}.json {} \\\n    {} {}\n",
+            files[0], files[1], files[2]
+        );
+        reports.push(out.display().to_string());
+    }
+    let mut a = vec!["merge", "-q"];
+    a.extend(reports.iter().map(String::as_str));
+    let (_, out) = run(&a);
+    shown += &format!("$ llmguard merge report-*.json\n{}", String::from_utf8(out).unwrap());
+    if std::env::var_os("LLMGUARD_BLESS").is_some() {
+        std::fs::write("README.md", format!("{}{}{}", &readme[..start], shown, &readme[end..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        shown,
+        "README merge example drifted; rerun with LLMGUARD_BLESS=1"
+    );
+}
+
+/// The README's matrix workflow is `examples/sharded-scan.yml`, which `.ci/run` lints.
+#[test]
+fn readme_workflow_is_the_linted_example() {
+    let marker = "<!-- sharded-workflow -->\n```yaml\n";
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme.find(marker).expect("README workflow marker") + marker.len();
+    let end = start + readme[start..].find("```").unwrap();
+    let example = std::fs::read_to_string("examples/sharded-scan.yml").unwrap();
+    assert_eq!(
+        &readme[start..end],
+        example,
+        "README workflow differs from examples/sharded-scan.yml"
+    );
+    let ci = std::fs::read_to_string(".ci/run").unwrap();
+    for linter in ["actionlint ", "zizmor "] {
+        let line = ci.lines().find(|l| l.starts_with(linter)).expect("linter in .ci/run");
+        assert!(
+            line.contains("examples/sharded-scan.yml"),
+            ".ci/run does not {linter}the example"
+        );
+    }
+}
