@@ -191,35 +191,45 @@ pub fn is_card(path: &Path) -> bool {
 /// The unit of every file: `out[i]` is the index of the first file (in the order given) of
 /// the unit that holds `names[i]`. `card(i)` says whether file `i` is a model or dataset card.
 pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
-    let paths: Vec<&Path> = names.iter().map(Path::new).collect();
-    let file_name = |i: usize| paths[i].file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let parent = |i: usize| paths[i].parent().unwrap_or(Path::new(""));
+    // Paths as strings: hashing and comparing a `Path` walks its components, which made
+    // planning cost more than scanning small files.
+    let split: Vec<(&str, &str)> = names
+        .iter()
+        .map(|n| match n.rfind(std::path::is_separator) {
+            Some(at) => (&n[..at], &n[at + 1..]),
+            None => ("", *n),
+        })
+        .collect();
+    let file_name = |i: usize| split[i].1;
 
     // Directories that are units by what they directly hold.
-    let mut by_dir: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
-    for i in 0..paths.len() {
-        by_dir.entry(parent(i)).or_default().push(i);
+    let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (dir, _)) in split.iter().enumerate() {
+        by_dir.entry(dir).or_default().push(i);
     }
-    let mut anchors: HashSet<&Path> = HashSet::new();
+    let mut anchors: HashSet<&str> = HashSet::new();
     for (dir, files) in &by_dir {
-        let any = |set: &[Name]| files.iter().any(|&i| set.iter().any(|n| n.matches(file_name(i))));
-        let marked = files
-            .iter()
-            .any(|&i| DIRECTORY_MARKERS.iter().any(|(n, _)| n.matches(file_name(i))))
-            || (any(BESIDE_WEIGHTS) && any(WEIGHTS))
-            || files.iter().any(|&i| card(i));
+        let any = |set: &mut dyn Iterator<Item = Name>| {
+            let set: Vec<Name> = set.collect();
+            files.iter().any(|&i| set.iter().any(|n| n.matches(file_name(i))))
+        };
+        let marked = any(&mut DIRECTORY_MARKERS.iter().map(|(n, _)| *n))
+            || (any(&mut BESIDE_WEIGHTS.iter().copied()) && any(&mut WEIGHTS.iter().copied()))
+            || files
+                .iter()
+                .any(|&i| file_name(i).eq_ignore_ascii_case("README.md") && card(i));
         if marked {
             anchors.insert(dir);
         }
     }
     // Sidecars name their subject: `x.dvc` → `x`.
-    let mut sidecars: Vec<(usize, &Path)> = Vec::new();
+    let mut sidecars: Vec<(usize, &str)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         for s in SIDECARS {
             if let Some(subject) = ends_with_ignore_case(name, s) {
-                if !subject.ends_with('/') && !subject.ends_with(std::path::MAIN_SEPARATOR) {
-                    sidecars.push((i, Path::new(subject)));
-                    anchors.insert(Path::new(subject));
+                if !subject.ends_with(std::path::is_separator) {
+                    sidecars.push((i, subject));
+                    anchors.insert(subject);
                 }
                 break;
             }
@@ -227,9 +237,9 @@ pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
     }
 
     // Union-find over files and anchors.
-    let mut node: HashMap<&Path, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-    let mut up: Vec<usize> = (0..paths.len()).collect();
-    fn intern<'a>(node: &mut HashMap<&'a Path, usize>, up: &mut Vec<usize>, p: &'a Path) -> usize {
+    let mut node: HashMap<&str, usize> = names.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let mut up: Vec<usize> = (0..names.len()).collect();
+    fn intern<'a>(node: &mut HashMap<&'a str, usize>, up: &mut Vec<usize>, p: &'a str) -> usize {
         *node.entry(p).or_insert_with(|| {
             up.push(up.len());
             up.len() - 1
@@ -251,8 +261,10 @@ pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
             up[ra] = rb;
         }
     }
-    for (i, p) in paths.iter().enumerate() {
-        for a in p.ancestors().skip(1) {
+    for (i, name) in names.iter().enumerate() {
+        let mut a = *name;
+        while !a.is_empty() {
+            a = parent(a);
             if anchors.contains(a) {
                 let n = intern(&mut node, &mut up, a);
                 join(&mut up, i, n);
@@ -264,7 +276,12 @@ pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
         join(&mut up, i, n);
     }
     // The smaller index leads every join, so each unit's root is its first file.
-    (0..paths.len()).map(|i| find(&mut up, i)).collect()
+    (0..names.len()).map(|i| find(&mut up, i)).collect()
+}
+
+/// The directory part of `path` (`""` at the top), as a prefix of it.
+fn parent(path: &str) -> &str {
+    path.rfind(std::path::is_separator).map_or("", |at| &path[..at])
 }
 
 /// The deal of one set of targets over `count` shards.
