@@ -51,6 +51,14 @@ pub fn merge(paths: &[PathBuf], fail_on: FailOn) -> anyhow::Result<Report> {
         let s = r.shard.as_ref().with_context(|| {
             format!("{name}: not a shard report (it has no `shard`); merge joins the `--format json` reports of `--shard K/N` runs")
         })?;
+        if s.index == 0 || s.index > s.count {
+            anyhow::bail!(
+                "{name}: shard {}/{} is no share of {} shards",
+                s.index,
+                s.count,
+                s.count
+            );
+        }
         match deal {
             None => deal = Some((name, s.count, &s.plan)),
             Some((other, count, _)) if count != s.count => anyhow::bail!(

@@ -296,6 +296,8 @@ fn merge_refuses_anything_but_every_shard_of_one_run() {
         std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
         p.display().to_string()
     };
+    let beyond = edit(c, "beyond.json", &|v| v["shard"]["index"] = 4.into());
+    merge_fails(&[a, b, c, &beyond], "shard 4/3 is no share of 3 shards");
     let old = edit(c, "old.json", &|v| v["tool"]["version"] = "0.0.1".into());
     merge_fails(&[a, b, &old], "written by llmguard 0.0.1");
     // A finding moved to another file no longer matches its fingerprint.
