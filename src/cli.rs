@@ -4,6 +4,7 @@ use crate::finding::Severity;
 use crate::prompts::input::Kind;
 use crate::prompts::redact::Mode;
 use crate::report::{FailOn, Format};
+use crate::shard::Shard;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -41,6 +42,10 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
     Explain(ExplainArgs),
+    /// Join the JSON reports of every `--shard K/N` run of one scan into one report, with the
+    /// same exit codes as the scan: `llmguard merge report-*.json --format sarif`.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
 }
 
 /// Options every scanning subcommand shares.
@@ -74,6 +79,12 @@ pub struct Common {
     /// reported as suppressed by the baseline and do not fail the run; new ones do.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Scan only share K of N (`2/4`), for one scan spread over N machines: every shard walks
+    /// the same files and deals out whole units (a model or dataset directory, a file with its
+    /// sidecars, or a lone file) by size, so the shards are disjoint, complete and balanced.
+    /// Write each shard's report with `--format json` and join them with `llmguard merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +134,35 @@ pub struct ScanPromptsArgs {
     /// (larger files are scanned in chunks of this size, 8).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+}
+
+const MERGE_AFTER_HELP: &str = "\
+Every shard of one run must be given, once each, written by this version of llmguard from the
+same files (each report records a digest of the files it dealt); anything else is an error.
+A suppression in llmguard.toml is reported unused only when no shard used it.
+
+Exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on (default: high)
+  2  the merge failed (a report missing, unreadable, from another run or another version)";
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of every shard (`--shard K/N --format json`), in any order.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format of the joined report.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity (`never`: always 0).
+    #[arg(long, value_enum, default_value_t = FailOn::High, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Print nothing on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

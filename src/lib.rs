@@ -9,12 +9,14 @@ pub mod config;
 pub mod digest;
 pub mod docs;
 pub mod finding;
+pub mod merge;
 pub mod model;
 pub mod policy;
 pub mod prompts;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod shard;
 pub mod walk;
 
 use anyhow::Context;
@@ -78,6 +80,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Merge(args) => {
+            let started = Instant::now();
+            let report = merge::merge(&args.reports, args.fail_on)?;
+            write_report(&report, args.format, args.output.as_deref())?;
+            if !args.quiet {
+                eprintln!(
+                    "llmguard: {} shard reports merged: {} files in {:.2}s",
+                    args.reports.len(),
+                    report.artifacts.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(u8::from(report.failed()))
+        }
         Command::Explain(args) => {
             let rule = Rule::find(&args.rule)
                 .with_context(|| format!("no rule `{}`; `llmguard rules` lists them all", args.rule))?;
@@ -128,7 +144,11 @@ fn setup(common: &Common, root: &std::path::Path) -> anyhow::Result<scan::Setup>
         Some(p) => Some(scan::suppress::Baseline::load(p)?),
         None => None,
     };
-    Ok(scan::Setup { config, baseline })
+    Ok(scan::Setup {
+        config,
+        baseline,
+        shard: common.shard,
+    })
 }
 
 /// Run `scan-prompts` and return its report (redacted copies are written as asked).
@@ -166,6 +186,9 @@ pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
         args.paths.clone()
     };
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin && args.common.shard.is_some() {
+        anyhow::bail!("--shard deals out files; it cannot share standard input (`-`) between shards");
+    }
     paths.retain(|p| p.as_os_str() != "-");
     let root = walk::scan_root(paths.first().map(PathBuf::as_path));
     let setup = setup(&args.common, &root)?;
@@ -207,7 +230,10 @@ pub fn scan_prompts(args: &cli::ScanPromptsArgs) -> anyhow::Result<Report> {
         &root,
         &setup,
     );
-    report.skipped = skipped;
+    // Counted over every shard's files alike: shard 1 reports the count.
+    if shard::Shard::reports_run_level(args.common.shard) {
+        report.skipped = skipped;
+    }
     Ok(report)
 }
 
@@ -334,31 +360,42 @@ fn driver(common: &Common) -> scan::Driver {
     scan::Driver {
         jobs: common.jobs.map(usize::from),
         progress: !common.no_progress && !common.quiet && std::io::stderr().is_terminal(),
+        shard: common.shard,
     }
 }
 
 /// Render the report where the user asked, report timing on stderr, and map to an exit code.
 fn emit(report: &Report, common: &Common, started: Instant) -> anyhow::Result<u8> {
-    match &common.output {
+    write_report(report, common.format, common.output.as_deref())?;
+    if !common.quiet {
+        let shard = match &report.shard {
+            Some(s) => format!(" (shard {}/{}: {} units)", s.index, s.count, s.units),
+            None => String::new(),
+        };
+        eprintln!(
+            "llmguard: {} files{shard} in {:.2}s",
+            report.artifacts.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(u8::from(report.failed()))
+}
+
+/// Render the report to `output`, or to standard output (in colour on a terminal).
+fn write_report(report: &Report, format: report::Format, output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match output {
         Some(path) => {
             let mut buf = Vec::new();
-            report::render(report, common.format, false, &mut buf)?;
+            report::render(report, format, false, &mut buf)?;
             std::fs::write(path, buf).with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
         None => {
             let stdout = std::io::stdout();
             let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let mut out = stdout.lock();
-            report::render(report, common.format, colour, &mut out).context("writing the report")?;
+            report::render(report, format, colour, &mut out).context("writing the report")?;
             out.flush()?;
         }
     }
-    if !common.quiet {
-        eprintln!(
-            "llmguard: {} files in {:.2}s",
-            report.artifacts.len(),
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(u8::from(report.failed()))
+    Ok(())
 }
