@@ -81,7 +81,11 @@ fn encode_rule_data() {
     let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("rules");
     // `rules/model/x.yaml` becomes `OUT_DIR/rules/x.json`, `rules/prompts/x.yaml` becomes
     // `OUT_DIR/rules/prompts/x.json`.
-    for (dir, dest) in [("rules/model", out.clone()), ("rules/prompts", out.join("prompts"))] {
+    for (dir, dest) in [
+        ("rules/model", out.clone()),
+        ("rules/prompts", out.join("prompts")),
+        ("rules/lineage", out.join("lineage")),
+    ] {
         std::fs::create_dir_all(&dest).expect("create OUT_DIR/rules");
         println!("cargo:rerun-if-changed={dir}");
         let Ok(entries) = std::fs::read_dir(dir) else {

@@ -2,6 +2,7 @@
 //! and gets back one sorted `Report`. Parallelism, progress, panic containment and (with the
 //! configuration issue) suppressions and severity overrides live here, once.
 
+pub mod lineage;
 pub mod model;
 pub mod prompts;
 pub mod suppress;
@@ -133,6 +134,7 @@ pub fn finish(
             family: match command {
                 "scan-model" => "MOD",
                 "scan-prompts" => "PRM",
+                "check-lineage" => "LIN",
                 _ => "GEN",
             },
         },
