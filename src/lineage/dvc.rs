@@ -36,7 +36,14 @@ fn entries(doc: &Doc, pointer: &str, wdir: &str, dependency: bool, cx: &Context,
         };
         let at = doc.span(&format!("{base}/path"));
         let (display, relative, resolved) = cx.data_file(&written, at.clone(), out);
-        let md5 = item.get("md5").and_then(Value::as_str).map(|m| {
+        // An all-digit md5 is a YAML number to the parser; keep its digits (a lost leading
+        // zero then shows as a malformed digest rather than a silent pass).
+        let md5_text = item.get("md5").and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let md5 = md5_text.as_deref().map(|m| {
             let (hex, dir) = match m.strip_suffix(".dir") {
                 Some(h) => (h, true),
                 None => (m, false),
