@@ -36,6 +36,14 @@ fn docs_are_generated() {
 }
 
 #[test]
+fn lineage_schema_is_published() {
+    check(
+        "docs/schema/lineage.schema.json",
+        &llmguard::lineage::own::json_schema(),
+    );
+}
+
+#[test]
 fn json_schema_is_published() {
     check("docs/schema/report.schema.json", &llmguard::report::json_schema());
 }

@@ -243,10 +243,10 @@ fn parse_text(
         return out;
     }
     if card || (meta.explicit && ext == "md") {
+        // A README that is not a dataset card is not an error, even when named (pre-commit
+        // passes every README.md).
         if hf_card::parse(text, &cx, &mut out) {
             out.format = Some(SourceFormat::HfCard);
-        } else if meta.explicit {
-            out.findings.push(not_metadata(meta));
         }
         return out;
     }
