@@ -85,6 +85,7 @@ fn encode_rule_data() {
         ("rules/model", out.clone()),
         ("rules/prompts", out.join("prompts")),
         ("rules/policy", out.join("policy")),
+        ("rules/lineage", out.join("lineage")),
     ] {
         std::fs::create_dir_all(&dest).expect("create OUT_DIR/rules");
         println!("cargo:rerun-if-changed={dir}");

@@ -38,6 +38,10 @@ pub enum Command {
     /// Kubernetes RBAC, OpenSearch Security roles) for grants broader than least privilege.
     #[command(after_help = AFTER_HELP)]
     LintPolicy(LintPolicyArgs),
+    /// Check dataset lineage metadata: provenance, licences, consent and compliance, and that
+    /// every listed data file is present and matches its checksum.
+    #[command(after_help = AFTER_HELP)]
+    CheckLineage(CheckLineageArgs),
     /// List every rule: id, name, default severity and summary.
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
@@ -188,6 +192,36 @@ pub struct LintPolicyArgs {
     /// reproducible runs.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckLineageArgs {
+    /// Metadata files or directories. Directories are searched by content for llmguard lineage
+    /// files (JSON/YAML), Hugging Face dataset cards (README.md), Croissant JSON-LD, DVC files
+    /// (*.dvc, dvc.lock), Git LFS pointers and checksum manifests (SHA256SUMS, *.sha256).
+    /// Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Write a lineage metadata template with every field the checks read, and exit: YAML with
+    /// a comment on every field when FILE ends in .yaml/.yml, JSON otherwise; standard output
+    /// (JSON) without FILE. An existing FILE is not overwritten without --force.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "print_schema")]
+    pub create_template: Option<Option<PathBuf>>,
+    /// Overwrite the --create-template FILE if it exists.
+    #[arg(long, requires = "create_template")]
+    pub force: bool,
+    /// Print the JSON Schema of llmguard's lineage format and exit.
+    #[arg(long)]
+    pub print_schema: bool,
+    /// Cross-check datasets that declare no personal data: run the scan-prompts PII and secret
+    /// detectors over the first KiB of each of their text data files (see --sample-kib).
+    #[arg(long)]
+    pub sample_pii: bool,
+    /// KiB read from each data file by --sample-pii.
+    #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1048576))]
+    pub sample_kib: u32,
 }
 
 #[derive(Debug, Args)]

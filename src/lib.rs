@@ -9,6 +9,7 @@ pub mod config;
 pub mod digest;
 pub mod docs;
 pub mod finding;
+pub mod lineage;
 pub mod merge;
 pub mod model;
 pub mod policy;
@@ -38,6 +39,19 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::ScanPrompts(args) => {
             let started = Instant::now();
             let report = scan_prompts(&args)?;
+            emit(&report, &args.common, started)
+        }
+        Command::CheckLineage(args) => {
+            if args.print_schema {
+                let mut out = std::io::stdout().lock();
+                out.write_all(lineage::own::json_schema().as_bytes())?;
+                return Ok(0);
+            }
+            if let Some(target) = &args.create_template {
+                return create_template(target.as_deref(), args.force, args.common.quiet);
+            }
+            let started = Instant::now();
+            let report = check_lineage(&args)?;
             emit(&report, &args.common, started)
         }
         Command::LintPolicy(args) => {
@@ -354,6 +368,158 @@ fn explain_access(
         );
     }
     Ok(u8::from(report.failed()))
+}
+
+/// `check-lineage --create-template [FILE]`: the template on standard output, or in FILE
+/// (YAML when its name says so), never over an existing file without `--force`.
+fn create_template(target: Option<&std::path::Path>, force: bool, quiet: bool) -> anyhow::Result<u8> {
+    let Some(path) = target else {
+        std::io::stdout()
+            .lock()
+            .write_all(lineage::own::template_json().as_bytes())?;
+        return Ok(0);
+    };
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let text = if yaml {
+        lineage::own::template_yaml()
+    } else {
+        lineage::own::template_json()
+    };
+    if path.exists() && !force {
+        anyhow::bail!("{} exists; pass --force to overwrite it", path.display());
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write the template to {}", path.display()))?;
+    if !quiet {
+        eprintln!("llmguard: wrote a lineage template to {}", path.display());
+    }
+    Ok(0)
+}
+
+/// Run `check-lineage` and return its report (no output is written).
+pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let setup = setup(&args.common, &root)?;
+    let canon_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+    let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
+    let opts = lineage::DiscoverOptions {
+        follow_symlinks: args.common.follow_symlinks,
+        ..lineage::DiscoverOptions::default()
+    };
+    // Parse every file through the shared driver (parallel, panics contained); the records
+    // come back through a side channel because the driver's outcome is per file.
+    let parsed = std::sync::Mutex::new(Vec::new());
+    let outcomes = driver(&args.common).run(&found.targets, |t| {
+        let meta = lineage::discover::metadata_file(t, &paths, &canon_root);
+        let p = lineage::parse_file(&meta, &canon_root, &opts);
+        let artifact = report::Artifact {
+            path: t.display.clone(),
+            format: p.format.map_or("not-lineage", |f| f.as_str()).into(),
+            size: p.size,
+            verdict: report::Verdict::Clean,
+            sha256: None,
+        };
+        let findings = p.findings.clone();
+        if let Ok(mut v) = parsed.lock() {
+            v.push((meta, p));
+        }
+        scan::FileOutcome {
+            artifact,
+            findings,
+            inline: Vec::new(),
+        }
+    })?;
+    let mut d = lineage::Discovered::default();
+    let mut parsed = parsed.into_inner().unwrap_or_default();
+    parsed.sort_by(|a, b| a.0.display.cmp(&b.0.display));
+    for (meta, p) in parsed {
+        d.records.extend(p.records);
+        d.metadata.push((meta, p.format, p.size));
+    }
+    let before = d.metadata.len();
+    scan::lineage::load_parents(&mut d, &canon_root, &opts);
+    let detectors = if args.sample_pii {
+        Some(prompts::PromptRules::builtin().context("loading the built-in PII and secret detectors")?)
+    } else {
+        None
+    };
+    let settings = scan::lineage::Settings {
+        config: &setup.config.lineage,
+        root: &canon_root,
+        discover: &opts,
+        jobs: args.common.jobs.map(usize::from),
+        sample_pii: detectors.as_ref().map(|r| (r, args.sample_kib as usize * 1024)),
+        today: scan::lineage::today(),
+    };
+    let metadata_paths: Vec<PathBuf> = d
+        .metadata
+        .iter()
+        .filter(|(_, f, _)| f.is_some())
+        .map(|(m, ..)| m.path.clone())
+        .collect();
+    let checked = scan::lineage::check(&d.records, &metadata_paths, &settings);
+    // Files that are neither metadata nor listed data are counted as skipped, not listed.
+    let data_paths: std::collections::BTreeSet<&str> = checked.data.iter().map(|a| a.path.as_str()).collect();
+    let mut skipped = 0;
+    let mut kept = Vec::new();
+    for mut o in outcomes {
+        if o.artifact.format == "not-lineage" && o.findings.is_empty() {
+            if !data_paths.contains(o.artifact.path.as_str()) {
+                skipped += 1;
+            }
+            continue;
+        }
+        o.artifact.verdict = report::Verdict::Clean;
+        kept.push(o);
+    }
+    // Metadata loaded because a parent names it, and the data files that were hashed.
+    let mut extra: Vec<scan::FileOutcome> = d.metadata[before..]
+        .iter()
+        .map(|(m, f, size)| scan::FileOutcome {
+            artifact: report::Artifact {
+                path: m.display.clone(),
+                format: f.map_or("not-lineage", |f| f.as_str()).into(),
+                size: *size,
+                verdict: report::Verdict::Clean,
+                sha256: None,
+            },
+            findings: Vec::new(),
+            inline: Vec::new(),
+        })
+        .collect();
+    extra.extend(checked.data.into_iter().map(|artifact| scan::FileOutcome {
+        artifact,
+        findings: Vec::new(),
+        inline: Vec::new(),
+    }));
+    kept.extend(extra);
+    let mut findings = found.findings;
+    findings.extend(d.findings);
+    findings.extend(checked.findings);
+    // Each file's verdict from every finding about it.
+    for o in &mut kept {
+        let mut about: Vec<_> = findings.iter().filter(|f| f.path == o.artifact.path).cloned().collect();
+        about.extend(o.findings.iter().cloned());
+        o.artifact.verdict = report::Verdict::from_findings(&about, true, false);
+    }
+    let mut report = scan::finish(
+        "check-lineage",
+        kept,
+        findings,
+        args.common.fail_on,
+        &found.targets,
+        &root,
+        &setup,
+    );
+    report.skipped = skipped;
+    Ok(report)
 }
 
 fn driver(common: &Common) -> scan::Driver {

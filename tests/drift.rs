@@ -44,6 +44,14 @@ fn policy_schema_is_published() {
 }
 
 #[test]
+fn lineage_schema_is_published() {
+    check(
+        "docs/schema/lineage.schema.json",
+        &llmguard::lineage::own::json_schema(),
+    );
+}
+
+#[test]
 fn json_schema_is_published() {
     check("docs/schema/report.schema.json", &llmguard::report::json_schema());
 }

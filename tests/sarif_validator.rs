@@ -39,6 +39,8 @@ fn sarif_passes_the_multitool_with_no_errors_or_warnings() {
         "testdata/policy/native",
         &["--as-of", "2026-01-01"],
     );
+    // Lineage: metadata lines and key paths, data-file findings, every LIN rule.
+    validate(&tool, "check-lineage", "testdata/lineage", &["--sample-pii"]);
     // Suppressed results: the malicious pickles' findings as a baseline, the rest of the tree
     // reported as usual.
     let dir = tempfile::tempdir().unwrap();

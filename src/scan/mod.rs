@@ -2,6 +2,7 @@
 //! and gets back one sorted `Report`. Parallelism, progress, panic containment, `--shard`,
 //! suppressions and severity overrides live here, once.
 
+pub mod lineage;
 pub mod model;
 pub mod policy;
 pub mod prompts;
@@ -160,6 +161,7 @@ pub fn finish(
                 "scan-model" => "MOD",
                 "scan-prompts" => "PRM",
                 "lint-policy" => "POL",
+                "check-lineage" => "LIN",
                 _ => "GEN",
             },
         },
