@@ -149,7 +149,7 @@ fn decode_b64(v: &str, pointer: &str) -> Result<Vec<u8>, OmsError> {
 }
 
 fn decode_hex(v: &str, pointer: &str) -> Result<Vec<u8>, OmsError> {
-    if v.is_empty() || v.len() % 2 != 0 || !v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if v.is_empty() || !v.len().is_multiple_of(2) || !v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(bad(pointer, "digest must be an even number of lower-case hex digits"));
     }
     Ok((0..v.len())
@@ -588,7 +588,7 @@ fn resource(v: &Value, p: &str, ser: &Serialization) -> Result<Resource, OmsErro
                     format!("shard `{name}` is not `path:start:end`"),
                 ));
             };
-            if end <= start || end - start > shard_size || start % shard_size != 0 {
+            if end <= start || end - start > shard_size || !start.is_multiple_of(shard_size) {
                 return Err(bad(
                     format!("{p}/name"),
                     format!("shard `{name}` is not a range of the {shard_size}-byte shards"),
@@ -601,7 +601,9 @@ fn resource(v: &Value, p: &str, ser: &Serialization) -> Result<Resource, OmsErro
             )
         }
     };
-    if let Some(why) = non_canonical(&path) {
+    // `model_signing` names the one resource of a single-file model `.` (its path relative to
+    // itself); the specification says the file name. Both are accepted.
+    if let Some(why) = non_canonical(&path).filter(|_| path != ".") {
         return Err(bad(format!("{p}/name"), format!("resource path `{path}` {why}")));
     }
     if algorithm != expected_alg {

@@ -24,6 +24,7 @@ What it writes (testdata/signing/fixtures.json lists each case and what llmguard
   models/tampered-byte/         key-ok with one byte of model.safetensors changed
   models/tampered-added/        key-ok plus a file added after signing
   models/tampered-removed/      key-ok with a file removed after signing
+  models/tampered-payload/      key-ok with a digest in the signed payload edited (signature kept)
   models/wrong-key/             signed by a key that is not trusted
   models/other-model/           key-ok's model.sig copied into a different model
   models/truncated/             key-ok's model.sig cut in half
@@ -192,6 +193,13 @@ def main():
         m = copy("truncated")
         sig = (m / "model.sig").read_bytes()
         (m / "model.sig").write_bytes(sig[: len(sig) // 2])
+        m = copy("tampered-payload")
+        bundle = json.loads((m / "model.sig").read_text())
+        payload = base64.b64decode(bundle["dsseEnvelope"]["payload"]).decode()
+        digest = json.loads(payload)["predicate"]["resources"][0]["digest"]
+        payload = payload.replace(digest, digest[::-1])
+        bundle["dsseEnvelope"]["payload"] = base64.b64encode(payload.encode()).decode()
+        (m / "model.sig").write_text(json.dumps(bundle, indent=2) + "\n")
         write_model(MODELS / "wrong-key")
         sign_key(MODELS / "wrong-key", wrong)
         write_model(MODELS / "other-model", seed=100.0)
