@@ -564,3 +564,27 @@ fn round_trip_with_the_real_model_signing_tool() {
     }
     assert!(compared >= 15, "only {compared} fixtures compared");
 }
+
+#[test]
+fn naming_one_file_verifies_its_model_and_pgp_signatures_are_not_bundles() {
+    let c = cases().into_iter().find(|c| c.model == "models/key-ok").unwrap();
+    let f = scan_dir(Path::new("testdata/signing/models/key-ok/tokenizer/vocab.txt"), &c);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["rule_id"], "MOD610");
+    assert_eq!(f[0]["path"], "testdata/signing/models/key-ok/model.sig");
+    // An OpenPGP `NAME.sig` beside a model is not an OMS bundle: the model is unsigned.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "testdata/signing/models/unsigned/model.safetensors",
+        dir.path().join("w.safetensors"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("w.safetensors.sig"),
+        "-----BEGIN PGP SIGNATURE-----\n\niQEz\n-----END PGP SIGNATURE-----\n",
+    )
+    .unwrap();
+    let f = scan_dir(dir.path(), &c);
+    let rules: Vec<_> = f.iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["MOD601"], "{f:#?}");
+}

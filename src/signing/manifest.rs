@@ -257,15 +257,16 @@ pub fn compare(
                     ProblemKind::Modified,
                     Some(j.rel.to_string()),
                     match j.range {
-                        None => format!(
-                            "content changed since signing: sha256 {} signed, {} now",
-                            crate::digest::hex(j.want),
-                            crate::digest::hex(&got)
-                        ),
+                        None => "content changed since signing".to_string(),
                         Some((s, e)) => format!("bytes {s}..{e} changed since signing"),
                     },
                 );
                 p.range = j.range;
+                p.evidence = Some(format!(
+                    "signed sha256:{} now sha256:{}",
+                    crate::digest::hex(j.want),
+                    crate::digest::hex(&got)
+                ));
                 Some(p)
             }
             Err(e) => Some(Problem::new(

@@ -137,6 +137,8 @@ pub struct Problem {
     /// The shard that differs (shards method).
     pub range: Option<(u64, u64)>,
     pub message: String,
+    /// What was compared, e.g. `signed sha256:… now sha256:…`.
+    pub evidence: Option<String>,
 }
 
 impl Problem {
@@ -147,6 +149,7 @@ impl Problem {
             pointer: None,
             range: None,
             message,
+            evidence: None,
         }
     }
 
@@ -305,11 +308,11 @@ pub fn verify(model: &Path, signature: &Path, trust: &Trust, jobs: Option<usize>
         }
         Material::PublicKey { hint, raw } => match check_key(trust, hint.as_deref(), raw.as_deref(), &pae, sig) {
             Ok(s) => ("key", s),
-            Err(p) => return failed(None, vec![p]),
+            Err(p) => return failed(None, vec![*p]),
         },
         Material::CertificateChain(certs) => match check_chain(trust, certs, &pae, sig) {
             Ok(s) => ("certificate", s),
-            Err(p) => return failed(None, vec![p]),
+            Err(p) => return failed(None, vec![*p]),
         },
     };
     // Only now is the payload authentic; parse and trust it.
@@ -379,7 +382,13 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// The key method: the hint picks the trusted key; the signature must verify with it.
-fn check_key(trust: &Trust, hint: Option<&str>, raw: Option<&[u8]>, pae: &[u8], sig: &[u8]) -> Result<String, Problem> {
+fn check_key(
+    trust: &Trust,
+    hint: Option<&str>,
+    raw: Option<&[u8]>,
+    pae: &[u8],
+    sig: &[u8],
+) -> Result<String, Box<Problem>> {
     let signer = |k: &TrustedKey| format!("key {} ({}, sha256:{})", k.source, k.key.describe(), k.hint);
     let bundled = raw
         .and_then(|r| PublicKey::from_spki_der(r).ok())
@@ -394,7 +403,7 @@ fn check_key(trust: &Trust, hint: Option<&str>, raw: Option<&[u8]>, pae: &[u8], 
         let who = named
             .map(|h| format!("key sha256:{h}"))
             .unwrap_or_else(|| "an unnamed key".into());
-        return Err(Problem::bundle(
+        return Err(Box::new(Problem::bundle(
             ProblemKind::Untrusted,
             if trust.keys.is_empty() {
                 format!("signed with {who}, but no public key is trusted (--public-key or [signing] public_keys)")
@@ -404,24 +413,24 @@ fn check_key(trust: &Trust, hint: Option<&str>, raw: Option<&[u8]>, pae: &[u8], 
                     trust.keys.len()
                 )
             },
-        ));
+        )));
     }
     for k in &candidates {
         if k.key.verify_dsse(pae, sig) {
             return Ok(signer(k));
         }
     }
-    Err(Problem::bundle(
+    Err(Box::new(Problem::bundle(
         ProblemKind::BadSignature,
         format!(
             "the DSSE signature does not verify with {}: the payload or the signature was altered",
             candidates.iter().map(|k| signer(k)).collect::<Vec<_>>().join(", ")
         ),
-    ))
+    )))
 }
 
 /// The certificate method: the chain must lead to a trusted root; the leaf key must verify.
-fn check_chain(trust: &Trust, certs: &[Vec<u8>], pae: &[u8], sig: &[u8]) -> Result<String, Problem> {
+fn check_chain(trust: &Trust, certs: &[Vec<u8>], pae: &[u8], sig: &[u8]) -> Result<String, Box<Problem>> {
     let mut parsed = Vec::with_capacity(certs.len());
     for (i, der) in certs.iter().enumerate() {
         match Cert::from_der(der) {
@@ -431,32 +440,37 @@ fn check_chain(trust: &Trust, certs: &[Vec<u8>], pae: &[u8], sig: &[u8]) -> Resu
                 p.pointer = Some(format!(
                     "/verificationMaterial/x509CertificateChain/certificates/{i}/rawBytes"
                 ));
-                return Err(p);
+                return Err(Box::new(p));
             }
         }
     }
     let (leaf, rest) = parsed
         .split_first()
-        .ok_or_else(|| Problem::bundle(ProblemKind::Malformed, "empty certificate chain"))?;
+        .ok_or_else(|| Box::new(Problem::bundle(ProblemKind::Malformed, "empty certificate chain")))?;
     let mut pool: Vec<Cert> = rest.to_vec();
     pool.extend(trust.intermediates.iter().cloned());
-    let path = pki::validate(leaf, &pool, &trust.roots, trust.now).map_err(|e| match e {
-        ChainError::Untrusted(m) => Problem::bundle(ProblemKind::Untrusted, m),
-        ChainError::Expired(m) => Problem::bundle(ProblemKind::CertificateExpired, m),
-        ChainError::NotYetValid(m) => Problem::bundle(ProblemKind::CertificateNotYetValid, m),
+    let path = pki::validate(leaf, &pool, &trust.roots, trust.now).map_err(|e| {
+        Box::new(match e {
+            ChainError::Untrusted(m) => Problem::bundle(ProblemKind::Untrusted, m),
+            ChainError::Expired(m) => Problem::bundle(ProblemKind::CertificateExpired, m),
+            ChainError::NotYetValid(m) => Problem::bundle(ProblemKind::CertificateNotYetValid, m),
+        })
     })?;
     let root = path.last().map(|c| c.subject.clone()).unwrap_or_default();
-    let key = leaf
-        .key()
-        .map_err(|e| Problem::bundle(ProblemKind::Unsupported, format!("signing certificate key: {e}")))?;
+    let key = leaf.key().map_err(|e| {
+        Box::new(Problem::bundle(
+            ProblemKind::Unsupported,
+            format!("signing certificate key: {e}"),
+        ))
+    })?;
     if !key.verify_dsse(pae, sig) {
-        return Err(Problem::bundle(
+        return Err(Box::new(Problem::bundle(
             ProblemKind::BadSignature,
             format!(
                 "the DSSE signature does not verify with the key of certificate `{}`: the payload or the signature was altered",
                 leaf.subject
             ),
-        ));
+        )));
     }
     Ok(format!("certificate `{}` (chain to `{root}`)", leaf.subject))
 }

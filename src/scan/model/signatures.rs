@@ -64,15 +64,41 @@ fn display_of(sig_display: &str, model: &Path, signature: &Path) -> String {
     }
 }
 
-/// The signatures to verify: signature files among the targets, and `PATH.sig` beside each
-/// PATH named on the command line.
-fn signatures(paths: &[PathBuf], targets: &[Target]) -> Vec<Signed> {
+/// The directory above `p`, as a user would write it (`a/b` → `a`, `b` → `.`, `.` → `..`).
+fn up(p: &Path) -> PathBuf {
+    if p == Path::new(".") {
+        return PathBuf::from("..");
+    }
+    if p.file_name().is_none() {
+        return p.join("..");
+    }
+    match p.parent() {
+        Some(s) if !s.as_os_str().is_empty() => s.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether a `NAME.sig` file is meant as an OMS bundle: JSON, as opposed to the binary or
+/// armored OpenPGP signatures that also go by `.sig`. `model.sig` always counts.
+fn looks_like_bundle(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// The signatures to verify: signature files among the targets; `PATH.sig` beside each PATH
+/// named on the command line; and the `model.sig` of the nearest directory above a PATH (up
+/// to the scan root), so that naming one file of a signed model verifies that model.
+fn signatures(paths: &[PathBuf], targets: &[Target], root: &Path) -> Vec<Signed> {
     let mut out = BTreeSet::new();
     for t in targets {
         let Some(name) = t.path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if !name.ends_with(".sig") {
+        if !name.ends_with(".sig") || (name != signing::SIGNATURE_NAME && !looks_like_bundle(&t.path)) {
             continue;
         }
         if let Some(model) = signing::model_of(&t.path) {
@@ -99,6 +125,26 @@ fn signatures(paths: &[PathBuf], targets: &[Target]) -> Vec<Signed> {
                 signature: sig,
                 signature_display: sig_display,
             });
+            continue;
+        }
+        let Ok(real) = p.canonicalize() else { continue };
+        let mut shown = p.clone();
+        for dir in real.ancestors().skip(1) {
+            if !dir.starts_with(root) {
+                break;
+            }
+            shown = up(&shown);
+            let sig = dir.join(signing::SIGNATURE_NAME);
+            if sig.is_file() {
+                let d = shown.to_string_lossy().into_owned();
+                out.insert(Signed {
+                    model: dir.to_path_buf(),
+                    model_display: d.clone(),
+                    signature: sig,
+                    signature_display: join(&d, signing::SIGNATURE_NAME),
+                });
+                break;
+            }
         }
     }
     // The same model reached twice (its directory named, and the walk found its model.sig).
@@ -160,7 +206,8 @@ pub fn check(
     root: &Path,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let signed = signatures(paths, targets);
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let signed = signatures(paths, targets, &root);
     let mut covered: Vec<PathBuf> = Vec::new();
     for s in &signed {
         covered.push(s.model.canonicalize().unwrap_or_else(|_| s.model.clone()));
@@ -200,7 +247,7 @@ pub fn check(
         }
         let format = formats.get(t.display.as_str()).copied().unwrap_or("not-a-model");
         let model = !matches!(format, "not-a-model" | "json" | "unreadable" | "unknown");
-        let rel = super::super::relative_to(&t.path, root).unwrap_or_else(|| t.display.clone());
+        let rel = super::super::relative_to(&t.path, &root).unwrap_or_else(|| t.display.clone());
         let required = plan.require.is_some_and(|g| g.is_match(&rel));
         if model || required {
             let why = if model {
@@ -240,4 +287,19 @@ pub fn check(
         }
     }
     rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_walks_towards_the_root() {
+        assert_eq!(up(Path::new("a/b")), PathBuf::from("a"));
+        assert_eq!(up(Path::new("b")), PathBuf::from("."));
+        assert_eq!(up(Path::new(".")), PathBuf::from(".."));
+        assert_eq!(up(Path::new("..")), PathBuf::from("../.."));
+        assert_eq!(join(".", "x"), "x");
+        assert_eq!(join("m/", "x"), "m/x");
+    }
 }
