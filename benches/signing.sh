@@ -21,7 +21,7 @@
 # Settings: LLMGUARD=path (skip the release build), RUNS=5, DIR=/tmp/...,
 # MODEL_SIGNING_PYTHON=python with model-signing (default .ci/tools/venv/bin/python).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 SIZE_MIB=${1:-1024}
 FILES=${2:-8}

@@ -100,6 +100,11 @@ fn findings_name_the_file_concerned() {
     let f = by_model("models/tampered-byte");
     assert_eq!(f[0]["path"], format!("{DIR}/models/tampered-byte/model.safetensors"));
     assert_eq!(f[0]["severity"], "critical");
+    let evidence = f[0]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.starts_with("signed sha256:") && evidence.contains(" now sha256:"),
+        "{evidence}"
+    );
     let f = by_model("models/tampered-added");
     assert_eq!(
         f[0]["path"],

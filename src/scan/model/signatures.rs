@@ -193,7 +193,11 @@ fn finding(s: &Signed, p: &Problem) -> Finding {
         p.kind,
         p.range.map(|r| r.0.to_string()).unwrap_or_default()
     );
-    Finding::new(rule(p.kind), &path, loc, message).key(key)
+    let f = Finding::new(rule(p.kind), &path, loc, message).key(key);
+    match &p.evidence {
+        Some(e) => f.evidence(e.clone()),
+        None => f,
+    }
 }
 
 /// Verify every signature, report uncovered model files, and fold the findings into the
