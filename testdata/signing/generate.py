@@ -32,6 +32,10 @@ What it writes (testdata/signing/fixtures.json lists each case and what llmguard
   models/cert-expired/          leaf certificate valid 2020-01-01..2021-01-01
   models/cert-not-yet-valid/    leaf certificate valid from 2100
   models/cert-no-signing-usage/ leaf with keyUsage keyAgreement only and no codeSigning EKU
+  models/cert-intermediate-not-ca/  the intermediate has basicConstraints CA:FALSE
+  models/cert-pathlen-exceeded/ two intermediates under one with pathlen:0
+  models/cert-unknown-critical/ the leaf carries a critical extension nobody knows (1.3.6.1.4.1.55555.1)
+  models/cert-server-auth-only/ leaf keyUsage digitalSignature but extendedKeyUsage serverAuth only
   models/keyless/               a Sigstore keyless bundle shape (Fulcio certificate + tlog entry);
                                 the services are not reachable here, so its bytes are synthetic
   models/unsigned/              a model with no signature at all
@@ -242,6 +246,27 @@ def main():
         nk, nc = leaf("no-usage-signer", ext="basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyAgreement")
         write_model(MODELS / "cert-no-signing-usage")
         sign_cert(MODELS / "cert-no-signing-usage", MODELS / "cert-no-signing-usage" / "model.sig", nk, nc, chain)
+
+        # Broken chains under the same trusted root.
+        bad_key, bad_inter = openssl_ca(tmp, "not-a-ca", root, root_key,
+                                        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyCertSign")
+        bk, bc = leaf("under-not-a-ca", issuer=bad_inter, issuer_key=bad_key)
+        bchain = tmp / "bchain.pem"
+        bchain.write_bytes(bad_inter.read_bytes())
+        write_model(MODELS / "cert-intermediate-not-ca")
+        sign_cert(MODELS / "cert-intermediate-not-ca", MODELS / "cert-intermediate-not-ca" / "model.sig", bk, bc, bchain)
+        deep_key, deep = openssl_ca(tmp, "too-deep", inter, inter_key, CA_EXT)
+        dk, dc = leaf("under-too-deep", issuer=deep, issuer_key=deep_key)
+        dchain = tmp / "dchain.pem"
+        dchain.write_bytes(deep.read_bytes() + inter.read_bytes())
+        write_model(MODELS / "cert-pathlen-exceeded")
+        sign_cert(MODELS / "cert-pathlen-exceeded", MODELS / "cert-pathlen-exceeded" / "model.sig", dk, dc, dchain)
+        uk, uc = leaf("unknown-critical-signer", ext=LEAF_EXT + "\n1.3.6.1.4.1.55555.1=critical,ASN1:NULL")
+        write_model(MODELS / "cert-unknown-critical")
+        sign_cert(MODELS / "cert-unknown-critical", MODELS / "cert-unknown-critical" / "model.sig", uk, uc, chain)
+        sk, sc = leaf("server-auth-signer", ext=LEAF_EXT.replace("codeSigning", "serverAuth"))
+        write_model(MODELS / "cert-server-auth-only")
+        sign_cert(MODELS / "cert-server-auth-only", MODELS / "cert-server-auth-only" / "model.sig", sk, sc, chain)
 
         # Keyless: the shape of a Sigstore bundle (certificate + transparency log entry), built
         # from key-ok's envelope; no Fulcio or Rekor is reachable to make a real one.
