@@ -49,6 +49,11 @@ fn list(model: &Path, single: bool, ignores: &[String], allow_symlinks: bool, li
                 .unwrap_or_default()
         };
         match std::fs::metadata(model) {
+            Ok(m) if !m.is_file() => out.problems.push(Problem::new(
+                ProblemKind::Unlisted,
+                Some(name),
+                "is not a regular file (a FIFO, socket or device)".to_string(),
+            )),
             Ok(m) => {
                 out.files.insert(
                     name,
@@ -155,7 +160,15 @@ struct Job<'a> {
 
 /// SHA-256 of `len` bytes of `path` from `start` (the whole file when `range` is `None`).
 fn hash(path: &Path, range: Option<(u64, u64)>) -> std::io::Result<(Vec<u8>, u64)> {
+    // Never open something that is not a regular file (a FIFO swapped in would block the open).
+    let not_file = || std::io::Error::other("not a regular file");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_file());
+    }
     let mut f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(not_file());
+    }
     let mut h = Sha256::new();
     let n = match range {
         None => crate::digest::stream(&mut f, &mut |c| h.update(c))?,
@@ -165,6 +178,12 @@ fn hash(path: &Path, range: Option<(u64, u64)>) -> std::io::Result<(Vec<u8>, u64
         }
     };
     Ok((h.finalize().to_vec(), n))
+}
+
+/// `hash` of a whole file, for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn tests_hash(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    hash(path, None)
 }
 
 /// The shard ranges `model_signing` makes of a file of `size` bytes.

@@ -247,7 +247,7 @@ pub fn model_of(signature: &Path) -> Option<PathBuf> {
     }
     let stem = name.strip_suffix(".sig")?;
     let model = signature.with_file_name(stem);
-    (!stem.is_empty() && model.exists()).then_some(model)
+    (!matches!(stem, "" | "." | "..") && model.exists()).then_some(model)
 }
 
 /// Find and verify the signature of the model at `dir` (a directory or a single file).
@@ -473,4 +473,43 @@ fn check_chain(trust: &Trust, certs: &[Vec<u8>], pae: &[u8], sig: &[u8]) -> Resu
         )));
     }
     Ok(format!("certificate `{}` (chain to `{root}`)", leaf.subject))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_named_by_convention() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("bert")).unwrap();
+        std::fs::write(d.join("bert/model.sig"), "{}").unwrap();
+        std::fs::write(d.join("w.bin"), "x").unwrap();
+        std::fs::write(d.join("w.bin.sig"), "{}").unwrap();
+        std::fs::write(d.join("..sig"), "{}").unwrap();
+        std::fs::write(d.join("orphan.sig"), "{}").unwrap();
+        assert_eq!(find_signature(&d.join("bert")), Some(d.join("bert/model.sig")));
+        assert_eq!(find_signature(&d.join("w.bin")), Some(d.join("w.bin.sig")));
+        assert_eq!(find_signature(d), None);
+        assert_eq!(model_of(&d.join("bert/model.sig")), Some(d.join("bert")));
+        assert_eq!(model_of(&d.join("w.bin.sig")), Some(d.join("w.bin")));
+        assert_eq!(model_of(&d.join("..sig")), None);
+        assert_eq!(model_of(&d.join("orphan.sig")), None);
+        assert_eq!(model_of(Path::new("model.sig")), Some(PathBuf::from(".")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("weights.bin");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED: no mkfifo");
+            return;
+        }
+        let err = manifest::tests_hash(&fifo).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
 }
