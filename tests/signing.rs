@@ -593,3 +593,72 @@ fn naming_one_file_verifies_its_model_and_pgp_signatures_are_not_bundles() {
     let rules: Vec<_> = f.iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
     assert_eq!(rules, ["MOD601"], "{f:#?}");
 }
+
+/// The SARIF of a signature scan (findings on the bundle with key paths, byte ranges of
+/// shards, files that do not exist any more) passes Microsoft's SARIF Multitool, like the
+/// other scans in tests/sarif_validator.rs.
+#[test]
+fn signature_findings_pass_the_sarif_multitool() {
+    let tool = [
+        std::env::var_os("LLMGUARD_SARIF_MULTITOOL").map(PathBuf::from),
+        Some(PathBuf::from(
+            ".ci/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool",
+        )),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_file());
+    let Some(tool) = tool else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the SARIF Multitool is not installed (see .ci/run)"
+        );
+        eprintln!("SKIPPED: SARIF Multitool not installed; run .ci/run or set LLMGUARD_SARIF_MULTITOOL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("signing.sarif");
+    let log = dir.path().join("validation.sarif");
+    let o = common::llmguard(&[
+        "scan-model",
+        "-q",
+        "--format",
+        "sarif",
+        "--output",
+        input.to_str().unwrap(),
+        "--public-key",
+        "testdata/signing/keys/team.pub",
+        "--certificate-chain",
+        "testdata/signing/keys/root-ca.pem",
+        "testdata/signing/models",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
+    let sarif = std::fs::read_to_string(&input).unwrap();
+    for rule in ["MOD601", "MOD603", "MOD605", "MOD606", "MOD608", "MOD610"] {
+        assert!(sarif.contains(rule), "{rule} missing from the SARIF");
+    }
+    let status = Command::new(&tool)
+        .args([
+            "validate",
+            "--rule-kind",
+            "Gh;Sarif",
+            "--level",
+            "Error;Warning",
+            "--output",
+        ])
+        .arg(&log)
+        .arg(&input)
+        .status()
+        .expect("multitool runs");
+    assert!(status.success(), "multitool exited with {status}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&log).unwrap()).unwrap();
+    let problems: Vec<String> = v["runs"][0]["results"]
+        .as_array()
+        .map(|rs| rs.iter().map(|r| format!("{} {}", r["ruleId"], r["message"])).collect())
+        .unwrap_or_default();
+    assert!(
+        problems.is_empty(),
+        "SARIF validation problems:\n{}",
+        problems.join("\n")
+    );
+}
