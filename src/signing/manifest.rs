@@ -11,9 +11,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// Paths `model_signing` leaves out of every manifest by default (top level only).
-pub const DEFAULT_IGNORES: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
-
 /// One file of the model as found on disk.
 #[derive(Debug, Clone)]
 struct Entry {

@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod pki;
 
 use crate::model::oms::{self, Material};
+use crate::rules::signing::SigningPolicy;
 use pki::{Cert, ChainError, PublicKey};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -42,13 +43,16 @@ pub struct TrustedKey {
 
 /// What the user trusts: public keys (key method) and certificates (certificate method).
 /// Self-signed certificates are roots; the others are intermediates offered for path building.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Trust {
     pub keys: Vec<TrustedKey>,
     pub roots: Vec<Cert>,
     pub intermediates: Vec<Cert>,
-    /// Seconds since the Unix epoch at which certificates must be valid (now, by default).
+    /// Seconds since the Unix epoch at which certificates must be valid (the time of
+    /// [`Trust::load`]).
     pub now: u64,
+    /// The verification parameters of `rules/model/signing.yaml`.
+    pub policy: SigningPolicy,
 }
 
 impl Trust {
@@ -56,11 +60,14 @@ impl Trust {
     /// is an error of the run (exit 2), not a finding: the trust configuration is the user's.
     pub fn load(public_keys: &[PathBuf], certificate_chains: &[PathBuf]) -> anyhow::Result<Trust> {
         let mut t = Trust {
+            keys: Vec::new(),
+            roots: Vec::new(),
+            intermediates: Vec::new(),
             now: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
-            ..Trust::default()
+            policy: SigningPolicy::builtin()?,
         };
         for p in public_keys {
             let text = std::fs::read_to_string(p)
@@ -353,7 +360,7 @@ pub fn verify(model: &Path, signature: &Path, trust: &Trust, jobs: Option<usize>
         };
     }
     let single = !model.is_dir();
-    let mut ignores: Vec<String> = manifest::DEFAULT_IGNORES.iter().map(|s| s.to_string()).collect();
+    let mut ignores: Vec<String> = trust.policy.default_ignores.clone();
     ignores.extend(statement.serialization.ignore_paths.iter().cloned());
     if let Ok(rel) = signature.strip_prefix(model) {
         ignores.push(rel.to_string_lossy().replace('\\', "/"));
@@ -449,7 +456,12 @@ fn check_chain(trust: &Trust, certs: &[Vec<u8>], pae: &[u8], sig: &[u8]) -> Resu
         .ok_or_else(|| Box::new(Problem::bundle(ProblemKind::Malformed, "empty certificate chain")))?;
     let mut pool: Vec<Cert> = rest.to_vec();
     pool.extend(trust.intermediates.iter().cloned());
-    let path = pki::validate(leaf, &pool, &trust.roots, trust.now).map_err(|e| {
+    let anchors = pki::Anchors {
+        roots: &trust.roots,
+        now: trust.now,
+        policy: &trust.policy,
+    };
+    let path = pki::validate(leaf, &pool, anchors).map_err(|e| {
         Box::new(match e {
             ChainError::Untrusted(m) => Problem::bundle(ProblemKind::Untrusted, m),
             ChainError::Expired(m) => Problem::bundle(ProblemKind::CertificateExpired, m),

@@ -8,8 +8,10 @@
 //! certificates (`keyUsage`) within their `pathLenConstraint`, and no critical extension this
 //! code does not understand (so name constraints fail closed). The leaf must be meant for
 //! signing: `keyUsage` with `digitalSignature` when present, `extendedKeyUsage` with
-//! `codeSigning` (or any) when present, and at least one of the two.
+//! `codeSigning` (or any) when present, and at least one of the two. The lists (accepted
+//! extended key usages and critical extensions) are data: `rules/model/signing.yaml`.
 
+use crate::rules::signing::SigningPolicy;
 use base64::Engine as _;
 use der::{Decode, Encode};
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -215,17 +217,6 @@ pub enum ChainError {
     NotYetValid(String),
 }
 
-const KNOWN_CRITICAL: &[&str] = &[
-    "2.5.29.19", // basicConstraints
-    "2.5.29.15", // keyUsage
-    "2.5.29.37", // extKeyUsage
-    "2.5.29.17", // subjectAltName
-    "2.5.29.14", // subjectKeyIdentifier
-    "2.5.29.35", // authorityKeyIdentifier
-    "2.5.29.32", // certificatePolicies (no policy is required, so any is acceptable)
-];
-const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
-const EKU_ANY: &str = "2.5.29.37.0";
 /// Longest path tried (leaf, intermediates, root).
 const MAX_DEPTH: usize = 8;
 
@@ -310,13 +301,13 @@ impl Cert {
         Ok(())
     }
 
-    fn critical_unknown(&self) -> Option<String> {
+    fn critical_unknown(&self, known: &[String]) -> Option<String> {
         self.cert
             .tbs_certificate()
             .extensions()
             .into_iter()
             .flatten()
-            .find(|e| e.critical && !KNOWN_CRITICAL.contains(&e.extn_id.to_string().as_str()))
+            .find(|e| e.critical && !known.contains(&e.extn_id.to_string()))
             .map(|e| e.extn_id.to_string())
     }
 
@@ -374,7 +365,7 @@ impl Cert {
     }
 
     /// The signing certificate must be meant for signing.
-    fn check_leaf(&self) -> Result<(), String> {
+    fn check_leaf(&self, ekus: &[String]) -> Result<(), String> {
         let ku = self.key_usage()?;
         let eku = self
             .cert
@@ -397,10 +388,7 @@ impl Cert {
             }
         }
         if let Some(eku) = eku {
-            if !eku.0.iter().any(|o| {
-                let o = o.to_string();
-                o == EKU_CODE_SIGNING || o == EKU_ANY
-            }) {
+            if !eku.0.iter().any(|o| ekus.contains(&o.to_string())) {
                 return Err(format!(
                     "signing certificate `{}` is not for code signing (extendedKeyUsage)",
                     self.subject
@@ -411,23 +399,28 @@ impl Cert {
     }
 }
 
-/// Validate `leaf` up to one of `anchors` through `pool` (intermediates from the bundle and
-/// from the trusted files) at `now` (Unix seconds). Returns the path, leaf first.
-pub fn validate<'a>(
-    leaf: &'a Cert,
-    pool: &'a [Cert],
-    anchors: &'a [Cert],
-    now: u64,
-) -> Result<Vec<&'a Cert>, ChainError> {
-    if anchors.is_empty() {
+/// What a path is checked against: the trusted roots, the time, and the policy's lists.
+#[derive(Clone, Copy)]
+pub struct Anchors<'a> {
+    pub roots: &'a [Cert],
+    /// Unix seconds at which every certificate must be valid.
+    pub now: u64,
+    pub policy: &'a SigningPolicy,
+}
+
+/// Validate `leaf` up to one of the roots through `pool` (intermediates from the bundle and
+/// from the trusted files). Returns the path, leaf first.
+pub fn validate<'a>(leaf: &'a Cert, pool: &'a [Cert], anchors: Anchors<'a>) -> Result<Vec<&'a Cert>, ChainError> {
+    if anchors.roots.is_empty() {
         return Err(ChainError::Untrusted(
             "no trusted root certificate is configured".into(),
         ));
     }
-    leaf.check_leaf().map_err(ChainError::Untrusted)?;
+    leaf.check_leaf(&anchors.policy.code_signing_ekus)
+        .map_err(ChainError::Untrusted)?;
     let mut best: Option<ChainError> = None;
     let mut path = vec![leaf];
-    if extend(&mut path, pool, anchors, now, &mut best) {
+    if extend(&mut path, pool, anchors, &mut best) {
         return Ok(path);
     }
     Err(best.unwrap_or_else(|| {
@@ -441,13 +434,7 @@ pub fn validate<'a>(
 
 /// Depth-first search for a path from `path`'s last certificate to an anchor. Remembers the
 /// most telling error of the paths tried (a broken rule beats "no issuer found").
-fn extend<'a>(
-    path: &mut Vec<&'a Cert>,
-    pool: &'a [Cert],
-    anchors: &'a [Cert],
-    now: u64,
-    best: &mut Option<ChainError>,
-) -> bool {
+fn extend<'a>(path: &mut Vec<&'a Cert>, pool: &'a [Cert], anchors: Anchors<'a>, best: &mut Option<ChainError>) -> bool {
     let Some(&last) = path.last() else { return false };
     let note = |best: &mut Option<ChainError>, e: ChainError| {
         let rank = |e: &ChainError| match e {
@@ -460,15 +447,15 @@ fn extend<'a>(
     };
     // The certificate is itself a trusted root (a self-signed signing certificate that the
     // user trusts directly).
-    if anchors.iter().any(|a| a.der == last.der) {
-        return finish(path, now, best, note);
+    if anchors.roots.iter().any(|a| a.der == last.der) {
+        return finish(path, anchors, best, note);
     }
     if path.len() >= MAX_DEPTH {
         return false;
     }
     let issuer = last.issuer_der();
     let below = path.len().saturating_sub(1);
-    for (candidates, is_anchor) in [(anchors, true), (pool, false)] {
+    for (candidates, is_anchor) in [(anchors.roots, true), (pool, false)] {
         for c in candidates {
             if c.subject_der() != issuer || path.iter().any(|p| p.der == c.der) {
                 continue;
@@ -496,11 +483,11 @@ fn extend<'a>(
             }
             path.push(c);
             let done = if is_anchor {
-                finish(path, now, best, note)
+                finish(path, anchors, best, note)
             } else if c.self_issued() {
                 false
             } else {
-                extend(path, pool, anchors, now, best)
+                extend(path, pool, anchors, best)
             };
             if done {
                 return true;
@@ -513,12 +500,12 @@ fn extend<'a>(
 
 fn finish(
     path: &[&Cert],
-    now: u64,
+    anchors: Anchors<'_>,
     best: &mut Option<ChainError>,
     note: impl Fn(&mut Option<ChainError>, ChainError),
 ) -> bool {
     for c in path {
-        if let Some(oid) = c.critical_unknown() {
+        if let Some(oid) = c.critical_unknown(&anchors.policy.known_critical) {
             note(
                 best,
                 ChainError::Untrusted(format!(
@@ -528,7 +515,7 @@ fn finish(
             );
             return false;
         }
-        if let Err(e) = c.validity(now) {
+        if let Err(e) = c.validity(anchors.now) {
             note(best, e);
             return false;
         }
@@ -561,7 +548,8 @@ mod tests {
         assert!(roots[0].check_issuer(0).is_ok());
         assert!(roots[0].signed_by(&roots[0]).unwrap());
         // A root is not a signing certificate.
-        assert!(roots[0].check_leaf().is_err());
+        let policy = SigningPolicy::builtin().unwrap();
+        assert!(roots[0].check_leaf(&policy.code_signing_ekus).is_err());
         assert!(Cert::from_pem_file(KEY).is_err());
     }
 }
