@@ -511,6 +511,31 @@ mod tests {
         assert_eq!(model_of(Path::new("model.sig")), Some(PathBuf::from(".")));
     }
 
+    #[test]
+    fn oversized_and_empty_bundles_are_malformed() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m");
+        std::fs::create_dir(&model).unwrap();
+        std::fs::write(model.join("w.bin"), "x").unwrap();
+        let sig = model.join(SIGNATURE_NAME);
+        let trust = Trust::load(&[], &[]).unwrap();
+        // A sparse file past the 64 MiB bound: read up to the bound, then refused.
+        std::fs::File::create(&sig)
+            .unwrap()
+            .set_len(oms::MAX_BUNDLE + 10)
+            .unwrap();
+        let SignatureStatus::Failed { problems, .. } = verify(&model, &sig, &trust, Some(1)) else {
+            panic!("not a failure")
+        };
+        assert_eq!(problems[0].kind, ProblemKind::Malformed);
+        assert!(problems[0].message.contains("larger than"), "{}", problems[0].message);
+        std::fs::write(&sig, "").unwrap();
+        let SignatureStatus::Failed { problems, .. } = verify(&model, &sig, &trust, Some(1)) else {
+            panic!("not a failure")
+        };
+        assert_eq!(problems[0].kind, ProblemKind::Malformed);
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_fifo_is_never_opened() {
