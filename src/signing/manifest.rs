@@ -196,13 +196,14 @@ fn shards(size: u64, shard: u64) -> Vec<(u64, u64)> {
 }
 
 /// Compare the model on disk with the signed manifest. `ignores` are the default, the
-/// manifest's and the signature file's own path; `jobs` bounds the hashing threads.
+/// manifest's and the signature file's own path; with `parallel`, digests are computed on the
+/// current rayon pool.
 pub fn compare(
     model: &Path,
     single: bool,
     statement: &Statement,
     ignores: &[String],
-    jobs: Option<usize>,
+    parallel: bool,
 ) -> (usize, Vec<Problem>) {
     let mut expected: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
     for r in &statement.resources {
@@ -292,14 +293,11 @@ pub fn compare(
             )),
         }
     };
-    let threads = jobs.unwrap_or(0);
-    let results: Vec<Option<Problem>> = if jobs_list.len() <= 1 || threads == 1 {
+    // In parallel on the current rayon pool (the caller's `--jobs` pool).
+    let results: Vec<Option<Problem>> = if jobs_list.len() <= 1 || !parallel {
         jobs_list.iter().map(check).collect()
     } else {
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(|| jobs_list.par_iter().map(check).collect()),
-            Err(_) => jobs_list.iter().map(check).collect(),
-        }
+        jobs_list.par_iter().map(check).collect()
     };
     problems.extend(results.into_iter().flatten());
     (listing.files.len(), problems)

@@ -268,6 +268,17 @@ pub fn verify_model_dir(dir: &Path, trust: &Trust, jobs: Option<usize>) -> Signa
 
 /// Verify the model at `model` against the bundle at `signature`.
 pub fn verify(model: &Path, signature: &Path, trust: &Trust, jobs: Option<usize>) -> SignatureStatus {
+    if jobs == Some(1) {
+        return verify_in_pool(model, signature, trust, false);
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build() {
+        Ok(pool) => pool.install(|| verify_in_pool(model, signature, trust, true)),
+        Err(_) => verify_in_pool(model, signature, trust, false),
+    }
+}
+
+/// [`verify`] on the current rayon pool (`parallel`) or on this thread alone.
+pub fn verify_in_pool(model: &Path, signature: &Path, trust: &Trust, parallel: bool) -> SignatureStatus {
     let failed = |signer: Option<String>, problems: Vec<Problem>| SignatureStatus::Failed {
         signature: signature.to_path_buf(),
         signer,
@@ -365,7 +376,7 @@ pub fn verify(model: &Path, signature: &Path, trust: &Trust, jobs: Option<usize>
     if let Ok(rel) = signature.strip_prefix(model) {
         ignores.push(rel.to_string_lossy().replace('\\', "/"));
     }
-    let (files, mut problems) = manifest::compare(model, single, &statement, &ignores, jobs);
+    let (files, mut problems) = manifest::compare(model, single, &statement, &ignores, parallel);
     if problems.is_empty() {
         return SignatureStatus::Verified(Verified {
             method,

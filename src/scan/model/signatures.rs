@@ -16,6 +16,7 @@ use crate::rules::Rule;
 use crate::signing::{self, Problem, ProblemKind, SignatureStatus, Trust};
 use crate::walk::Target;
 use globset::GlobSet;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -216,7 +217,18 @@ pub fn check(
     for s in &signed {
         covered.push(s.model.canonicalize().unwrap_or_else(|_| s.model.clone()));
         covered.push(s.signature.canonicalize().unwrap_or_else(|_| s.signature.clone()));
-        match signing::verify(&s.model, &s.signature, plan.trust, plan.jobs) {
+    }
+    // Models in parallel, and each model's files in parallel, on one pool of `--jobs` threads.
+    let one = |s: &Signed| signing::verify_in_pool(&s.model, &s.signature, plan.trust, plan.jobs != Some(1));
+    let statuses: Vec<SignatureStatus> = match plan.jobs {
+        Some(1) => signed.iter().map(one).collect(),
+        jobs => match rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build() {
+            Ok(pool) => pool.install(|| signed.par_iter().map(one).collect()),
+            Err(_) => signed.iter().map(one).collect(),
+        },
+    };
+    for (s, status) in signed.iter().zip(statuses) {
+        match status {
             SignatureStatus::Verified(v) => findings.push(
                 Finding::new(
                     Rule::SignatureVerified,
