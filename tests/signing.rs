@@ -362,9 +362,10 @@ fn library_api_reports_status_and_signer() {
     );
 }
 
-/// The structural rules of the OMS v1.0 schemas (bundle, envelope, statement, predicate; read
-/// at commit ca958ac7 of the specification repository and encoded here because their licence
-/// could not be confirmed), written independently of llmguard's parser.
+/// The structural rules of the OMS v1.0 schemas (bundle, envelope, statement, predicate, read
+/// in `schemas/v1.0/` of the copy `sampras343/model-signing-spec` at commit ca958ac7c, where no
+/// licence file could be found, so they are encoded here rather than vendored), written
+/// independently of llmguard's parser.
 fn schema_violations(bundle: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let mut need = |ok: bool, what: &str| {

@@ -4,12 +4,15 @@
 //! by `crate::signing`.
 //!
 //! The structural rules are those of the OMS v1.0 JSON schemas (`bundle`, `envelope`,
-//! `statement`, `predicate`; read at commit ca958ac7 of the specification repository, whose
-//! licence could not be confirmed, so they are encoded here rather than vendored), tightened
-//! where the reference implementation (`model-signing` 1.1.1 on PyPI) is stricter, and relaxed
-//! in the one place where it writes something the schema would refuse: for the `shards`
-//! method the tool names each resource's algorithm `sha256-sharded-<shard_size>` and compares
-//! that name when it verifies, so that is what is accepted here.
+//! `statement`, `predicate`, read in `schemas/v1.0/` of the copy
+//! `sampras343/model-signing-spec` at commit ca958ac7c, where no licence file could be found,
+//! so they are encoded here rather than vendored), tightened where the reference
+//! implementation (`model-signing` 1.1.1 on PyPI) is stricter, and relaxed in the one place
+//! where it writes something the schema would refuse: for the `shards` method the tool names
+//! each resource's algorithm `sha256-sharded-<shard_size>` and compares
+//! that name when it verifies, so that is what is accepted here. The order of `resources` is
+//! not checked: the tool sorts by path components, the specification by code points, and both
+//! compute the root digest over the listed order, as `crate::signing` does.
 //!
 //! Every error carries a JSON pointer into the bundle (or into the decoded payload, prefixed
 //! `/dsseEnvelope/payload`) so that a finding can say where the bundle is wrong.
