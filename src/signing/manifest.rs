@@ -236,13 +236,26 @@ pub fn compare(
             Method::Shards { shard_size } => {
                 let mut signed: Vec<(u64, u64)> = res.iter().filter_map(|r| r.range).collect();
                 signed.sort_unstable();
-                let now = shards(entry.size, shard_size);
-                if signed != now {
-                    let was = signed.last().map(|r| r.1).unwrap_or(0);
+                let was = signed.last().map(|r| r.1).unwrap_or(0);
+                if entry.size != was {
                     problems.push(Problem::new(
                         ProblemKind::Modified,
                         Some(rel.clone()),
                         format!("size changed since signing: {was} bytes then, {} now", entry.size),
+                    ));
+                    continue;
+                }
+                // The ranges must be exactly the file's shards; count them before listing
+                // them, so a file's size never decides an allocation.
+                let count = entry.size.div_ceil(shard_size);
+                if count != signed.len() as u64 || signed != shards(entry.size, shard_size) {
+                    problems.push(Problem::new(
+                        ProblemKind::Modified,
+                        Some(rel.clone()),
+                        format!(
+                            "the signed ranges are not the {count} shards of {shard_size} bytes of its {} bytes",
+                            entry.size
+                        ),
                     ));
                     continue;
                 }
