@@ -516,12 +516,24 @@ fn tool_python() -> Option<PathBuf> {
         std::env::var_os("LLMGUARD_MODEL_SIGNING_PYTHON").map(PathBuf::from),
         Some(PathBuf::from(".ci/tools/venv/bin/python")),
     ];
-    candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import model_signing"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    candidates
+        .into_iter()
+        .flatten()
+        // Made absolute (not resolved: a venv's python must keep its path): the round trip runs
+        // it from testdata/signing.
+        .map(|p| {
+            if p.components().count() > 1 {
+                std::path::absolute(&p).unwrap_or(p)
+            } else {
+                p
+            }
+        })
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import model_signing"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
 }
 
 #[test]
