@@ -78,6 +78,7 @@ seeds() {
     prompts) find $t/prompts -type f ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
+    oms) find $t/signing -type f -name '*.sig' ;;
     # The whole scanner: every fixture of every format up to 64 KiB (the -max_len).
     scan) find $t/models -type f -size -65k ! -name 'manifest*.json' ! -name GLOBALS.txt ;;
   esac 2>/dev/null

@@ -108,6 +108,20 @@ pub struct ScanModelArgs {
     /// the defaults). Each limit hit is a GEN002 finding.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+    /// Verify OpenSSF Model Signing (OMS) signatures: every `model.sig` (it signs the directory
+    /// holding it) and every `NAME.sig` beside a directory or file `NAME`, against the trusted
+    /// keys and certificates; a model file that no signature covers is reported (MOD601). On
+    /// whenever `llmguard.toml` has a `[signing]` section or a key or chain is given.
+    #[arg(long)]
+    pub verify_signature: bool,
+    /// A PEM public key (ECDSA P-256/P-384/P-521) whose OMS signatures are trusted: the key
+    /// method (repeatable).
+    #[arg(long = "public-key", value_name = "PEM")]
+    pub public_keys: Vec<PathBuf>,
+    /// A PEM file of trusted CA certificates for the certificate method (repeatable): its
+    /// self-signed certificates are roots, the others intermediates.
+    #[arg(long = "certificate-chain", value_name = "PEM")]
+    pub certificate_chains: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

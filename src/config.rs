@@ -18,6 +18,11 @@
 //! path = "testdata/evil.pkl"
 //! sha256 = "…64 hex digits…"
 //! reason = "a deliberately malicious test fixture"
+//!
+//! [signing]                                   # turns on OMS signature verification in scan-model
+//! public_keys = ["signing/team.pub"]          # relative to this file's directory
+//! certificate_chains = ["signing/root-ca.pem"]
+//! require = ["models/**"]                     # files that must be covered by a signature
 //! ```
 
 use crate::finding::Severity;
@@ -49,6 +54,31 @@ struct File {
     policy: Option<PolicySection>,
     #[serde(default)]
     lineage: LineageSection,
+    #[serde(default)]
+    signing: Option<SigningSection>,
+}
+
+/// `[signing]`: OMS signature verification for `scan-model`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningSection {
+    #[serde(default)]
+    public_keys: Vec<String>,
+    #[serde(default)]
+    certificate_chains: Vec<String>,
+    #[serde(default)]
+    require: Vec<Spanned<String>>,
+}
+
+/// The `[signing]` section, compiled. Its presence turns verification on.
+#[derive(Debug, Default)]
+pub struct SigningConfig {
+    /// PEM public keys, resolved against the configuration file's directory.
+    pub public_keys: Vec<PathBuf>,
+    /// PEM certificate files (roots and intermediates), resolved the same way.
+    pub certificate_chains: Vec<PathBuf>,
+    /// Files (globs relative to the scan root) that must be covered by a verified signature.
+    pub require: Option<GlobSet>,
 }
 
 /// `[lineage]`: what `check-lineage` requires of datasets.
@@ -158,6 +188,7 @@ pub struct Config {
     pub user_rules: UserRules,
     pub policy: PolicyConfig,
     pub lineage: LineageConfig,
+    pub signing: Option<SigningConfig>,
 }
 
 /// The configuration could not be used; the run fails with exit code 2.
@@ -191,7 +222,17 @@ impl Config {
             path: shown.clone(),
             source,
         })?;
-        Config::parse(&text, &shown)
+        let mut config = Config::parse(&text, &shown)?;
+        // Key and certificate files are named relative to the configuration file.
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(s) = config.signing.as_mut() {
+            for p in s.public_keys.iter_mut().chain(s.certificate_chains.iter_mut()) {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// Parse configuration text; `shown` names the file in errors and findings.
@@ -271,6 +312,22 @@ impl Config {
                 sha256,
                 reason: e.reason.trim().to_string(),
                 line,
+            });
+        }
+        if let Some(sec) = &file.signing {
+            let require = if sec.require.is_empty() {
+                None
+            } else {
+                let mut set = GlobSetBuilder::new();
+                for g in &sec.require {
+                    set.add(glob(g, "signing.require")?);
+                }
+                Some(set.build().map_err(|e| invalid(format!("signing.require: {e}")))?)
+            };
+            config.signing = Some(SigningConfig {
+                public_keys: sec.public_keys.iter().map(PathBuf::from).collect(),
+                certificate_chains: sec.certificate_chains.iter().map(PathBuf::from).collect(),
+                require,
             });
         }
         if let Some(p) = file.pickle {
@@ -431,6 +488,29 @@ reason = "fixture"
         assert!(ig.sha256.as_deref().unwrap().starts_with("ab00"));
         assert_eq!(ig.line, 8, "the line of the entry's [[ignore]] header");
         assert_eq!(c.user_rules.pickle.len(), 1);
+        assert!(c.signing.is_none());
+    }
+
+    #[test]
+    fn signing_section() {
+        let c = Config::parse(
+            "[signing]\npublic_keys = [\"k.pub\"]\ncertificate_chains = [\"ca.pem\"]\nrequire = [\"models/**\"]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let s = c.signing.unwrap();
+        assert_eq!(s.public_keys, vec![PathBuf::from("k.pub")]);
+        assert_eq!(s.certificate_chains, vec![PathBuf::from("ca.pem")]);
+        assert!(s.require.unwrap().is_match("models/a/b.bin"));
+        // An empty section still turns verification on.
+        assert!(Config::parse("[signing]\n", "c.toml").unwrap().signing.is_some());
+        for (text, want) in [
+            ("[signing]\npublic_key = [\"k\"]\n", "public_key"),
+            ("[signing]\nrequire = [\"a[\"]\n", "line 2"),
+        ] {
+            let err = Config::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
     }
 
     #[test]

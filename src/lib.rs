@@ -18,6 +18,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod shard;
+pub mod signing;
 pub mod walk;
 
 use anyhow::Context;
@@ -139,11 +140,35 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
         limits,
         hash: args.hash,
     };
-    let outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;
+    let mut outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;
+    let mut extra = found.findings;
+    let signing = setup.config.signing.as_ref();
+    if args.verify_signature || signing.is_some() || !args.public_keys.is_empty() || !args.certificate_chains.is_empty()
+    {
+        let mut keys = args.public_keys.clone();
+        let mut chains = args.certificate_chains.clone();
+        if let Some(s) = signing {
+            keys.extend(s.public_keys.iter().cloned());
+            chains.extend(s.certificate_chains.iter().cloned());
+        }
+        let trust = signing::Trust::load(&keys, &chains)?;
+        let plan = scan::model::signatures::SigningPlan {
+            trust: &trust,
+            require: signing.and_then(|s| s.require.as_ref()),
+            jobs: args.common.jobs.map(usize::from),
+        };
+        extra.extend(scan::model::signatures::check(
+            &plan,
+            &paths,
+            &found.targets,
+            &mut outcomes,
+            &root,
+        ));
+    }
     Ok(scan::finish(
         "scan-model",
         outcomes,
-        found.findings,
+        extra,
         args.common.fail_on,
         &found.targets,
         &root,

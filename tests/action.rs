@@ -165,7 +165,15 @@ impl Runner {
             let path = std::env::var("PATH").unwrap_or_default();
             cmd.env("PATH", format!("{}:{path}", fake_cargo.display()));
         }
-        let o = cmd.output().expect("bash runs");
+        let child = {
+            let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("bash runs")
+        };
+        let o = child.wait_with_output().expect("bash runs");
         let log = format!(
             "{}{}",
             String::from_utf8_lossy(&o.stdout),
@@ -176,10 +184,17 @@ impl Runner {
     }
 }
 
+/// Serialises writing executables against forking (see `restore_cache`).
+static FORK_LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// What actions/cache would restore after a run that built these sources: the binary and the
 /// stamp the build step writes beside it.
 fn restore_cache(root: &Path, key: &str) {
     std::fs::create_dir_all(root.join("bin")).unwrap();
+    // No process may be forked while the copy is open for writing: the child would hold the
+    // write descriptor until it execs, and running the copy meanwhile fails with "Text file
+    // busy" (ETXTBSY). Copies take the lock exclusively, spawns shared.
+    let _guard = FORK_LOCK.write().unwrap_or_else(|e| e.into_inner());
     std::fs::copy(env!("CARGO_BIN_EXE_llmguard"), root.join("bin/llmguard")).unwrap();
     std::fs::write(root.join("source-key"), format!("{key}\n")).unwrap();
 }
@@ -384,6 +399,8 @@ fn hostile_input_values_are_data_not_shell() {
         ("config", "c.toml; touch pwned"),
         ("fail-on", "high'; touch pwned; '"),
         ("command", "scan-model; touch pwned"),
+        ("public-keys", "k.pub; touch pwned\n$(touch pwned)"),
+        ("verify-signature", "true; touch pwned"),
     ];
     for (input, value) in hostile {
         let run = Runner::new(ws.path()).run(&[(input, value)]);
@@ -409,6 +426,53 @@ fn hostile_input_values_are_data_not_shell() {
         "a newline cannot forge an output: {}",
         run.log
     );
+}
+
+#[test]
+fn signature_inputs_verify_oms_signatures() {
+    let signed = "testdata/signing/models/key-ok";
+    let ws = workspace_with(&[
+        ("models/bert/config.json", &format!("{signed}/config.json")),
+        ("models/bert/model.safetensors", &format!("{signed}/model.safetensors")),
+        (
+            "models/bert/tokenizer/vocab.txt",
+            &format!("{signed}/tokenizer/vocab.txt"),
+        ),
+        ("models/bert/model.sig", &format!("{signed}/model.sig")),
+        ("keys/team key.pub", "testdata/signing/keys/team.pub"),
+    ]);
+    let verified = Runner::new(ws.path()).run(&[("paths", "models"), ("public-keys", "keys/team key.pub\n")]);
+    assert_eq!(verified.outputs["exit-code"], "0", "{}", verified.log);
+    assert!(
+        verified.log.contains(r"--public-key keys/team\ key.pub -- models"),
+        "{}",
+        verified.log
+    );
+    assert!(rule_ids(&sarif(&verified, ws.path())).iter().any(|r| r == "MOD610"));
+    // A changed byte fails the step; an unsigned model does too once verification is on.
+    let weights = ws.path().join("models/bert/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+    let tampered = Runner::new(ws.path()).run(&[("paths", "models"), ("public-keys", "keys/team key.pub")]);
+    assert_eq!(tampered.outputs["exit-code"], "1", "{}", tampered.log);
+    assert!(tampered.failed);
+    assert!(rule_ids(&sarif(&tampered, ws.path())).iter().any(|r| r == "MOD605"));
+    std::fs::remove_file(ws.path().join("models/bert/model.sig")).unwrap();
+    let unsigned = Runner::new(ws.path()).run(&[("paths", "models"), ("verify-signature", "true")]);
+    assert_eq!(unsigned.outputs["exit-code"], "1", "{}", unsigned.log);
+    assert!(
+        unsigned.log.contains("--verify-signature -- models"),
+        "{}",
+        unsigned.log
+    );
+    assert!(rule_ids(&sarif(&unsigned, ws.path())).iter().any(|r| r == "MOD601"));
+    // Only scan-model takes them; anything but true/false is refused.
+    let wrong = Runner::new(ws.path()).run(&[("command", "scan-prompts"), ("public-keys", "keys/team key.pub")]);
+    assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
+    assert!(wrong.log.contains("scan-model only"), "{}", wrong.log);
+    let wrong = Runner::new(ws.path()).run(&[("verify-signature", "yes")]);
+    assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
 }
 
 #[test]

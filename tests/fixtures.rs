@@ -113,6 +113,47 @@ const TESTED_ELSEWHERE: &[(&str, &str)] = &[
     ),
     ("GEN009", "tests/config.rs::inline_ignores_count_only_in_trusted_paths"),
     ("GEN010", "tests/config.rs::inline_ignores_count_only_in_trusted_paths"),
+    // OMS signatures: testdata/signing/fixtures.json, checked by tests/signing.rs.
+    (
+        "MOD601",
+        "tests/signing.rs::every_fixture_yields_its_findings (models/unsigned)",
+    ),
+    (
+        "MOD602",
+        "tests/signing.rs::every_fixture_yields_its_findings (tampered-payload)",
+    ),
+    (
+        "MOD603",
+        "tests/signing.rs::every_fixture_yields_its_findings (wrong-key, cert-wrong-ca)",
+    ),
+    (
+        "MOD604",
+        "tests/signing.rs::every_fixture_yields_its_findings (cert-expired)",
+    ),
+    (
+        "MOD605",
+        "tests/signing.rs::every_fixture_yields_its_findings (tampered-byte)",
+    ),
+    (
+        "MOD606",
+        "tests/signing.rs::every_fixture_yields_its_findings (tampered-removed)",
+    ),
+    (
+        "MOD607",
+        "tests/signing.rs::every_fixture_yields_its_findings (tampered-added)",
+    ),
+    (
+        "MOD608",
+        "tests/signing.rs::every_fixture_yields_its_findings (truncated)",
+    ),
+    (
+        "MOD609",
+        "tests/signing.rs::every_fixture_yields_its_findings (keyless)",
+    ),
+    (
+        "MOD610",
+        "tests/signing.rs::every_fixture_yields_its_findings (key-ok, cert-ok, …)",
+    ),
 ];
 
 #[test]

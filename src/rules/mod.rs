@@ -6,6 +6,7 @@ pub mod chat_template;
 pub mod keras;
 pub mod onnx;
 pub mod pickle;
+pub mod signing;
 
 use crate::finding::Severity;
 use std::sync::OnceLock;

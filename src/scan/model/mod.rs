@@ -360,6 +360,7 @@ mod numpy_scan;
 mod onnx_scan;
 mod pickle_scan;
 mod safetensors_scan;
+pub mod signatures;
 mod zip_scan;
 
 impl Cx<'_> {
