@@ -19,6 +19,10 @@ pub enum Format {
     Table,
     Json,
     Sarif,
+    /// `aibom` only: the CycloneDX document, rendered by `aibom::render` (not a report format;
+    /// only the `aibom` subcommand's `--format` accepts it).
+    #[value(skip)]
+    Cyclonedx,
 }
 
 /// What a file amounted to.
@@ -78,6 +82,20 @@ pub struct Artifact {
     pub sha256: Option<String>,
 }
 
+/// One component of an inventory (`aibom`): a row of the table, an entry of the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct InventoryItem {
+    /// `model`, `data` or `library`.
+    pub kind: &'static str,
+    pub name: String,
+    pub version: String,
+    pub licence: String,
+    /// Format, files, size, parameters and serialisation risk (models); declared-in (libraries).
+    pub detail: String,
+    /// The component's `bom-ref` in the AI-BOM.
+    pub bom_ref: String,
+}
+
 /// When a run fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -117,6 +135,8 @@ pub struct Report {
     pub uris: BTreeMap<String, String>,
     /// Files in named directories not of a format the subcommand reads (not opened).
     pub skipped: usize,
+    /// What the run inventoried (`aibom`), in `bom-ref` order.
+    pub inventory: Vec<InventoryItem>,
 }
 
 impl Report {
@@ -136,6 +156,7 @@ impl Report {
             fail_on,
             uris: BTreeMap::new(),
             skipped: 0,
+            inventory: Vec::new(),
         }
     }
 
@@ -225,6 +246,10 @@ pub fn render(report: &Report, format: Format, colour: bool, out: &mut dyn Write
         Format::Table => table::render(report, colour, &mut out),
         Format::Json => json::render(report, &mut out),
         Format::Sarif => sarif::render(report, &mut out),
+        Format::Cyclonedx => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "cyclonedx is the aibom document, not a findings report format",
+        )),
     }?;
     out.flush()
 }

@@ -133,6 +133,7 @@ pub fn finish(
             family: match command {
                 "scan-model" => "MOD",
                 "scan-prompts" => "PRM",
+                "aibom" => "BOM",
                 _ => "GEN",
             },
         },
