@@ -149,7 +149,7 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
         .iter()
         .map(|o| (o.artifact.size, o.artifact.format.clone()))
         .collect();
-    let mut inventory = Inventory::build(&found.targets, &formats, &root);
+    let mut inventory = Inventory::build(&found.targets, &formats, &root, args.common.jobs.map(usize::from))?;
     if !args.no_hash {
         inventory.hash(args.common.jobs.map(usize::from))?;
     }

@@ -237,23 +237,18 @@ fn file_name(rel: &str) -> &str {
 /// `model-00001-of-00003.safetensors` → `model.safetensors`; `None` when not a shard name.
 fn shard_stem(name: &str) -> Option<String> {
     let (stem, ext) = name.split_once('.').unwrap_or((name, ""));
-    let bytes = stem.as_bytes();
-    // `-NNNNN-of-NNNNN` at the end of the stem.
-    let n = bytes.len();
-    if n < 15 {
-        return None;
-    }
-    let tail = &stem[n - 15..];
-    let ok = tail.starts_with('-')
-        && tail[1..6].bytes().all(|b| b.is_ascii_digit())
-        && &tail[6..10] == "-of-"
-        && tail[10..].bytes().all(|b| b.is_ascii_digit());
-    ok.then(|| {
-        if ext.is_empty() {
-            stem[..n - 15].to_string()
-        } else {
-            format!("{}.{ext}", &stem[..n - 15])
-        }
+    // `-NNNNN-of-NNNNN` at the end of the stem: 15 ASCII bytes, so the cut is a char boundary.
+    let cut = stem.len().checked_sub(15)?;
+    let tail = stem.as_bytes().get(cut..)?;
+    let ok = tail[0] == b'-'
+        && tail[1..6].iter().all(u8::is_ascii_digit)
+        && &tail[6..10] == b"-of-"
+        && tail[10..].iter().all(u8::is_ascii_digit);
+    let base = stem.get(..cut).filter(|_| ok)?;
+    Some(if ext.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}.{ext}")
     })
 }
 
@@ -384,8 +379,14 @@ fn read_capped(path: &std::path::Path, cap: u64) -> Option<String> {
 }
 
 impl Inventory {
-    /// Build the inventory of `targets`, whose formats `formats` gives (same order).
-    pub fn build(targets: &[Target], formats: &[(u64, String)], root: &std::path::Path) -> Inventory {
+    /// Build the inventory of `targets`, whose sizes and formats `formats` gives (same order),
+    /// reading model headers `jobs` files at a time.
+    pub fn build(
+        targets: &[Target],
+        formats: &[(u64, String)],
+        root: &std::path::Path,
+        jobs: Option<usize>,
+    ) -> anyhow::Result<Inventory> {
         let mut inv = Inventory::default();
         for (t, (size, format)) in targets.iter().zip(formats) {
             let rel = crate::scan::relative_to(&t.path, root).unwrap_or_else(|| t.display.replace('\\', "/"));
@@ -399,11 +400,14 @@ impl Inventory {
             });
         }
         // Header facts of the model files, in parallel (header reads only).
-        let facts: Vec<Option<Facts>> = inv
-            .files
-            .par_iter()
-            .map(|f| is_model_format(&f.format).then(|| facts(&f.path, &f.format)))
-            .collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+        let files = &inv.files;
+        let facts: Vec<Option<Facts>> = pool.install(|| {
+            files
+                .par_iter()
+                .map(|f| is_model_format(&f.format).then(|| facts(&f.path, &f.format)))
+                .collect()
+        });
         for (f, x) in inv.files.iter_mut().zip(facts) {
             if let Some(x) = x {
                 f.facts = x;
@@ -411,7 +415,7 @@ impl Inventory {
         }
         inv.group();
         inv.libraries = libraries(&inv.files);
-        inv
+        Ok(inv)
     }
 
     fn group(&mut self) {
@@ -724,6 +728,9 @@ mod tests {
         assert_eq!(shard_stem("model.safetensors"), None);
         assert_eq!(shard_stem("x-1-of-2.bin"), None);
         assert_eq!(shard_stem("é-00001-of-00002"), Some("é".to_string()));
+        // Multi-byte characters where the shard suffix would be: no panic, no match.
+        assert_eq!(shard_stem("éééééééééééééééé.bin"), None);
+        assert_eq!(shard_stem("a-0000é-of-0002.bin"), None);
     }
 
     #[test]
