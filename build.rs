@@ -84,6 +84,8 @@ fn encode_rule_data() {
     for (dir, dest) in [
         ("rules/model", out.clone()),
         ("rules/prompts", out.join("prompts")),
+        ("rules/policy", out.join("policy")),
+        ("rules/lineage", out.join("lineage")),
         ("rules/aibom", out.join("aibom")),
     ] {
         std::fs::create_dir_all(&dest).expect("create OUT_DIR/rules");

@@ -5,6 +5,7 @@ use crate::finding::Severity;
 use crate::prompts::input::Kind;
 use crate::prompts::redact::Mode;
 use crate::report::{FailOn, Format};
+use crate::shard::Shard;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -34,6 +35,14 @@ pub enum Command {
     /// PII and secrets.
     #[command(after_help = AFTER_HELP)]
     ScanPrompts(ScanPromptsArgs),
+    /// Lint access policies of vector databases and AI gateways (the vector-DB RBAC policy shape,
+    /// Kubernetes RBAC, OpenSearch Security roles) for grants broader than least privilege.
+    #[command(after_help = AFTER_HELP)]
+    LintPolicy(LintPolicyArgs),
+    /// Check dataset lineage metadata: provenance, licences, consent and compliance, and that
+    /// every listed data file is present and matches its checksum.
+    #[command(after_help = AFTER_HELP)]
+    CheckLineage(CheckLineageArgs),
     /// Inventory models, datasets and ML frameworks into an AI bill of materials: CycloneDX 1.6
     /// JSON (or 1.5) on standard output, with gaps in it (no licence, no provenance, no hash) as
     /// findings and, with --scan, scan-model's findings as its vulnerabilities.
@@ -49,6 +58,10 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
     Explain(ExplainArgs),
+    /// Join the JSON reports of every `--shard K/N` run of one scan into one report, with the
+    /// same exit codes as the scan: `llmguard merge report-*.json --format sarif`.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
 }
 
 /// Options every scanning subcommand shares.
@@ -82,6 +95,12 @@ pub struct Common {
     /// reported as suppressed by the baseline and do not fail the run; new ones do.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Scan only share K of N (`2/4`), for one scan spread over N machines: every shard walks
+    /// the same files and deals out whole units (a model or dataset directory, a file with its
+    /// sidecars, or a lone file) by size, so the shards are disjoint, complete and balanced.
+    /// Write each shard's report with `--format json` and join them with `llmguard merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +150,90 @@ pub struct ScanPromptsArgs {
     /// (larger files are scanned in chunks of this size, 8).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+}
+
+const MERGE_AFTER_HELP: &str = "\
+Every shard of one run must be given, once each, written by this version of llmguard from the
+same files (each report records a digest of the files it dealt); anything else is an error.
+A suppression in llmguard.toml is reported unused only when no shard used it.
+
+Exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on (default: high)
+  2  the merge failed (a report missing, unreadable, from another run or another version)";
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of every shard (`--shard K/N --format json`), in any order.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format of the joined report.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity (`never`: always 0).
+    #[arg(long, value_enum, default_value_t = FailOn::High, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Print nothing on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintPolicyArgs {
+    /// Policy files or directories. Directories are recursed for .yaml, .yml and .json files;
+    /// those that are not policies are skipped and counted in the summary. A file named
+    /// explicitly is always read, and reported (POL003) when it is not a policy. The format is
+    /// detected from content. Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Print the effective access of ROLE (`all`: every role) per collection, after
+    /// inheritance, wildcards, exclusions and dynamic rules, as a table (or JSON with
+    /// `--format json`) on standard output; the findings report then goes to --output FILE, or
+    /// to standard error. The exit code still comes from the findings.
+    #[arg(long, value_name = "ROLE")]
+    pub explain_access: Option<String>,
+    /// Print the JSON Schema of the native policy format and exit.
+    #[arg(long)]
+    pub print_schema: bool,
+    /// Judge `expires_at` against this date (YYYY-MM-DD) instead of today (UTC), for
+    /// reproducible runs.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckLineageArgs {
+    /// Metadata files or directories. Directories are searched by content for llmguard lineage
+    /// files (JSON/YAML), Hugging Face dataset cards (README.md), Croissant JSON-LD, DVC files
+    /// (*.dvc, dvc.lock), Git LFS pointers and checksum manifests (SHA256SUMS, *.sha256).
+    /// Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Write a lineage metadata template with every field the checks read, and exit: YAML with
+    /// a comment on every field when FILE ends in .yaml/.yml, JSON otherwise; standard output
+    /// (JSON) without FILE. An existing FILE is not overwritten without --force.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "print_schema")]
+    pub create_template: Option<Option<PathBuf>>,
+    /// Overwrite the --create-template FILE if it exists.
+    #[arg(long, requires = "create_template")]
+    pub force: bool,
+    /// Print the JSON Schema of llmguard's lineage format and exit.
+    #[arg(long)]
+    pub print_schema: bool,
+    /// Cross-check datasets that declare no personal data: run the scan-prompts PII and secret
+    /// detectors over the first KiB of each of their text data files (see --sample-kib).
+    #[arg(long)]
+    pub sample_pii: bool,
+    /// KiB read from each data file by --sample-pii.
+    #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1048576))]
+    pub sample_kib: u32,
 }
 
 /// `aibom`'s `--format`: the document, or one of the report formats.

@@ -475,7 +475,11 @@ fn cache_miss_installs_from_the_action_checkout_with_cargo_locked() {
 /// no `${{ }}` inside a `run:` script, every action pinned to a full commit SHA with its tag.
 #[test]
 fn no_expression_in_run_scripts_and_every_action_pinned() {
-    let mut files = vec![repo().join("action.yml"), repo().join("examples/devsecllmops.yml")];
+    let mut files = vec![
+        repo().join("action.yml"),
+        repo().join("examples/devsecllmops.yml"),
+        repo().join("examples/sharded-scan.yml"),
+    ];
     let workflows = repo().join(".github/workflows");
     for e in std::fs::read_dir(&workflows).expect(".github/workflows") {
         files.push(e.unwrap().path());

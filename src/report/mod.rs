@@ -1,15 +1,16 @@
 //! The one report every subcommand produces, and its renderers. Only this module writes
 //! results; scanners return findings.
 
+pub mod access;
 mod json;
 mod sarif;
 mod table;
 
-pub use json::json_schema;
+pub use json::{json_schema, read as read_json, ReadBack};
 
 use crate::finding::{Finding, Severity};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -26,7 +27,7 @@ pub enum Format {
 }
 
 /// What a file amounted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Checked; no finding above info.
@@ -70,7 +71,7 @@ impl Verdict {
 }
 
 /// One file the run looked at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Artifact {
     pub path: String,
     /// The format detected from content (`pickle`, `pytorch-zip`, `numpy`, `not-a-model`, …).
@@ -135,6 +136,8 @@ pub struct Report {
     pub uris: BTreeMap<String, String>,
     /// Files in named directories not of a format the subcommand reads (not opened).
     pub skipped: usize,
+    /// With `--shard K/N`: this shard and the deal it came from.
+    pub shard: Option<crate::shard::ShardInfo>,
     /// What the run inventoried (`aibom`), in `bom-ref` order.
     pub inventory: Vec<InventoryItem>,
 }
@@ -156,6 +159,7 @@ impl Report {
             fail_on,
             uris: BTreeMap::new(),
             skipped: 0,
+            shard: None,
             inventory: Vec::new(),
         }
     }
@@ -165,6 +169,12 @@ impl Report {
         self.fail_on
             .threshold()
             .is_some_and(|t| self.active().any(|f| f.severity >= t))
+    }
+
+    /// The SARIF URI of a reported path: root-relative (or a `file:` URI) as `finish` mapped
+    /// it, else the path itself with `/` separators.
+    pub fn uri_of(&self, path: &str) -> String {
+        self.uris.get(path).cloned().unwrap_or_else(|| path.replace('\\', "/"))
     }
 
     /// Findings that no configuration, inline comment or baseline suppressed.

@@ -1,0 +1,455 @@
+//! Hugging Face dataset cards: the YAML front matter of `README.md` (including the older
+//! plural `licenses`/`languages` keys) and the sections of the Hub's card template, because
+//! provenance, intended use and consent live only there: the Dataset Description bullets
+//! (Curated by, Shared by, Language(s), License), Dataset Sources (Repository, Homepage),
+//! Uses / Direct Use, Data Collection and Processing, Personal and Sensitive Information and
+//! Dataset Card Contact. Placeholder text such as "[More Information Needed]" counts as missing.
+
+use super::discover::{doc_error, Context, Parsed};
+use super::doc::Doc;
+use super::own::parent_ref;
+use super::spec::{regex, LineageRules};
+use super::{license, DatasetRecord, Field, Parent, ParentRef, Requirement, SourceFormat, Span};
+use crate::rules::Rule;
+use regex::Regex;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// What the card's markdown says, section by section.
+struct Section {
+    title: String,
+    line: u32,
+    /// Prose lines (bullets excluded), with their line numbers.
+    prose: Vec<(u32, String)>,
+}
+
+/// The front matter's YAML text and the line it starts on, or why it is broken.
+fn front_matter(text: &str) -> Option<Result<(String, u32, usize), String>> {
+    let t = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = t.split_inclusive('\n');
+    let first = lines.next()?;
+    if first.trim_end() != "---" {
+        return None;
+    }
+    let mut yaml = String::new();
+    let mut n = 1u32;
+    for l in lines {
+        n += 1;
+        let bare = l.trim_end_matches(['\n', '\r']);
+        if bare == "---" || bare == "..." {
+            return Some(Ok((yaml, 2, n as usize)));
+        }
+        yaml.push_str(l);
+    }
+    Some(Err("the front matter opened by `---` on line 1 is never closed".into()))
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn label_norm(s: &str) -> String {
+    s.to_ascii_lowercase()
+        .replace("[optional]", "")
+        .trim()
+        .trim_end_matches(':')
+        .trim()
+        .to_string()
+}
+
+/// Parse a card; `false` when the file is not a dataset card.
+pub fn parse(text: &str, cx: &Context, out: &mut Parsed) -> bool {
+    let rules = LineageRules::shared();
+    let mut r = DatasetRecord::new(SourceFormat::HfCard, cx.meta, Span::line(1));
+    let mut body_start = 0usize; // lines of front matter to skip
+    let mut is_card = false;
+    match front_matter(text) {
+        Some(Ok((yaml, first, end))) => {
+            body_start = end;
+            match Doc::yaml(&yaml, first) {
+                Ok(doc) => {
+                    if let Some(obj) = doc.value.as_object() {
+                        is_card = rules.card_keys.iter().any(|k| obj.contains_key(k));
+                        if is_card {
+                            front(&doc, cx, &mut r, out, rules);
+                        }
+                    } else if doc.value.is_null() {
+                        is_card = false;
+                    }
+                }
+                Err(e) => {
+                    out.findings
+                        .push(doc_error(cx.meta, &e, "YAML in the card's front matter"));
+                    is_card = true;
+                }
+            }
+        }
+        Some(Err(why)) => {
+            out.findings.push(
+                cx.finding(Rule::LineageUnparsable, &Span::line(1), why)
+                    .key("front-matter"),
+            );
+            return true;
+        }
+        None => {}
+    }
+    let sections = markdown(text, body_start);
+    static CARD_FOR: OnceLock<Regex> = OnceLock::new();
+    let card_for = regex(&CARD_FOR, r"(?i)^dataset card for\s+(.+)$");
+    if !is_card && !sections.iter().any(|s| card_for.is_match(&s.title)) {
+        return false;
+    }
+    body(&sections, text, body_start, &mut r, rules);
+    r.cannot_express = [
+        Requirement::CollectionPeriod,
+        Requirement::Files,
+        Requirement::LegalBasis,
+        Requirement::Retention,
+        Requirement::Classification,
+        Requirement::CreatedAt,
+    ]
+    .into_iter()
+    .chain(r.version.is_none().then_some(Requirement::Version))
+    .collect();
+    out.records.push(r);
+    true
+}
+
+fn front(doc: &Doc, cx: &Context, r: &mut DatasetRecord, out: &mut Parsed, rules: &LineageRules) {
+    let v = &doc.value;
+    let text = |pointer: &str| -> Option<Field<String>> {
+        v.pointer(pointer)
+            .and_then(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .and_then(|s| rules.filled(&s))
+            .map(|s| Field::new(s, doc.span(pointer)))
+    };
+    r.name = text("/pretty_name");
+    r.version = text("/version");
+    for key in ["license", "licenses"] {
+        match v.get(key) {
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(s) = item.as_str().and_then(|s| rules.filled(s)) {
+                        r.license.push(Field::new(
+                            license::normalise(&s, rules),
+                            doc.span(&format!("/{key}/{i}")),
+                        ));
+                    }
+                }
+            }
+            Some(Value::String(s)) => {
+                if let Some(s) = rules.filled(s) {
+                    r.license
+                        .push(Field::new(license::normalise(&s, rules), doc.span(&format!("/{key}"))));
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => out.findings.push(cx.finding(
+                Rule::LineageInvalidValue,
+                &doc.span(&format!("/{key}")),
+                format!("`{key}` must be a licence id or a list of them"),
+            )),
+        }
+    }
+    // `license: other` with `license_name` names the custom licence.
+    if let Some(name) = text("/license_name") {
+        for l in &mut r.license {
+            if l.value.hub_id.as_deref() == Some("other") {
+                l.value.raw = format!("other ({})", name.value);
+            }
+        }
+    }
+    r.urls.extend(text("/license_link").filter(|l| l.value.contains("://")));
+    for key in ["language", "languages"] {
+        if let Some(x) = v.get(key) {
+            r.languages.extend(strs(x));
+        }
+    }
+    if let Some(Value::Array(items)) = v.get("source_datasets") {
+        for (i, item) in items.iter().enumerate() {
+            let Some(s) = item.as_str().and_then(|s| rules.filled(s)) else {
+                continue;
+            };
+            let reference = match s.split_once('|') {
+                _ if s == "original" || s == "extended" => continue,
+                Some(("extended", id)) if !id.trim().is_empty() => {
+                    ParentRef::Url(format!("https://huggingface.co/datasets/{}", id.trim()))
+                }
+                _ => parent_ref(&s),
+            };
+            r.parents.push(Parent {
+                reference,
+                license: None,
+                at: doc.span(&format!("/source_datasets/{i}")),
+            });
+        }
+    }
+    let mut creators = Vec::new();
+    for key in ["annotations_creators", "language_creators"] {
+        if let Some(x) = v.get(key) {
+            let list: Vec<String> = strs(x).into_iter().filter(|s| rules.filled(s).is_some()).collect();
+            if !list.is_empty() {
+                creators.push((key, list));
+            }
+        }
+    }
+    if let Some((first, _)) = creators.first() {
+        let at = doc.span(&format!("/{first}"));
+        let text = creators
+            .iter()
+            .map(|(k, l)| format!("{}: {}", k.trim_end_matches("_creators"), l.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        r.creation_method = Some(Field::new(text, at));
+    }
+    // Feature names of every config (`dataset_info` is a mapping, or a list of them).
+    let infos: Vec<(String, &Value)> = match v.get("dataset_info") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!("/dataset_info/{i}"), x))
+            .collect(),
+        Some(x) => vec![("/dataset_info".into(), x)],
+        None => Vec::new(),
+    };
+    for (base, info) in infos {
+        if let Some(Value::Array(features)) = info.get("features") {
+            for (i, f) in features.iter().enumerate() {
+                if let Some(n) = f.get("name").and_then(Value::as_str) {
+                    r.schema_fields.push(Field::new(
+                        n.to_string(),
+                        doc.span(&format!("{base}/features/{i}/name")),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Headings and their prose, and every `- **Label:** value` bullet (HTML comments, fenced
+/// code and the front matter skipped).
+fn markdown(text: &str, skip: usize) -> Vec<Section> {
+    let mut sections = vec![Section {
+        title: String::new(),
+        line: 1,
+        prose: Vec::new(),
+    }];
+    let mut in_comment = false;
+    let mut fence: Option<&str> = None;
+    for (i, raw) in text.lines().enumerate().skip(skip) {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let mut line = raw.trim_end().to_string();
+        let trimmed = line.trim_start();
+        if let Some(f) = fence {
+            if trimmed.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fence = Some(if trimmed.starts_with("```") { "```" } else { "~~~" });
+            continue;
+        }
+        // Strip HTML comments, which may span lines.
+        let mut kept = String::new();
+        let mut rest = line.as_str();
+        loop {
+            if in_comment {
+                match rest.find("-->") {
+                    Some(e) => {
+                        rest = &rest[e + 3..];
+                        in_comment = false;
+                    }
+                    None => break,
+                }
+            } else {
+                match rest.find("<!--") {
+                    Some(s) => {
+                        kept.push_str(&rest[..s]);
+                        rest = &rest[s + 4..];
+                        in_comment = true;
+                    }
+                    None => {
+                        kept.push_str(rest);
+                        break;
+                    }
+                }
+            }
+        }
+        line = kept;
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('#') {
+            let title = h.trim_start_matches('#').trim();
+            if h.starts_with([' ', '#']) || h.is_empty() {
+                sections.push(Section {
+                    title: title.to_string(),
+                    line: n,
+                    prose: Vec::new(),
+                });
+                continue;
+            }
+        }
+        if let Some(s) = sections.last_mut() {
+            s.prose.push((n, line.clone()));
+        }
+    }
+    sections
+}
+
+fn bullets(sections: &[Section]) -> Vec<(String, String, u32)> {
+    static BULLET: OnceLock<Regex> = OnceLock::new();
+    let re = regex(&BULLET, r"^\s*[-*+]\s+\*\*([^*]+?)\*\*\s*:?\s*(.*)$");
+    let mut out = Vec::new();
+    for s in sections {
+        for (n, l) in &s.prose {
+            if let Some(c) = re.captures(l) {
+                let label = label_norm(c.get(1).map_or("", |m| m.as_str()));
+                let value = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
+                out.push((label, value, *n));
+            }
+        }
+    }
+    out
+}
+
+/// The prose of a section (bullets excluded) as one text, and the line it starts on.
+fn prose(s: &Section) -> Option<(String, u32)> {
+    let lines: Vec<&(u32, String)> = s
+        .prose
+        .iter()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            !(t.is_empty() || t.starts_with("- **") || t.starts_with("* **"))
+        })
+        .collect();
+    let first = lines.first()?.0;
+    let text = lines.iter().map(|(_, l)| l.trim()).collect::<Vec<_>>().join("\n");
+    Some((text, first))
+}
+
+fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, rules: &LineageRules) {
+    let filled = |s: &str| rules.filled(s.trim_matches(|c: char| c == '*' || c.is_whitespace()));
+    // Bullets: the card template's Dataset Description and Dataset Sources, and the older
+    // template's Homepage / Repository / Point of Contact.
+    let mut owner_fallback = None;
+    let mut homepage = None;
+    for (label, value, line) in bullets(sections) {
+        let Some(value) = filled(&value) else { continue };
+        let at = Span::line(line);
+        let url_of = |v: &str| {
+            static LINK: OnceLock<Regex> = OnceLock::new();
+            let re = regex(&LINK, r"\((https?://[^)\s]+)\)|(https?://\S+)");
+            re.captures(v).and_then(|c| c.get(1).or(c.get(2))).map_or_else(
+                || v.to_string(),
+                |m| m.as_str().trim_end_matches(['.', ',']).to_string(),
+            )
+        };
+        match label.as_str() {
+            "curated by" | "created by" => {
+                r.owner.get_or_insert(Field::new(value, at));
+            }
+            "shared by" | "funded by" if owner_fallback.is_none() && label == "shared by" => {
+                owner_fallback = Some(Field::new(value, at));
+            }
+            "point of contact" => {
+                r.contact.get_or_insert(Field::new(value, at));
+            }
+            "language(s) (nlp)" | "language(s)" | "languages" if r.languages.is_empty() => {
+                r.languages = value.split(',').map(|s| s.trim().to_string()).collect();
+            }
+            "license" if r.license.is_empty() => {
+                r.license.push(Field::new(license::normalise(&value, rules), at));
+            }
+            "repository" => {
+                let u = url_of(&value);
+                r.source.push(Field::new(u, at));
+            }
+            "homepage" | "paper" | "demo" | "leaderboard" => {
+                let u = url_of(&value);
+                if u.contains("://") {
+                    if label == "homepage" && homepage.is_none() {
+                        homepage = Some(Field::new(u.clone(), at.clone()));
+                    }
+                    r.urls.push(Field::new(u, at));
+                }
+            }
+            _ => {}
+        }
+    }
+    if r.owner.is_none() {
+        r.owner = owner_fallback;
+    }
+    // The homepage is the origin when no repository is given.
+    if r.source.is_empty() {
+        r.source.extend(homepage);
+    }
+    let title = |s: &Section| label_norm(&s.title);
+    let find = |names: &[&str]| sections.iter().find(|s| names.contains(&title(s).as_str()));
+    let section_text = |names: &[&str]| -> Option<Field<String>> {
+        let s = find(names)?;
+        let (text, line) = prose(s)?;
+        rules.filled(&text).map(|t| Field::new(t, Span::line(line)))
+    };
+    static CARD_FOR: OnceLock<Regex> = OnceLock::new();
+    let card_for = regex(&CARD_FOR, r"(?i)^dataset card for\s+(.+)$");
+    if r.name.is_none() {
+        r.name = sections.iter().find_map(|s| {
+            let c = card_for.captures(&s.title)?;
+            let n = c.get(1)?.as_str().trim();
+            (!n.eq_ignore_ascii_case("dataset name") && !n.contains("{{"))
+                .then(|| rules.filled(n))
+                .flatten()
+                .map(|n| Field::new(n, Span::line(s.line)))
+        });
+    }
+    r.description = section_text(&["dataset description", "dataset summary"]);
+    r.intended_use = section_text(&["direct use"]).or_else(|| section_text(&["uses"]));
+    let collection = section_text(&[
+        "data collection and processing",
+        "initial data collection and normalization",
+    ]);
+    if let Some(c) = collection {
+        r.creation_method.get_or_insert(c.clone());
+        r.preprocessing = Some(c);
+    }
+    if let Some(c) = section_text(&["dataset card contact", "dataset card contacts"]) {
+        r.contact.get_or_insert(c);
+    }
+    if let Some(st) = section_text(&["personal and sensitive information"]) {
+        let none = rules.says_no_personal_data(&st.value);
+        r.personal_data.contains_pii = Some(Field::new(!none, st.at.clone()));
+        r.personal_data.implied = true;
+        r.personal_data.statement = Some(st);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_matter_bounds() {
+        assert_eq!(front_matter("---\na: 1\n---\n# x\n"), Some(Ok(("a: 1\n".into(), 2, 3))));
+        assert!(front_matter("---\na: 1\n").unwrap().is_err());
+        assert_eq!(front_matter("# no front matter\n"), None);
+    }
+
+    #[test]
+    fn sections_skip_comments_and_code() {
+        let s = markdown(
+            "## Uses\n<!-- a comment\nspanning -->\nReal text.\n```\n# not a heading\n```\n### Direct Use\nTrain.\n",
+            0,
+        );
+        let titles: Vec<_> = s.iter().map(|x| x.title.as_str()).collect();
+        assert_eq!(titles, vec!["", "Uses", "Direct Use"]);
+        assert_eq!(prose(&s[1]).unwrap(), ("Real text.".to_string(), 4));
+    }
+}

@@ -1,0 +1,344 @@
+//! The effective-access matrix: for every role, what it may do on every collection after
+//! inheritance, wildcards, exclusions and dynamic rules — computed once per policy, then read
+//! by every check and by `--explain-access`.
+//!
+//! Semantics (also in the README):
+//! - a role has its own permissions and everything its ancestors effectively have;
+//! - `data_filtering.exclude_collections` of a role removes those collections from everything
+//!   the role has, its own and inherited grants alike; an ancestor's exclusions apply to what
+//!   the ancestor has, so a descendant's own grant can re-open them (POL014);
+//! - `*`/`**` and `KIND/*` reach every classified collection, restricted ones included; a
+//!   literal segment reaches the collection of that name or alias, and otherwise nothing (an
+//!   unresolved reference, POL052);
+//! - a dynamic `deny` without conditions removes its actions; with conditions (time, days,
+//!   countries) the access stays but is marked conditional; `require_approval` marks it.
+
+use super::glob_match;
+use super::model::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How one action on one collection is granted to a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    /// The role whose permission grants it (the role itself or an ancestor).
+    pub role: String,
+    /// Index of the permission in that role.
+    #[serde(skip)]
+    pub perm: usize,
+    pub resource: String,
+    /// Granted by a wildcard resource or wildcard actions.
+    pub wildcard: bool,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub sensitivity: Sensitivity,
+    /// Granted actions and how.
+    pub actions: BTreeMap<Act, Vec<Via>>,
+    /// Actions removed by an unconditional dynamic deny.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub denied: BTreeSet<Act>,
+    /// A conditional dynamic rule (time, days, countries) applies.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conditional: bool,
+    /// A `require_approval` dynamic rule applies.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approval: bool,
+}
+
+/// A grant on the access-control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagementGrant {
+    pub via: Via,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleAccess {
+    pub role: String,
+    /// Ancestors, nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<String>,
+    pub collections: BTreeMap<String, Cell>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub management: Vec<ManagementGrant>,
+}
+
+/// A permission whose collection segment names nothing classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub role: String,
+    pub perm: usize,
+    pub segment: String,
+}
+
+/// An ancestor's exclusion that a descendant's own grant re-opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopened {
+    pub role: String,
+    pub perm: usize,
+    pub collection: String,
+    /// The role whose exclusion is re-opened.
+    pub excluded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub roles: Vec<RoleAccess>,
+    pub unresolved: Vec<Unresolved>,
+    pub reopened: Vec<Reopened>,
+    /// Inheritance cycles, each as the list of role names around it (smallest name first).
+    pub cycles: Vec<Vec<String>>,
+}
+
+impl Access {
+    pub fn role(&self, name: &str) -> Option<&RoleAccess> {
+        self.roles.iter().find(|r| r.role == name)
+    }
+}
+
+/// Which collections a data pattern reaches.
+pub fn reaches<'c>(policy: &'c Policy, pattern: &str) -> Vec<&'c Collection> {
+    policy
+        .collections
+        .iter()
+        .filter(|c| {
+            glob_match(pattern, &c.name)
+                || (policy.format != Format::Native && segments_overlap(pattern, &c.name))
+                || c.aliases.iter().any(|a| glob_match(pattern, a))
+        })
+        .collect()
+}
+
+/// Whether two `/`-separated patterns can name a common path (segment by segment).
+fn segments_overlap(a: &str, b: &str) -> bool {
+    let (sa, sb): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    if sa.len() != sb.len() {
+        return super::overlaps(a, b);
+    }
+    sa.iter().zip(&sb).all(|(x, y)| super::overlaps(x, y))
+}
+
+/// The collections, and the management kind, one permission reaches.
+fn targets<'c>(policy: &'c Policy, p: &Permission) -> (Vec<&'c Collection>, Option<String>) {
+    match &p.scope {
+        Scope::Everything => (policy.collections.iter().collect(), Some("*".into())),
+        Scope::Data { collection, .. } => (reaches(policy, collection), None),
+        Scope::Management { kind } => (Vec::new(), Some(kind.clone())),
+        Scope::Unknown { .. } => (Vec::new(), None),
+    }
+}
+
+/// Ancestors of `role` (nearest first, each once), never looping.
+pub fn ancestors(policy: &Policy, role: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut queue: Vec<String> = vec![role.to_string()];
+    let mut qi = 0;
+    while qi < queue.len() {
+        let cur = queue[qi].clone();
+        qi += 1;
+        if let Some(r) = policy.role(&cur) {
+            for parent in &r.inherits {
+                if parent.value != role && !out.contains(&parent.value) && policy.role(&parent.value).is_some() {
+                    out.push(parent.value.clone());
+                    queue.push(parent.value.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn cycles(policy: &Policy) -> Vec<Vec<String>> {
+    let mut found: BTreeSet<Vec<String>> = BTreeSet::new();
+    for r in &policy.roles {
+        // Depth-first from r looking for a path back to r.
+        let mut stack: Vec<(String, Vec<String>)> = vec![(r.name.clone(), vec![r.name.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((cur, path)) = stack.pop() {
+            if !seen.insert(cur.clone()) {
+                continue;
+            }
+            let Some(role) = policy.role(&cur) else { continue };
+            for parent in &role.inherits {
+                if parent.value == r.name {
+                    let mut cyc = path.clone();
+                    // Rotate so the smallest name is first: one entry per cycle.
+                    if let Some(min) = cyc.iter().enumerate().min_by(|a, b| a.1.cmp(b.1)).map(|(i, _)| i) {
+                        cyc.rotate_left(min);
+                    }
+                    found.insert(cyc);
+                } else if !path.contains(&parent.value) {
+                    let mut next = path.clone();
+                    next.push(parent.value.clone());
+                    stack.push((parent.value.clone(), next));
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Compute the matrix of one policy.
+pub fn compute(policy: &Policy) -> Access {
+    let mut access = Access {
+        roles: Vec::new(),
+        unresolved: Vec::new(),
+        reopened: Vec::new(),
+        cycles: cycles(policy),
+    };
+    // Unresolved literal segments (native format: its classification is the universe).
+    if policy.format == Format::Native {
+        for r in &policy.roles {
+            for (i, p) in r.permissions.iter().enumerate() {
+                if let Scope::Data { collection, .. } = &p.scope {
+                    if !is_glob(collection) && reaches(policy, collection).is_empty() {
+                        access.unresolved.push(Unresolved {
+                            role: r.name.clone(),
+                            perm: i,
+                            segment: collection.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for r in &policy.roles {
+        let chain = ancestors(policy, &r.name);
+        let mut ra = RoleAccess {
+            role: r.name.clone(),
+            inherits: chain.clone(),
+            collections: BTreeMap::new(),
+            management: Vec::new(),
+        };
+        // Exclusions that hold for a grant defined on `owner`: the role's own, plus those of
+        // every role on the path from the role to `owner` (the owner's included).
+        let own_excl: BTreeSet<String> = r.excludes.iter().map(|e| e.value.clone()).collect();
+        for owner_name in std::iter::once(&r.name).chain(chain.iter()) {
+            let Some(owner) = policy.role(owner_name) else { continue };
+            let mut excl = own_excl.clone();
+            if owner.name != r.name {
+                // The owner's own exclusions and those of the ancestors between (approximated
+                // by every ancestor that itself inherits from the owner).
+                excl.extend(owner.excludes.iter().map(|e| e.value.clone()));
+                for mid in &chain {
+                    if mid != owner_name && ancestors(policy, mid).contains(owner_name) {
+                        if let Some(m) = policy.role(mid) {
+                            excl.extend(m.excludes.iter().map(|e| e.value.clone()));
+                        }
+                    }
+                }
+            }
+            for (i, p) in owner.permissions.iter().enumerate() {
+                let (cols, mgmt) = targets(policy, p);
+                let via = Via {
+                    role: owner.name.clone(),
+                    perm: i,
+                    resource: p.resource.value.clone(),
+                    wildcard: p.scope.is_wildcard() || p.wildcard_actions,
+                    line: p.resource.at.line,
+                };
+                for c in cols {
+                    let excluded = excl.contains(&c.name) || c.aliases.iter().any(|a| excl.contains(a));
+                    if excluded {
+                        continue;
+                    }
+                    if owner.name == r.name {
+                        // A grant of the role itself on what an ancestor excludes.
+                        for anc in &chain {
+                            if let Some(a) = policy.role(anc) {
+                                if a.excludes
+                                    .iter()
+                                    .any(|e| e.value == c.name || c.aliases.contains(&e.value))
+                                {
+                                    access.reopened.push(Reopened {
+                                        role: r.name.clone(),
+                                        perm: i,
+                                        collection: c.name.clone(),
+                                        excluded_by: a.name.clone(),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    let cell = ra.collections.entry(c.name.clone()).or_insert_with(|| Cell {
+                        sensitivity: c.sensitivity,
+                        actions: BTreeMap::new(),
+                        denied: BTreeSet::new(),
+                        conditional: false,
+                        approval: false,
+                    });
+                    for a in &p.acts {
+                        cell.actions.entry(*a).or_default().push(via.clone());
+                    }
+                }
+                if let Some(what) = mgmt {
+                    let write = p.acts.iter().any(|a| a.writes()) || !p.management.is_empty();
+                    let secrets_read = matches!(&p.scope, Scope::Management { kind } if kind.contains("secret") || kind.contains("key") || kind.contains("token"))
+                        && p.acts.contains(&Act::Read);
+                    if write || secrets_read {
+                        ra.management.push(ManagementGrant { via: via.clone(), what });
+                    }
+                } else if !p.management.is_empty() {
+                    ra.management.push(ManagementGrant {
+                        via: via.clone(),
+                        what: p
+                            .management
+                            .iter()
+                            .map(|m| m.value.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+        }
+        // Dynamic rules.
+        for d in &policy.dynamic {
+            if !d.roles.is_empty() && !d.roles.iter().any(|x| x.value == r.name || x.value == "*") {
+                continue;
+            }
+            for (cname, cell) in ra.collections.iter_mut() {
+                let applies = d.collections.is_empty()
+                    || d.collections.iter().any(|x| {
+                        glob_match(&x.value, cname)
+                            || policy
+                                .collections
+                                .iter()
+                                .any(|c| &c.name == cname && c.aliases.iter().any(|a| glob_match(&x.value, a)))
+                    });
+                if !applies {
+                    continue;
+                }
+                let acts: Vec<Act> = if d.actions.is_empty() {
+                    Act::ALL.to_vec()
+                } else {
+                    d.actions.clone()
+                };
+                let touches = acts.iter().any(|a| cell.actions.contains_key(a));
+                match d.action.value {
+                    _ if !touches => {}
+                    RuleAction::Deny if !d.conditional() => {
+                        for a in acts {
+                            if cell.actions.remove(&a).is_some() {
+                                cell.denied.insert(a);
+                            }
+                        }
+                    }
+                    RuleAction::Deny => cell.conditional = true,
+                    RuleAction::RequireApproval => cell.approval = true,
+                    RuleAction::Allow => {}
+                }
+            }
+            ra.collections
+                .retain(|_, c| !c.actions.is_empty() || !c.denied.is_empty());
+        }
+        access.roles.push(ra);
+    }
+    access
+        .reopened
+        .sort_by(|a, b| (&a.role, a.perm, &a.collection).cmp(&(&b.role, b.perm, &b.collection)));
+    access.reopened.dedup();
+    access
+}
