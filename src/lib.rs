@@ -166,6 +166,15 @@ pub struct AibomRun {
 /// Run `aibom` and return its report and document (no output is written).
 pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
     use aibom::{dataset, document, inventory::Inventory};
+    // A share of a repository is not its bill of materials, and `merge` joins reports, not
+    // documents: the inventory is made in one run.
+    if let Some(s) = args.common.shard {
+        anyhow::bail!(
+            "--shard {}/{}: aibom inventories the whole tree in one run (a shard's AI-BOM would miss the other shards' models and datasets)",
+            s.index,
+            s.count
+        );
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

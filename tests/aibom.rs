@@ -322,6 +322,19 @@ fn report_formats_and_bom_file() {
     );
 }
 
+/// `--shard` (shared with the scanners) is refused: a share of a tree is not its inventory.
+#[test]
+fn shard_is_refused() {
+    let o = common::llmguard(&["aibom", "-q", "--shard", "1/2", FIXTURE]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        common::stderr(&o).contains("whole tree in one run"),
+        "{}",
+        common::stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+}
+
 /// One tree per `BOM0xx` rule: the positive fires it, the negative does not.
 #[test]
 fn bom_rules_fire_on_positives_only() {
