@@ -196,7 +196,26 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
         limits,
         hash: false,
     };
-    let mut outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;
+    // One pass over the files: scan-model identifies each by content, and check-lineage's
+    // reader parses those that are dataset metadata (the records come back through a side
+    // channel, as in `check_lineage`). No file counts as named here: aibom inventories what it
+    // finds, it does not claim that a file it was given is metadata.
+    let canon_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+    let lineage_opts = lineage::DiscoverOptions {
+        follow_symlinks: args.common.follow_symlinks,
+        ..lineage::DiscoverOptions::default()
+    };
+    let parsed = std::sync::Mutex::new(Vec::new());
+    let mut outcomes = driver(&args.common).run(&found.targets, |t| {
+        let meta = lineage::discover::metadata_file(t, &[], &canon_root);
+        let p = lineage::parse_file(&meta, &canon_root, &lineage_opts);
+        if p.format.is_some() || !p.findings.is_empty() {
+            if let Ok(mut v) = parsed.lock() {
+                v.push((meta, p));
+            }
+        }
+        scanner.scan(t)
+    })?;
     let formats: Vec<(u64, String)> = outcomes
         .iter()
         .map(|o| (o.artifact.size, o.artifact.format.clone()))
@@ -214,8 +233,53 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
                 report::Verdict::from_findings(&o.findings, o.artifact.format != "not-a-model", unreadable);
         }
     }
-    // INTERIM (issue #6): `lineage::discover` replaces this line at merge.
-    let datasets: Vec<dataset::DatasetInput> = found.targets.iter().filter_map(dataset::interim_lineage_json).collect();
+    // Datasets: every record lineage read, except a model directory's README.md, which is the
+    // model's card (the inventory reads it), not a dataset card.
+    let cards: std::collections::BTreeSet<&str> = inventory
+        .models
+        .iter()
+        .filter_map(|m| m.card.as_ref())
+        .map(|(i, _)| inventory.files[*i].display.as_str())
+        .collect();
+    let mut d = lineage::Discovered::default();
+    let mut parsed = parsed.into_inner().unwrap_or_default();
+    parsed.sort_by(|a, b| a.0.display.cmp(&b.0.display));
+    for (meta, p) in parsed {
+        if cards.contains(meta.display.as_str()) {
+            continue;
+        }
+        d.records.extend(p.records);
+        d.findings.extend(p.findings);
+        d.metadata.push((meta, p.format, p.size));
+    }
+    let datasets = dataset::datasets(&d.records);
+    // With --scan, check-lineage's checks run on them as `check_lineage` runs them; without,
+    // only the general findings (unreadable files, limits) of reading the metadata count.
+    let lineage_findings = if args.scan {
+        scan::lineage::load_parents(&mut d, &canon_root, &lineage_opts);
+        let settings = scan::lineage::Settings {
+            config: &setup.config.lineage,
+            root: &canon_root,
+            discover: &lineage_opts,
+            jobs: args.common.jobs.map(usize::from),
+            sample_pii: None,
+            today: scan::lineage::today(),
+        };
+        let metadata_paths: Vec<PathBuf> = d
+            .metadata
+            .iter()
+            .filter(|(_, f, _)| f.is_some())
+            .map(|(m, ..)| m.path.clone())
+            .collect();
+        let checked = scan::lineage::check(&d.records, &metadata_paths, &settings);
+        let mut all = std::mem::take(&mut d.findings);
+        all.extend(checked.findings);
+        all
+    } else {
+        let mut general = std::mem::take(&mut d.findings);
+        general.retain(|f| f.rule.id().starts_with("GEN"));
+        general
+    };
     let root_name = paths
         .first()
         .and_then(|p| std::path::absolute(p).ok())
@@ -232,6 +296,7 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
         signature: &not_checked,
     });
     let mut extra = found.findings;
+    extra.extend(lineage_findings);
     extra.extend(built.findings);
     let mut report = scan::finish(
         "aibom",

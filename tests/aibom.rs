@@ -128,7 +128,17 @@ fn the_schemas_reject_what_they_should() {
 #[test]
 fn fixture_document_snapshot() {
     let (doc, o) = aibom(&["--scan", FIXTURE]);
-    assert_eq!(o.status.code(), Some(0), "nothing at or above high in the fixture");
+    // The only findings at or above high: the FAQ's card cannot record what check-lineage
+    // requires (LIN010), and the run says so by failing.
+    assert_eq!(o.status.code(), Some(1));
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    for v in vulns.iter().filter(|v| v["ratings"][0]["severity"] == "high") {
+        assert_eq!(v["id"], "LIN010", "{v}");
+        assert_eq!(
+            v["affects"][0]["ref"],
+            "data:testdata/aibom/data/faq/README.md#ACME FAQ"
+        );
+    }
     insta::assert_json_snapshot!("aibom_fixture", doc);
 }
 
@@ -182,6 +192,10 @@ fn fixture_inventory_is_what_the_files_say() {
         "data:testdata/aibom/data/support-tickets/training_data_metadata.json#support-tickets"
     );
     assert_eq!(mp["datasets"][1]["name"], "acme/chat-logs");
+    assert_eq!(
+        mp["datasets"][2]["ref"],
+        "data:testdata/aibom/data/product-docs/croissant.json#product-docs"
+    );
     assert!(bot["modelCard"]["considerations"]["useCases"][0]
         .as_str()
         .unwrap()
@@ -192,6 +206,11 @@ fn fixture_inventory_is_what_the_files_say() {
     assert_eq!(gguf["purl"], "pkg:huggingface/acme/support-bot");
     assert_eq!(prop(gguf, "llmguard:quantisation").as_deref(), Some("Q8_0"));
     assert_eq!(prop(gguf, "llmguard:parameters").as_deref(), Some("18496"));
+    // Its `general.dataset.0.repo_url` names the tickets dataset by its Hub URL.
+    assert_eq!(
+        gguf["modelCard"]["modelParameters"]["datasets"][0]["ref"],
+        "data:testdata/aibom/data/support-tickets/training_data_metadata.json#support-tickets"
+    );
     // The hub cache: the origin and revision from the path.
     let base = find("model:testdata/aibom/cache/huggingface/hub/models--acme--base-1b/snapshots/3f1c0a6e9b2d4c8e7a5f6b1d0c9e8a7b6c5d4e3f");
     assert_eq!(
@@ -201,10 +220,52 @@ fn fixture_inventory_is_what_the_files_say() {
     // The pickle: high serialisation risk.
     let pkl = find("model:testdata/aibom/models/legacy-classifier/classifier.pkl");
     assert_eq!(prop(pkl, "llmguard:serialisation-risk").as_deref(), Some("high"));
-    // The dataset from its lineage metadata, with personal data declared.
+    // The datasets, one component each, whatever describes them. The tickets: llmguard's
+    // lineage file and a dataset card in one directory are one dataset, with personal data and
+    // its categories declared, and the lineage file's digest of the data file.
     let data = find("data:testdata/aibom/data/support-tickets/training_data_metadata.json#support-tickets");
-    assert_eq!(data["data"][0]["sensitiveData"][0], "personal data");
+    assert_eq!(
+        data["data"][0]["sensitiveData"],
+        serde_json::json!(["personal data", "name", "email"])
+    );
+    assert_eq!(data["data"][0]["classification"], "internal");
     assert_eq!(data["licenses"][0]["license"]["id"], "CC-BY-4.0");
+    assert_eq!(
+        prop(data, "llmguard:metadata-formats").as_deref(),
+        Some("llmguard-lineage,hf-dataset-card")
+    );
+    let tickets = data["components"][0]["hashes"][0]["content"].as_str().unwrap();
+    let want = llmguard::digest::sha256_file(Path::new("testdata/aibom/data/support-tickets/tickets.jsonl")).unwrap();
+    assert_eq!(tickets, want.sha256);
+    // Croissant (written by mlcroissant): licence URL to SPDX, the file's SHA-256, no personal data.
+    let docs = find("data:testdata/aibom/data/product-docs/croissant.json#product-docs");
+    assert_eq!(docs["licenses"][0]["license"]["id"], "CC-BY-4.0");
+    assert_eq!(prop(docs, "llmguard:personal-data").as_deref(), Some("declared-none"));
+    let csv = llmguard::digest::sha256_file(Path::new("testdata/aibom/data/product-docs/docs.csv")).unwrap();
+    assert_eq!(docs["components"][0]["hashes"][0]["content"], csv.sha256.as_str());
+    // DVC (`dvc add`): the MD5 DVC recorded, which is the file's.
+    let eval = find("data:testdata/aibom/data/eval-set/eval.jsonl.dvc#eval.jsonl");
+    let md5 = &eval["components"][0]["hashes"][0];
+    assert_eq!(md5["alg"], "MD5");
+    let want = llmguard::digest::Want {
+        md5: true,
+        ..Default::default()
+    };
+    let digests = llmguard::digest::digests_file(Path::new("testdata/aibom/data/eval-set/eval.jsonl"), want).unwrap();
+    assert_eq!(md5["content"], digests.md5.unwrap().as_str());
+    // A card-only dataset, named by its card.
+    find("data:testdata/aibom/data/faq/README.md#ACME FAQ");
+    // A model's README.md is its model card, never a dataset.
+    let data_count = comps.iter().filter(|c| c["type"] == "data").count();
+    assert_eq!(data_count, 4);
+    // check-lineage's findings concern the dataset whose metadata they are about.
+    let dangling = doc["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "LIN070")
+        .expect("the tickets' upstream export is not described");
+    assert_eq!(dangling["affects"][0]["ref"], data["bom-ref"]);
     // Frameworks from requirements.txt and pyproject.toml; `requests` is not one.
     assert_eq!(find("lib:pypi/torch@2.4.1")["purl"], "pkg:pypi/torch@2.4.1");
     assert_eq!(find("lib:pypi/scikit-learn@1.5.2")["type"], "library");

@@ -156,6 +156,14 @@ impl Hash {
             content: hex.to_string(),
         }
     }
+
+    /// An MD5 as metadata declares it (DVC's digest of a data file): recorded, never computed.
+    pub fn md5(hex: &str) -> Hash {
+        Hash {
+            alg: "MD5",
+            content: hex.to_string(),
+        }
+    }
 }
 
 /// One entry of `licenses`: a licence, or the single SPDX expression.

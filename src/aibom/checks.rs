@@ -34,8 +34,13 @@ pub fn self_check(bom: &Bom) -> Vec<String> {
             ));
         }
         for h in &c.hashes {
-            let ok = h.alg == "SHA-256"
-                && h.content.len() == 64
+            let len = match h.alg {
+                "SHA-256" => 64,
+                "MD5" => 32,
+                _ => 0,
+            };
+            let ok = len > 0
+                && h.content.len() == len
                 && h.content
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));

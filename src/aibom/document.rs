@@ -158,8 +158,34 @@ pub struct Built {
     pub bom: Bom,
     pub findings: Vec<Finding>,
     pub rows: Vec<InventoryItem>,
-    /// Each model file (display path) → its model's `bom-ref`.
-    pub owners: BTreeMap<String, String>,
+    /// Which component a finding about a path concerns.
+    pub owners: Owners,
+}
+
+/// Which component a file belongs to: each model file to its model, each dataset's metadata and
+/// data files (and, failing those, any file under the dataset's directory) to its `data`
+/// component. Anything else concerns the repository (`root`).
+#[derive(Debug, Default)]
+pub struct Owners {
+    /// Display path → `bom-ref`.
+    pub files: BTreeMap<String, String>,
+    /// A dataset's directory (display path) → its `bom-ref`, deepest first.
+    pub dirs: Vec<(String, String)>,
+}
+
+impl Owners {
+    pub fn of(&self, path: &str) -> Option<&str> {
+        if let Some(r) = self.files.get(path) {
+            return Some(r);
+        }
+        self.dirs
+            .iter()
+            .find(|(d, _)| {
+                path.strip_prefix(d.as_str())
+                    .is_some_and(|rest| rest.starts_with(std::path::MAIN_SEPARATOR) || rest.starts_with('/'))
+            })
+            .map(|(_, r)| r.as_str())
+    }
 }
 
 fn licence_label(l: &[LicenseChoice]) -> String {
@@ -182,18 +208,35 @@ pub fn build(x: &Inputs<'_>) -> Built {
     let rel_of: BTreeMap<&str, &str> = inv.files.iter().map(|f| (f.display.as_str(), f.rel.as_str())).collect();
 
     // Datasets first: models refer to them.
+    let mut owners = Owners::default();
     let mut data_refs: Vec<(String, &DatasetInput)> = Vec::new();
     for d in x.datasets {
-        let file = rel_of
-            .get(d.source_file.as_str())
-            .copied()
-            .unwrap_or(d.source_file.as_str());
+        let file = d.metadata.first().map_or("", |m| m.relative.as_str());
         let mut r = format!("data:{file}#{}", d.name);
         while data_refs.iter().any(|(e, _)| *e == r) {
             r.push('+');
         }
+        for m in &d.metadata {
+            owners.files.entry(m.display.clone()).or_insert_with(|| r.clone());
+        }
+        for f in d.files.iter().filter_map(|f| f.display.as_ref()) {
+            owners.files.entry(f.clone()).or_insert_with(|| r.clone());
+        }
+        if let Some(dir) = d
+            .metadata
+            .first()
+            .and_then(|m| std::path::Path::new(&m.display).parent())
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| !p.is_empty())
+        {
+            owners.dirs.push((dir, r.clone()));
+        }
         data_refs.push((r, d));
     }
+    // Deepest directory first, so a dataset inside another's directory keeps its own files.
+    owners
+        .dirs
+        .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
     for (r, d) in &data_refs {
         let url = d
             .origin
@@ -212,7 +255,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
             ..Component::default()
         };
         if let Some(l) = &d.license {
-            c.licenses.push(licence(l, None, None));
+            c.licenses.push(licence(l, None, d.license_url.as_deref()));
         }
         if let Some(h) = &d.sha256 {
             c.hashes.push(Hash::sha256(h));
@@ -224,16 +267,23 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 comment: Some("where the dataset came from, as its metadata declares".into()),
             });
         }
-        let mut props = vec![Property::new(
-            "llmguard:metadata",
-            match d.source_line {
-                Some(l) => format!(
-                    "{}:{l}",
-                    rel_of.get(d.source_file.as_str()).unwrap_or(&d.source_file.as_str())
-                ),
-                None => d.source_file.clone(),
-            },
-        )];
+        // Every metadata file that describes it (`path:line`), the primary first, and its format.
+        let mut props: Vec<Property> = d
+            .metadata
+            .iter()
+            .map(|m| Property::new("llmguard:metadata", format!("{}:{}", m.relative, m.line.max(1))))
+            .collect();
+        props.push(Property::new(
+            "llmguard:metadata-formats",
+            d.metadata
+                .iter()
+                .filter_map(|m| m.format.map(|f| f.as_str()))
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+        if !d.aliases.is_empty() {
+            props.push(Property::new("llmguard:also-named", d.aliases.join(", ")));
+        }
         props.push(Property::new(
             "llmguard:personal-data",
             match d.personal_data {
@@ -254,11 +304,11 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 properties: Vec::new(),
             }),
             classification: d.classification.clone(),
-            sensitive_data: if d.personal_data == Some(true) {
-                vec!["personal data".to_string()]
-            } else {
-                Vec::new()
-            },
+            sensitive_data: (d.personal_data == Some(true))
+                .then(|| "personal data".to_string())
+                .into_iter()
+                .chain(d.sensitive.iter().cloned())
+                .collect(),
             description: d.description.clone(),
             governance: d.owner.as_ref().map(|o| DataGovernance {
                 owners: vec![DataGovernanceResponsibleParty {
@@ -283,8 +333,14 @@ pub fn build(x: &Inputs<'_>) -> Built {
             if let Some(h) = &f.sha256 {
                 fc.hashes.push(Hash::sha256(h));
             }
+            if let Some(h) = &f.md5 {
+                fc.hashes.push(Hash::md5(h));
+            }
             if let Some(s) = f.size {
                 fc.properties.push(Property::new("llmguard:size", s.to_string()));
+            }
+            if f.directory {
+                fc.properties.push(Property::new("llmguard:dvc-directory", "true"));
             }
             c.components.push(fc);
         }
@@ -294,7 +350,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
             .filter_map(|p| {
                 data_refs
                     .iter()
-                    .find(|(rr, o)| rr != r && o.is_named(p))
+                    .find(|(rr, o)| rr != r && o.is_named(p, d.dir()))
                     .map(|(rr, _)| rr.clone())
             })
             .collect();
@@ -354,13 +410,12 @@ pub fn build(x: &Inputs<'_>) -> Built {
     }
 
     // Models.
-    let mut file_owner: BTreeMap<String, String> = BTreeMap::new();
     for m in &inv.models {
         let r = format!("model:{}", m.key);
         let weights: Vec<&inventory::File> = m.weights.iter().map(|&i| &inv.files[i]).collect();
         let aux: Vec<&inventory::File> = m.aux.iter().map(|&i| &inv.files[i]).collect();
         for f in weights.iter().chain(aux.iter()) {
-            file_owner.insert(f.display.clone(), r.clone());
+            owners.files.insert(f.display.clone(), r.clone());
         }
         let first = weights[0];
         let card = m.card.as_ref().map(|(_, c)| c);
@@ -598,9 +653,14 @@ pub fn build(x: &Inputs<'_>) -> Built {
         // The model card.
         let mut datasets = Vec::new();
         let mut uses = BTreeSet::new();
+        // Datasets the model card names, then those a GGUF file's metadata names
+        // (`general.dataset.N.*`); each is matched to a described dataset by the rule in
+        // `dataset`'s module documentation.
+        let dir_of = |rel: &str| rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
         if let Some(card) = card {
+            let card_dir = card_file.map_or_else(String::new, |f| dir_of(&f.rel));
             for d in &card.datasets {
-                match data_refs.iter().find(|(_, ds)| ds.is_named(&d.value)) {
+                match data_refs.iter().find(|(_, ds)| ds.is_named(&d.value, &card_dir)) {
                     Some((dr, _)) => {
                         if uses.insert(dr.clone()) {
                             datasets.push(DatasetChoice::Ref { reference: dr.clone() });
@@ -636,6 +696,35 @@ pub fn build(x: &Inputs<'_>) -> Built {
                         );
                     }
                 }
+            }
+        }
+        for (value, from) in weights
+            .iter()
+            .flat_map(|w| w.facts.datasets.iter().map(|v| (v, dir_of(&w.rel))))
+        {
+            match data_refs.iter().find(|(_, ds)| ds.is_named(value, &from)) {
+                Some((dr, _)) if uses.insert(dr.clone()) => {
+                    datasets.push(DatasetChoice::Ref { reference: dr.clone() });
+                }
+                Some(_) => {}
+                None if !datasets
+                    .iter()
+                    .any(|c| matches!(c, DatasetChoice::Inline(i) if i.name.as_deref() == Some(value.as_str()))) =>
+                {
+                    let url = crate::aibom::dataset::hub_dataset_id(value)
+                        .or_else(|| (value.split('/').count() == 2 && !value.contains(':')).then(|| value.clone()))
+                        .map(|id| format!("https://huggingface.co/datasets/{id}"));
+                    datasets.push(DatasetChoice::Inline(Box::new(ComponentData {
+                        kind: "dataset",
+                        name: Some(value.clone()),
+                        contents: url.map(|u| DataContents {
+                            url: Some(u),
+                            properties: Vec::new(),
+                        }),
+                        ..ComponentData::default()
+                    })));
+                }
+                None => {}
             }
         }
         let params_block = ModelParameters {
@@ -901,16 +990,16 @@ pub fn build(x: &Inputs<'_>) -> Built {
         bom,
         findings,
         rows,
-        owners: file_owner,
+        owners,
     }
 }
 
 /// The run's findings as CycloneDX vulnerabilities: the rule id, a rating from the severity,
-/// the model the file belongs to (the repository for other files), the rule's doc and fix,
+/// the component the file belongs to (`Owners`: a model, a dataset, else the repository), the
+/// rule's doc and fix,
 /// and, for a suppressed finding, an analysis saying why.
-pub fn vulnerabilities(findings: &[Finding], owners: &BTreeMap<String, String>) -> Vec<Vulnerability> {
+pub fn vulnerabilities(findings: &[Finding], owners: &Owners) -> Vec<Vulnerability> {
     let root_ref = "root".to_string();
-    let file_owner = owners;
     let mut vulnerabilities = Vec::new();
     {
         let mut used = BTreeSet::new();
@@ -919,7 +1008,7 @@ pub fn vulnerabilities(findings: &[Finding], owners: &BTreeMap<String, String>) 
             while !used.insert(id.clone()) {
                 id.push('+');
             }
-            let affected = file_owner.get(&f.path).cloned().unwrap_or_else(|| root_ref.clone());
+            let affected = owners.of(&f.path).map_or_else(|| root_ref.clone(), str::to_string);
             let mut props = vec![Property::new("llmguard:path", f.path.clone())];
             if let Some(m) = f.location.member_chain() {
                 props.push(Property::new("llmguard:member", m));

@@ -90,6 +90,8 @@ pub struct Facts {
     pub opset: Option<i64>,
     /// Base models the file names (GGUF `general.base_model.N.*`).
     pub base_models: Vec<String>,
+    /// Datasets the file names (GGUF `general.dataset.N.repo_url`, else `.name`).
+    pub datasets: Vec<String>,
     /// GGUF `general.*` and safetensors `__metadata__`, for properties.
     pub metadata: Vec<(String, String)>,
 }
@@ -343,6 +345,11 @@ fn facts(path: &std::path::Path, format: &str) -> Facts {
                     get(&format!("general.base_model.{i}.repo_url"))
                         .and_then(|u| hub_repo_of(&u))
                         .or_else(|| get(&format!("general.base_model.{i}.name")))
+                })
+                .collect();
+            f.datasets = (0..16)
+                .filter_map(|i| {
+                    get(&format!("general.dataset.{i}.repo_url")).or_else(|| get(&format!("general.dataset.{i}.name")))
                 })
                 .collect();
             f.metadata = g

@@ -8,18 +8,25 @@ A small ML repository as a governance team would meet it:
   `safetensors.numpy.save_file`, the `model.safetensors.index.json` weight map, `config.json`,
   `generation_config.json`, tokenizer config files, and a model card from
   `huggingface_hub.ModelCard.from_template` (licence, base model, two datasets, evaluation
-  results, intended use and limitations). One of the card's datasets is described by lineage
-  metadata, the other by nothing (BOM040).
+  results, intended use and limitations). Two of the card's datasets are described by lineage
+  metadata and Croissant, the third by nothing (BOM040).
 - `models/support-bot-gguf/support-bot-Q8_0.gguf`: the same model quantised to Q8_0 by
-  gguf-py's `gguf.quants.quantize` and written by `GGUFWriter`, with `general.*` licence and
-  source repository keys.
+  gguf-py's `gguf.quants.quantize` and written by `GGUFWriter`, with `general.*` licence,
+  source repository and training dataset (`general.dataset.0.*`) keys.
 - `models/legacy-classifier/classifier.pkl`: a `pickle.dump` of a dict of NumPy arrays
   (protocol 4), no card: no licence, no provenance, pickle-based (BOM010, BOM020, BOM050).
 - `cache/huggingface/hub/models--acme--base-1b/snapshots/<revision>/`: the base model as the
   Hugging Face hub cache lays it out (the origin and revision come from the path).
-- `data/support-tickets/`: llmguard lineage JSON (issue #6's format) with file digests, the
-  data file, and a dataset card from `huggingface_hub.DatasetCard.from_template`.
-- `data/faq/`: a dataset card and its CSV only.
+- `data/support-tickets/`: complete llmguard lineage JSON (`check-lineage`'s format: provenance,
+  personal data and its safeguards, compliance controls, file digests) whose upstream export is
+  not described (LIN070), the data file, and a dataset card from
+  `huggingface_hub.DatasetCard.from_template`.
+- `data/faq/`: a dataset card and its CSV only (a card cannot record files, collection period
+  and the rest that `check-lineage` requires: LIN010).
+- `data/product-docs/`: Croissant JSON-LD written by `mlcroissant` (`Metadata.to_json()`, with
+  its Responsible-AI fields) and its CSV.
+- `data/eval-set/`: a JSONL file tracked by DVC: `eval.jsonl.dvc` is what `dvc add` writes (DVC
+  run in a throwaway `dvc init --no-scm` directory, analytics off).
 - `requirements.txt` and `pyproject.toml` naming ML frameworks (and a non-ML package).
 
 Deterministic: fixed seeds, fixed metadata, no timestamps. Run with a venv holding the versions
@@ -29,16 +36,21 @@ in `requirements-aibom.txt`:
     /tmp/aibom-venv/bin/python testdata/gen/gen_aibom.py
 """
 
+import datetime
 import hashlib
 import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
+import tempfile
 
 import gguf
 import numpy as np
 from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, ModelCard, ModelCardData
 from huggingface_hub import split_state_dict_into_shards_factory
+import mlcroissant as mlc
 from safetensors.numpy import save_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aibom")
@@ -120,7 +132,7 @@ def support_bot():
         license="apache-2.0",
         library_name="transformers",
         tags=["customer-support", "llama"],
-        datasets=["acme/support-tickets", "acme/chat-logs"],
+        datasets=["acme/support-tickets", "acme/chat-logs", "acme/product-docs"],
         base_model="acme/base-1b",
         pipeline_tag="text-generation",
         model_name="support-bot",
@@ -160,6 +172,9 @@ def support_bot_gguf():
     w.add_base_model_count(1)
     w.add_base_model_name(0, "base-1b")
     w.add_base_model_repo_url(0, "https://huggingface.co/acme/base-1b")
+    w.add_dataset_count(1)
+    w.add_dataset_name(0, "support-tickets")
+    w.add_dataset_repo_url(0, "https://huggingface.co/datasets/acme/support-tickets")
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
     w.add_block_count(1)
     w.add_context_length(2048)
@@ -211,11 +226,37 @@ def datasets():
             "owner": "ACME Support Operations",
             "classification": "internal",
             "contains_pii": True,
+            "personal_data": {
+                "categories": ["name", "email"],
+                "handling": "pseudonymised",
+                "legal_basis": "GDPR Art. 6(1)(b): performance of the support contract",
+                "retention": "24 months after the ticket is closed",
+            },
+            "collection_period": {"start": "2025-01-01", "end": "2026-10-31"},
+            "creation_method": "exported from the ticketing system, answers written by support agents",
+            "intended_use": {
+                "purpose": "fine-tuning the support-bot model to draft answers",
+                "out_of_scope": "profiling individual customers",
+            },
+            "transformations": [
+                {
+                    "type": "anonymize",
+                    "description": "customer names and e-mail addresses replaced by stable pseudonyms",
+                    "operator": "ACME Support Operations",
+                    "timestamp": "2026-11-01",
+                }
+            ],
             "hash": "sha256:" + digest,
             "row_count": len(rows),
             "files": [{"path": "tickets.jsonl", "sha256": digest, "size_bytes": len(text.encode())}],
             "source_datasets": ["raw-ticket-export"],
-            "compliance_status": {"gdpr_consent": True, "deletion_mechanism": True, "pii_authorized": True},
+            "compliance_status": {
+                "gdpr_consent": True,
+                "deletion_mechanism": True,
+                "pii_authorized": True,
+                "ccpa_disclosure": True,
+                "opt_out_mechanism": True,
+            },
         },
     )
     card = DatasetCard.from_template(
@@ -236,6 +277,64 @@ def datasets():
         curators="ACME Docs",
     )
     faq.save(path("data/faq", "README.md"))
+
+
+def product_docs():
+    d = "data/product-docs"
+    text = "doc_id,title,body\n1,Returns,Items can be returned within 30 days.\n2,Shipping,Orders ship within two working days.\n"
+    write(f"{d}/docs.csv", text)
+    column = lambda name, kind: mlc.Field(  # noqa: E731
+        id=f"docs/{name}",
+        name=name,
+        data_types=[kind],
+        source=mlc.Source(file_object="docs.csv", extract=mlc.Extract(column=name)),
+    )
+    meta = mlc.Metadata(
+        name="product-docs",
+        description="ACME product documentation pages, for retrieval and fine-tuning.",
+        url="https://huggingface.co/datasets/acme/product-docs",
+        license=["https://creativecommons.org/licenses/by/4.0/"],
+        version="1.2.0",
+        cite_as="ACME Docs (2026). Product documentation pages.",
+        creators=[mlc.Organization(name="ACME Docs")],
+        date_published=datetime.datetime(2026, 10, 1),
+        distribution=[
+            mlc.FileObject(
+                id="docs.csv",
+                name="docs.csv",
+                content_url="docs.csv",
+                encoding_formats=["text/csv"],
+                sha256=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        ],
+        record_sets=[
+            mlc.RecordSet(
+                id="docs",
+                name="docs",
+                fields=[column("doc_id", mlc.DataType.INTEGER), column("title", mlc.DataType.TEXT), column("body", mlc.DataType.TEXT)],
+            )
+        ],
+        data_collection="Exported from the documentation CMS; written by ACME technical writers.",
+        data_collection_timeframe=[datetime.datetime(2026, 1, 1), datetime.datetime(2026, 9, 30)],
+        data_preprocessing_protocol=["HTML converted to plain text; navigation and footers removed."],
+        data_use_cases=["Retrieval and fine-tuning for the support bot."],
+        personal_sensitive_information=["None: product documentation written by staff, no customer data."],
+    )
+    assert not meta.issues.errors, meta.issues.report()
+    write(f"{d}/croissant.json", json.dumps(meta.to_json(), indent=2) + "\n")
+
+
+def eval_set():
+    d = "data/eval-set"
+    text = '{"prompt": "Where is my order?", "expected": "tracking page"}\n'
+    write(f"{d}/eval.jsonl", text)
+    dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(path(d, "eval.jsonl"), os.path.join(tmp, "eval.jsonl"))
+        subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp, env=env, check=True)
+        subprocess.run([dvc, "add", "-q", "eval.jsonl"], cwd=tmp, env=env, check=True)
+        shutil.copy(os.path.join(tmp, "eval.jsonl.dvc"), path(d, "eval.jsonl.dvc"))
 
 
 def requirements():
@@ -263,6 +362,8 @@ def main():
     legacy_classifier()
     base_model_cache()
     datasets()
+    product_docs()
+    eval_set()
     requirements()
 
 
