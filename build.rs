@@ -80,12 +80,13 @@ fn check(entries: &[Entry]) -> Result<(), String> {
 fn encode_rule_data() {
     let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("rules");
     // `rules/model/x.yaml` becomes `OUT_DIR/rules/x.json`, `rules/prompts/x.yaml` becomes
-    // `OUT_DIR/rules/prompts/x.json`.
+    // `OUT_DIR/rules/prompts/x.json`, `rules/aibom/x.yaml` `OUT_DIR/rules/aibom/x.json`.
     for (dir, dest) in [
         ("rules/model", out.clone()),
         ("rules/prompts", out.join("prompts")),
         ("rules/policy", out.join("policy")),
         ("rules/lineage", out.join("lineage")),
+        ("rules/aibom", out.join("aibom")),
     ] {
         std::fs::create_dir_all(&dest).expect("create OUT_DIR/rules");
         println!("cargo:rerun-if-changed={dir}");

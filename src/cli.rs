@@ -1,5 +1,6 @@
 //! The command line. Doc comments here are the `--help` text.
 
+use crate::aibom::cdx::SpecVersion;
 use crate::finding::Severity;
 use crate::prompts::input::Kind;
 use crate::prompts::redact::Mode;
@@ -42,6 +43,17 @@ pub enum Command {
     /// every listed data file is present and matches its checksum.
     #[command(after_help = AFTER_HELP)]
     CheckLineage(CheckLineageArgs),
+    /// Inventory models, datasets and ML frameworks into an AI bill of materials: CycloneDX 1.6
+    /// JSON (or 1.5) on standard output, with gaps in it (no licence, no provenance, no hash) as
+    /// findings and, with --scan, scan-model's findings as its vulnerabilities.
+    #[command(
+        after_help = AFTER_HELP,
+        mut_arg("format", |a| a
+            .value_parser(aibom_formats())
+            .default_value("cyclonedx")
+            .help("cyclonedx: the AI-BOM document; table, json, sarif: the findings report with the inventory"))
+    )]
+    Aibom(AibomArgs),
     /// List every rule: id, name, default severity and summary.
     Rules(RulesArgs),
     /// Print the documentation of one rule (by id such as MOD101, or by name).
@@ -236,6 +248,49 @@ pub struct CheckLineageArgs {
     /// KiB read from each data file by --sample-pii.
     #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1048576))]
     pub sample_kib: u32,
+}
+
+/// `aibom`'s `--format`: the document, or one of the report formats.
+fn aibom_formats() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["cyclonedx", "table", "json", "sarif"]).map(|s| match s.as_str() {
+        "table" => Format::Table,
+        "json" => Format::Json,
+        "sarif" => Format::Sarif,
+        _ => Format::Cyclonedx,
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct AibomArgs {
+    /// Directories or files to inventory (directories are recursed). Default: the current
+    /// directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Run scan-model's checks too: their findings are reported and attached to the document
+    /// as `vulnerabilities` of the model they concern.
+    #[arg(long)]
+    pub scan: bool,
+    /// Do not compute the SHA-256 of model files (each model is then reported as BOM030).
+    #[arg(long)]
+    pub no_hash: bool,
+    /// CycloneDX specification version of the document.
+    #[arg(long, value_enum, default_value_t = SpecVersion::V1_6, value_name = "VERSION")]
+    pub spec_version: SpecVersion,
+    /// Record the current time in `metadata.timestamp` (`SOURCE_DATE_EPOCH`, when set, gives the
+    /// time instead). Without either the document has no timestamp, so the same tree gives the
+    /// same bytes.
+    #[arg(long)]
+    pub timestamp: bool,
+    /// Also write the CycloneDX document to FILE, whatever --format says (so one run gives the
+    /// AI-BOM and a SARIF report).
+    #[arg(long, value_name = "FILE")]
+    pub bom_file: Option<PathBuf>,
+    /// Change a scan-model safety limit (repeatable); see `scan-model --help`.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    pub limits: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! renders the one report and returns the exit code (0 pass, 1 findings at or above
 //! `--fail-on`; errors of the run itself are `Err`, which `main` maps to 2).
 
+pub mod aibom;
 pub mod cli;
 pub mod config;
 pub mod digest;
@@ -66,6 +67,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 None => emit(&report, &args.common, started),
                 Some(role) => explain_access(&report, &views, role, &args.common, started),
             }
+        }
+        Command::Aibom(args) => {
+            let started = Instant::now();
+            let run = aibom(&args)?;
+            emit_aibom(&run, &args, started)
         }
         Command::Rules(args) => {
             let mut out = std::io::stdout().lock();
@@ -174,6 +180,212 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
         &root,
         &setup,
     ))
+}
+
+/// What an `aibom` run produced: its findings report and the CycloneDX document.
+pub struct AibomRun {
+    pub report: Report,
+    pub bom: aibom::cdx::Bom,
+}
+
+/// Run `aibom` and return its report and document (no output is written).
+pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
+    use aibom::{dataset, document, inventory::Inventory};
+    // A share of a repository is not its bill of materials, and `merge` joins reports, not
+    // documents: the inventory is made in one run.
+    if let Some(s) = args.common.shard {
+        anyhow::bail!(
+            "--shard {}/{}: aibom inventories the whole tree in one run (a shard's AI-BOM would miss the other shards' models and datasets)",
+            s.index,
+            s.count
+        );
+    }
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let setup = setup(&args.common, &root)?;
+    let rules = RuleSet::compile(&setup.config.user_rules).context("loading the rules")?;
+    let mut limits = scan::model::ModelLimits::default();
+    for setting in &args.limits {
+        limits.set(setting).map_err(|e| anyhow::anyhow!("--limit {e}"))?;
+    }
+    let timestamp = aibom::timestamp(args.timestamp, std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let found = walk::discover(&paths, &root, args.common.follow_symlinks)?;
+    // scan-model identifies every file by content; its findings count only with --scan.
+    let scanner = scan::model::ModelScanner {
+        rules: &rules,
+        limits,
+        hash: false,
+    };
+    // One pass over the files: scan-model identifies each by content, and check-lineage's
+    // reader parses those that are dataset metadata (the records come back through a side
+    // channel, as in `check_lineage`). No file counts as named here: aibom inventories what it
+    // finds, it does not claim that a file it was given is metadata.
+    let canon_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+    let lineage_opts = lineage::DiscoverOptions {
+        follow_symlinks: args.common.follow_symlinks,
+        ..lineage::DiscoverOptions::default()
+    };
+    let parsed = std::sync::Mutex::new(Vec::new());
+    let mut outcomes = driver(&args.common).run(&found.targets, |t| {
+        let meta = lineage::discover::metadata_file(t, &[], &canon_root);
+        let p = lineage::parse_file(&meta, &canon_root, &lineage_opts);
+        if p.format.is_some() || !p.findings.is_empty() {
+            if let Ok(mut v) = parsed.lock() {
+                v.push((meta, p));
+            }
+        }
+        scanner.scan(t)
+    })?;
+    let formats: Vec<(u64, String)> = outcomes
+        .iter()
+        .map(|o| (o.artifact.size, o.artifact.format.clone()))
+        .collect();
+    let mut inventory = Inventory::build(&found.targets, &formats, &root, args.common.jobs.map(usize::from))?;
+    if !args.no_hash {
+        inventory.hash(args.common.jobs.map(usize::from))?;
+    }
+    for (o, f) in outcomes.iter_mut().zip(&inventory.files) {
+        o.artifact.sha256.clone_from(&f.sha256);
+        if !args.scan {
+            o.findings.retain(|f| f.rule.id().starts_with("GEN"));
+            let unreadable = o.artifact.format == "unreadable";
+            o.artifact.verdict =
+                report::Verdict::from_findings(&o.findings, o.artifact.format != "not-a-model", unreadable);
+        }
+    }
+    // Datasets: every record lineage read, except a model directory's README.md, which is the
+    // model's card (the inventory reads it), not a dataset card.
+    let cards: std::collections::BTreeSet<&str> = inventory
+        .models
+        .iter()
+        .filter_map(|m| m.card.as_ref())
+        .map(|(i, _)| inventory.files[*i].display.as_str())
+        .collect();
+    let mut d = lineage::Discovered::default();
+    let mut parsed = parsed.into_inner().unwrap_or_default();
+    parsed.sort_by(|a, b| a.0.display.cmp(&b.0.display));
+    for (meta, p) in parsed {
+        if cards.contains(meta.display.as_str()) {
+            continue;
+        }
+        d.records.extend(p.records);
+        d.findings.extend(p.findings);
+        d.metadata.push((meta, p.format, p.size));
+    }
+    let datasets = dataset::datasets(&d.records);
+    // With --scan, check-lineage's checks run on them as `check_lineage` runs them; without,
+    // only the general findings (unreadable files, limits) of reading the metadata count.
+    let lineage_findings = if args.scan {
+        scan::lineage::load_parents(&mut d, &canon_root, &lineage_opts);
+        let settings = scan::lineage::Settings {
+            config: &setup.config.lineage,
+            root: &canon_root,
+            discover: &lineage_opts,
+            jobs: args.common.jobs.map(usize::from),
+            sample_pii: None,
+            today: scan::lineage::today(),
+        };
+        let metadata_paths: Vec<PathBuf> = d
+            .metadata
+            .iter()
+            .filter(|(_, f, _)| f.is_some())
+            .map(|(m, ..)| m.path.clone())
+            .collect();
+        let checked = scan::lineage::check(&d.records, &metadata_paths, &settings);
+        let mut all = std::mem::take(&mut d.findings);
+        all.extend(checked.findings);
+        all
+    } else {
+        let mut general = std::mem::take(&mut d.findings);
+        general.retain(|f| f.rule.id().starts_with("GEN"));
+        general
+    };
+    let root_name = paths
+        .first()
+        .and_then(|p| std::path::absolute(p).ok())
+        .map(|p| p.canonicalize().unwrap_or(p))
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "repository".to_string());
+    let not_checked = |_: &aibom::inventory::ModelGroup| aibom::Signature::NOT_CHECKED;
+    let built = document::build(&document::Inputs {
+        inventory: &inventory,
+        datasets: &datasets,
+        root_name,
+        hashed: !args.no_hash,
+        timestamp,
+        signature: &not_checked,
+    });
+    let mut extra = found.findings;
+    extra.extend(lineage_findings);
+    extra.extend(built.findings);
+    let mut report = scan::finish(
+        "aibom",
+        outcomes,
+        extra,
+        args.common.fail_on,
+        &found.targets,
+        &root,
+        &setup,
+    );
+    report.inventory = built.rows;
+    let mut bom = built.bom;
+    if args.scan {
+        let scanned: Vec<finding::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| !f.rule.id().starts_with("BOM"))
+            .cloned()
+            .collect();
+        bom.vulnerabilities = document::vulnerabilities(&scanned, &built.owners);
+    }
+    let bom = aibom::seal(bom.for_spec(args.spec_version));
+    let problems = aibom::checks::self_check(&bom);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "the AI-BOM fails llmguard's own consistency checks, so it was not written (a bug; please report it):\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    Ok(AibomRun { report, bom })
+}
+
+/// Write the AI-BOM and/or the report where asked; the findings table goes to standard error
+/// when standard output carries the document.
+fn emit_aibom(run: &AibomRun, args: &cli::AibomArgs, started: Instant) -> anyhow::Result<u8> {
+    let write_bom = |path: &std::path::Path| -> anyhow::Result<()> {
+        let mut buf = Vec::new();
+        aibom::render(&run.bom, &mut buf)?;
+        std::fs::write(path, buf).with_context(|| format!("cannot write the AI-BOM to {}", path.display()))
+    };
+    if let Some(p) = &args.bom_file {
+        write_bom(p)?;
+    }
+    if args.common.format != report::Format::Cyclonedx {
+        return emit(&run.report, &args.common, started);
+    }
+    match &args.common.output {
+        Some(p) => write_bom(p)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            aibom::render(&run.bom, &mut out).context("writing the AI-BOM")?;
+        }
+    }
+    if !args.common.quiet {
+        let stderr = std::io::stderr();
+        let colour = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        report::render(&run.report, report::Format::Table, colour, &mut stderr.lock())?;
+        eprintln!(
+            "llmguard: {} files in {:.2}s",
+            run.report.artifacts.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(u8::from(run.report.failed()))
 }
 
 /// The configuration (found at the scan root or named by `--config`) and the baseline.

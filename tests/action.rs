@@ -589,3 +589,49 @@ fn no_expression_in_run_scripts_and_every_action_pinned() {
         }
     }
 }
+
+#[test]
+fn aibom_writes_the_document_beside_the_sarif() {
+    let ws = workspace_with(&[
+        (
+            "models/bot/model-00001-of-00002.safetensors",
+            "testdata/aibom/models/support-bot/model-00001-of-00002.safetensors",
+        ),
+        (
+            "models/bot/model-00002-of-00002.safetensors",
+            "testdata/aibom/models/support-bot/model-00002-of-00002.safetensors",
+        ),
+        (
+            "models/bot/config.json",
+            "testdata/aibom/models/support-bot/config.json",
+        ),
+        ("models/bot/README.md", "testdata/aibom/models/support-bot/README.md"),
+        ("models/evil.pkl", MALICIOUS),
+    ]);
+    let run = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("args", "--scan"),
+        ("bom-file", "reports/aibom.cdx.json"),
+        ("upload-sarif", "true"),
+    ]);
+    assert_eq!(run.outputs["exit-code"], "1", "{}", run.log);
+    assert_eq!(run.outputs["bom-file"], "reports/aibom.cdx.json", "{}", run.log);
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("reports/aibom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["vulnerabilities"][0]["id"], "MOD101");
+    let rules = rule_ids(&sarif(&run, ws.path()));
+    assert!(
+        rules.iter().any(|r| r == "BOM050") && rules.iter().any(|r| r == "MOD101"),
+        "{rules:?}"
+    );
+    assert_eq!(run.uploads[0]["category"], "llmguard-aibom");
+    // Other commands write no document and say so.
+    let plain = Runner::new(ws.path()).run(&[("paths", "models/evil.pkl")]);
+    assert_eq!(plain.outputs["bom-file"], "");
+    // A multi-line bom-file is refused before anything runs.
+    let bad = Runner::new(ws.path()).run(&[("command", "aibom"), ("bom-file", "a\nb")]);
+    assert_eq!(bad.outputs["exit-code"], "2");
+    assert_eq!(bad.outputs["bom-file"], "");
+}

@@ -4,10 +4,10 @@
 //! `creator`/`publisher`, `dateCreated`/`datePublished`/`dateModified`, `inLanguage`,
 //! `isBasedOn` and `prov:wasDerivedFrom` (parents), `distribution` `FileObject`s with a local
 //! `contentUrl` (verified by `sha256`/`md5`, `contentSize`), `recordSet` field names, and the
-//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionTimeframe`,
-//! `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`, `rai:dataUseCases`,
-//! `rai:personalSensitiveInformation`. Keys are accepted bare or with their `sc:`, `cr:`,
-//! `rai:` or `schema:` prefix.
+//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionTimeframe` (or
+//! mlcroissant's `TimeFrame`), `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`,
+//! `rai:dataUseCases`, `rai:personalSensitiveInformation`. Keys are accepted bare or with their
+//! `sc:`, `cr:`, `rai:` or `schema:` prefix.
 
 use super::discover::{Context, Parsed};
 use super::doc::{escape, Doc};
@@ -178,7 +178,8 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         let t = joined.iter().map(|f| f.value.as_str()).collect::<Vec<_>>().join("\n");
         r.creation_method = Some(Field::new(t, first.at.clone()));
     }
-    if let Some((k, v)) = get(obj, &["rai:dataCollectionTimeframe"]) {
+    // The RAI specification spells it `Timeframe`; mlcroissant (1.1) writes `TimeFrame`.
+    if let Some((k, v)) = get(obj, &["rai:dataCollectionTimeframe", "rai:dataCollectionTimeFrame"]) {
         let p = format!("/{}", escape(&k));
         let at = doc.span(&p);
         let dates: Vec<String> = match v {

@@ -150,5 +150,9 @@ pub fn render(views: &[PolicyView], role: Option<&str>, format: Format, out: &mu
                 "RLCUDA: read, list, create, update, delete, admin; a letter where granted, x where a dynamic deny removes it."
             )
         }
+        Format::Cyclonedx => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "cyclonedx is the aibom document, not an access view format",
+        )),
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON report: a documented, versioned shape (`docs/schema/report.schema.json` is
 //! generated from these types and kept identical by a test).
 
-use super::{Artifact, Report, Verdict};
+use super::{Artifact, InventoryItem, Report, Verdict};
 use crate::finding::{Finding, Location, Severity, Suppression};
 use crate::rules::Rule;
 use crate::shard::ShardInfo;
@@ -30,6 +30,10 @@ struct JsonReport<'a> {
     findings: Vec<JsonFinding<'a>>,
     /// One entry per file the run looked at, whether or not anything was found in it.
     artifacts: &'a [Artifact],
+    /// `aibom`: the models, datasets and ML frameworks inventoried (the CycloneDX document
+    /// has the full detail).
+    #[serde(skip_serializing_if = "<[InventoryItem]>::is_empty")]
+    inventory: &'a [InventoryItem],
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -131,6 +135,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             })
             .collect(),
         artifacts: &report.artifacts,
+        inventory: &report.inventory,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")

@@ -20,6 +20,10 @@ pub enum Format {
     Table,
     Json,
     Sarif,
+    /// `aibom` only: the CycloneDX document, rendered by `aibom::render` (not a report format;
+    /// only the `aibom` subcommand's `--format` accepts it).
+    #[value(skip)]
+    Cyclonedx,
 }
 
 /// What a file amounted to.
@@ -79,6 +83,20 @@ pub struct Artifact {
     pub sha256: Option<String>,
 }
 
+/// One component of an inventory (`aibom`): a row of the table, an entry of the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct InventoryItem {
+    /// `model`, `data` or `library`.
+    pub kind: &'static str,
+    pub name: String,
+    pub version: String,
+    pub licence: String,
+    /// Format, files, size, parameters and serialisation risk (models); declared-in (libraries).
+    pub detail: String,
+    /// The component's `bom-ref` in the AI-BOM.
+    pub bom_ref: String,
+}
+
 /// When a run fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -120,6 +138,8 @@ pub struct Report {
     pub skipped: usize,
     /// With `--shard K/N`: this shard and the deal it came from.
     pub shard: Option<crate::shard::ShardInfo>,
+    /// What the run inventoried (`aibom`), in `bom-ref` order.
+    pub inventory: Vec<InventoryItem>,
 }
 
 impl Report {
@@ -140,6 +160,7 @@ impl Report {
             uris: BTreeMap::new(),
             skipped: 0,
             shard: None,
+            inventory: Vec::new(),
         }
     }
 
@@ -235,6 +256,10 @@ pub fn render(report: &Report, format: Format, colour: bool, out: &mut dyn Write
         Format::Table => table::render(report, colour, &mut out),
         Format::Json => json::render(report, &mut out),
         Format::Sarif => sarif::render(report, &mut out),
+        Format::Cyclonedx => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "cyclonedx is the aibom document, not a findings report format",
+        )),
     }?;
     out.flush()
 }

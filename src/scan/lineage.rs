@@ -218,17 +218,33 @@ fn groups(records: &[DatasetRecord]) -> Vec<Vec<usize>> {
     out
 }
 
+/// The datasets `check-lineage` judges as one (its groups of descriptive records), each with
+/// the record its findings go to first (then llmguard's, Croissant, the card); `aibom` renders
+/// each as one `data` component.
+pub fn dataset_groups(records: &[DatasetRecord]) -> Vec<Vec<usize>> {
+    groups(records)
+        .into_iter()
+        .map(|mut g| {
+            g.sort_by_key(|&i| (rank(records[i].format), records[i].metadata_path.clone()));
+            g
+        })
+        .collect()
+}
+
 /// The record findings about the whole group go to: llmguard's, else Croissant, else the card.
 fn primary(records: &[DatasetRecord], g: &[usize]) -> usize {
-    let rank = |f: SourceFormat| match f {
-        SourceFormat::Llmguard => 0,
-        SourceFormat::Croissant => 1,
-        _ => 2,
-    };
     g.iter()
         .copied()
         .min_by_key(|&i| (rank(records[i].format), records[i].metadata_path.clone()))
         .unwrap_or(0)
+}
+
+fn rank(f: SourceFormat) -> u8 {
+    match f {
+        SourceFormat::Llmguard => 0,
+        SourceFormat::Croissant => 1,
+        _ => 2,
+    }
 }
 
 fn where_to_record(r: &DatasetRecord, what: &str) -> String {

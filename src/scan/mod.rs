@@ -162,6 +162,7 @@ pub fn finish(
                 "scan-prompts" => "PRM",
                 "lint-policy" => "POL",
                 "check-lineage" => "LIN",
+                "aibom" => "BOM",
                 _ => "GEN",
             },
         },
