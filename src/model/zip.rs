@@ -106,6 +106,13 @@ pub fn find_eocd(src: &dyn Source) -> Option<u64> {
     if len < 22 {
         return None;
     }
+    // Nearly every archive ends with the record itself (no comment): one 22-byte read, instead
+    // of reading and scanning the 64 KiB a comment could take. The scan below would return
+    // this same position first.
+    let mut rec = [0u8; 22];
+    if src.read_full_at(len - 22, &mut rec).ok() == Some(22) && &rec[..4] == EOCD && u16_at(&rec, 20) == 0 {
+        return Some(len - 22);
+    }
     let tail_len = len.min(22 + 0xffff);
     let mut tail = vec![0u8; tail_len as usize];
     let got = src.read_full_at(len - tail_len, &mut tail).ok()?;
@@ -251,8 +258,9 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
         });
     }
 
+    let mut scratch = Vec::new();
     for idx in 0..archive.entries.len() {
-        read_local(src, &mut archive, idx);
+        read_local(src, &mut archive, idx, &mut scratch);
     }
     check_names(&mut archive);
     check_overlaps(src.len(), &mut archive);
@@ -277,69 +285,74 @@ fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8]) {
     }
 }
 
-fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
-    let e = &archive.entries[idx];
+/// Read member `idx`'s local header (into `scratch`, reused from member to member) and check
+/// it against the central entry.
+fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize, scratch: &mut Vec<u8>) {
+    let Archive { entries, issues, .. } = archive;
+    let e = &mut entries[idx];
     // One read for the header and, when the local name is as long as the central one (it
     // nearly always is), the name too: a checkpoint has hundreds of members.
     let ahead = if idx < HEADS_KEPT { EXTRA_ROOM + HEAD_LEN } else { 0 };
-    let mut h = vec![0u8; 30 + e.name.len() + ahead];
-    let got = src.read_full_at(e.local_offset, &mut h).unwrap_or(0);
+    scratch.resize(30 + e.name.len() + ahead, 0);
+    let h = &mut scratch[..];
+    let got = src.read_full_at(e.local_offset, h).unwrap_or(0);
     let ok = got >= 30 && &h[..4] == LOCAL;
     if !ok {
         let issue = Issue::Malformed {
             offset: e.local_offset,
             message: format!("member `{}` has no local header at offset {}", e.name, e.local_offset),
         };
-        archive.issues.push(issue);
+        issues.push(issue);
         return;
     }
-    let local_flags = u16_at(&h, 6);
-    let name_len = usize::from(u16_at(&h, 26));
-    let extra_len = u64::from(u16_at(&h, 28));
+    let local_flags = u16_at(h, 6);
+    let name_len = usize::from(u16_at(h, 26));
+    let extra_len = u64::from(u16_at(h, 28));
+    // Compared as bytes first: equal bytes are an equal name, with no string made.
     let local_name = if 30 + name_len <= got {
-        String::from_utf8_lossy(&h[30..30 + name_len]).into_owned()
+        let raw = &h[30..30 + name_len];
+        (raw != e.name.as_bytes()).then(|| String::from_utf8_lossy(raw).into_owned())
     } else {
         let mut name = vec![0u8; name_len];
         let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
         name.truncate(got);
-        String::from_utf8_lossy(&name).into_owned()
+        Some(String::from_utf8_lossy(&name).into_owned())
     };
     let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
-    let (central_name, flags, csize) = (e.name.clone(), e.flags, e.compressed_size);
-    if local_name != central_name {
-        archive.issues.push(Issue::NameMismatch {
-            central: central_name.clone(),
-            local: local_name,
+    let (flags, csize) = (e.flags, e.compressed_size);
+    if let Some(local) = local_name.filter(|l| *l != e.name) {
+        issues.push(Issue::NameMismatch {
+            central: e.name.clone(),
+            local,
         });
     }
     let flags = flags | (local_flags & (1 | 1 << 6 | 1 << 13));
     if flags & (1 | 1 << 6 | 1 << 13) != 0 {
-        archive.issues.push(Issue::Encrypted {
-            name: central_name.clone(),
+        issues.push(Issue::Encrypted {
+            name: e.name.clone(),
             flags,
         });
     }
     if data_start.checked_add(csize).is_none_or(|end| end > src.len()) {
-        archive.issues.push(Issue::Malformed {
+        issues.push(Issue::Malformed {
             offset: data_start,
-            message: format!("member `{central_name}` data ({csize} bytes) runs past the end of the file"),
+            message: format!("member `{}` data ({csize} bytes) runs past the end of the file", e.name),
         });
         return;
     }
-    let method = archive.entries[idx].method;
-    if method != 0 && method != 8 {
-        archive.issues.push(Issue::Unsupported {
-            name: central_name,
-            method,
+    if e.method != 0 && e.method != 8 {
+        issues.push(Issue::Unsupported {
+            name: e.name.clone(),
+            method: e.method,
         });
     }
     // The data's first bytes, if the one read above reached them.
     let at = 30 + name_len + extra_len as usize;
     let want = HEAD_LEN.min(usize::try_from(csize).unwrap_or(usize::MAX));
     if ahead > 0 && at + want <= got {
-        archive.entries[idx].head = h[at..at + want].to_vec();
+        e.head = h[at..at + want].to_vec();
     }
-    archive.entries[idx].data_start = Some(data_start);
+    e.data_start = Some(data_start);
 }
 
 fn check_names(archive: &mut Archive) {
@@ -369,7 +382,7 @@ pub fn is_traversal(name: &str) -> bool {
     name.starts_with('/')
         || name.starts_with('\\')
         || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic())
-        || name.split(['/', '\\']).any(|c| c == "..")
+        || (name.contains("..") && name.split(['/', '\\']).any(|c| c == ".."))
 }
 
 fn check_overlaps(len: u64, archive: &mut Archive) {
