@@ -8,7 +8,7 @@
 //! hands every member to the caller.
 
 use super::source::Source;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct ZipLimits {
@@ -231,7 +231,12 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             });
             break;
         }
-        let name = String::from_utf8_lossy(&cd[i + 46..i + 46 + name_len]).into_owned();
+        let raw = &cd[i + 46..i + 46 + name_len];
+        // Validation first: quicker than the lossy decoder for the names nearly all are.
+        let name = match std::str::from_utf8(raw) {
+            Ok(s) => s.to_string(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        };
         let mut e = Entry {
             name,
             method: u16_at(&cd, i + 10),
@@ -356,13 +361,17 @@ fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize, scratch: &mut
 }
 
 fn check_names(archive: &mut Archive) {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    // Counted in a (SipHashed) map, not a B-tree: hundreds of long member names that share
+    // their first bytes cost a string comparison at every tree level. Names are hostile, hence
+    // std's keyed hash. Duplicates are reported in name order.
+    let mut counts: HashMap<&str, usize> = HashMap::with_capacity(archive.entries.len());
     for e in &archive.entries {
         *counts.entry(e.name.as_str()).or_default() += 1;
     }
-    let mut issues: Vec<Issue> = counts
+    let mut duplicates: Vec<(&str, usize)> = counts.into_iter().filter(|(_, c)| *c > 1).collect();
+    duplicates.sort_unstable();
+    let mut issues: Vec<Issue> = duplicates
         .into_iter()
-        .filter(|(_, c)| *c > 1)
         .map(|(n, c)| Issue::Duplicate {
             name: n.to_string(),
             count: c,

@@ -459,6 +459,11 @@ impl Cx<'_> {
 
     /// A file (or archive member) named as a format that cannot run code, holding one that can.
     pub(super) fn disguised(&mut self, name: &str, format: ModelFormat, members: &[String]) {
+        // Every claimed extension has a dot: most member names (tensor data) have none after
+        // their last `/`.
+        if name.bytes().rev().take_while(|&b| b != b'/').all(|b| b != b'.') {
+            return;
+        }
         // Case-insensitive, without lower-casing a copy of every member's name.
         let ends_with = |ext: &str| {
             name.len() >= ext.len() && name.as_bytes()[name.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())

@@ -103,14 +103,23 @@ impl Cx<'_> {
             self.too_deep(members);
             return Some(format);
         }
+        // Copies of a duplicated name are labelled by number; the walker reports every
+        // duplicate, so without one no name needs counting.
+        let duplicates = archive.issues.iter().any(|i| matches!(i, Issue::Duplicate { .. }));
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &archive.entries {
             if !self.take_member(members) {
                 break;
             }
-            let copy = seen.entry(e.name.as_str()).or_default();
-            *copy += 1;
-            let label = if *copy > 1 {
+            let copy = match duplicates {
+                true => {
+                    let copy = seen.entry(e.name.as_str()).or_default();
+                    *copy += 1;
+                    *copy
+                }
+                false => 1,
+            };
+            let label = if copy > 1 {
                 format!("{} [copy {}]", e.name, copy)
             } else {
                 e.name.clone()
