@@ -416,10 +416,17 @@ struct Cont(u32);
 struct Obj(u32);
 
 struct ContSlot {
-    items: Vec<V>,
+    items: Items,
     /// What making it charged to the retention budget, refunded when it is freed.
-    cost: usize,
+    cost: u32,
     marked: bool,
+}
+
+/// Where a container's items are: a tuple's (which never change) in the heap's tuple pool, a
+/// list's or dict's (which grow) in a vector of their own.
+enum Items {
+    Pool { at: u32, len: u32 },
+    Own(Vec<V>),
 }
 
 struct ObjSlot {
@@ -440,6 +447,12 @@ struct ObjSlot {
 /// stream ends.
 struct Heap {
     text: String,
+    /// The items of every tuple, one after another (a checkpoint makes thousands of small
+    /// tuples: one allocation for all of them instead of one each). Freed tuples leave their
+    /// items behind until a collection finds that more than half the pool is such waste and
+    /// moves the live tuples together.
+    tuple_items: Vec<V>,
+    pool_waste: usize,
     conts: Vec<ContSlot>,
     objs: Vec<ObjSlot>,
     free_conts: Vec<u32>,
@@ -493,6 +506,8 @@ impl Heap {
     fn new() -> Heap {
         Heap {
             text: String::new(),
+            tuple_items: Vec::new(),
+            pool_waste: 0,
             conts: Vec::new(),
             objs: Vec::new(),
             free_conts: Vec::new(),
@@ -526,16 +541,26 @@ impl Heap {
         self.text.get(at..at.saturating_add(t.len as usize)).unwrap_or("")
     }
 
-    fn alloc_cont(&mut self, items: Vec<V>, cost: usize) -> Cont {
+    fn alloc_cont(&mut self, items: Items, cost: usize) -> Cont {
         #[cfg(test)]
         LIVE_CONTAINERS.with(|n| n.set(n.get() + 1));
         self.made += 1;
         let slot = ContSlot {
             items,
-            cost,
+            // At most `CONTAINER_COST` plus 512 items.
+            cost: u32::try_from(cost).unwrap_or(u32::MAX),
             marked: false,
         };
         Cont(place(&mut self.conts, &mut self.free_conts, &mut self.used_conts, slot))
+    }
+
+    /// A tuple of `items`, copied to the pool.
+    fn alloc_tuple(&mut self, items: &[V], cost: usize) -> Cont {
+        // The budget keeps the pool far below 2^32 items; `items` never panics on a bad range.
+        let at = u32::try_from(self.tuple_items.len()).unwrap_or(u32::MAX);
+        self.tuple_items.extend_from_slice(items);
+        let len = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        self.alloc_cont(Items::Pool { at, len }, cost)
     }
 
     fn alloc_obj(&mut self, callee: V, args: V) -> Obj {
@@ -552,11 +577,19 @@ impl Heap {
     /// A container's items (empty for an index that is not one, which a value the stream
     /// still reaches never is).
     fn items(&self, c: Cont) -> &[V] {
-        self.conts.get(c.0 as usize).map_or(&[], |s| &s.items)
+        match self.conts.get(c.0 as usize).map(|s| &s.items) {
+            Some(Items::Pool { at, len }) => pooled(&self.tuple_items, *at, *len),
+            Some(Items::Own(items)) => items,
+            None => &[],
+        }
     }
 
+    /// A list's or dict's items, to add to (tuples do not change).
     fn items_mut(&mut self, c: Cont) -> Option<&mut Vec<V>> {
-        self.conts.get_mut(c.0 as usize).map(|s| &mut s.items)
+        match self.conts.get_mut(c.0 as usize).map(|s| &mut s.items) {
+            Some(Items::Own(items)) => Some(items),
+            _ => None,
+        }
     }
 
     fn obj(&self, o: Obj) -> Option<&ObjSlot> {
@@ -583,7 +616,10 @@ impl Heap {
                         if let Some(s) = self.conts.get_mut(c.0 as usize) {
                             if !s.marked {
                                 s.marked = true;
-                                work.extend_from_slice(&s.items);
+                                work.extend_from_slice(match &s.items {
+                                    Items::Pool { at, len } => pooled(&self.tuple_items, *at, *len),
+                                    Items::Own(items) => items,
+                                });
                             }
                         }
                     }
@@ -608,7 +644,7 @@ impl Heap {
     /// charged.
     fn sweep(&mut self) -> usize {
         let mut refund = 0;
-        let (conts, free) = (&mut self.conts, &mut self.free_conts);
+        let (conts, free, waste) = (&mut self.conts, &mut self.free_conts, &mut self.pool_waste);
         self.used_conts.retain(|&i| {
             let Some(s) = conts.get_mut(i as usize) else {
                 return false;
@@ -618,11 +654,17 @@ impl Heap {
             }
             #[cfg(test)]
             LIVE_CONTAINERS.with(|n| n.set(n.get() - 1));
-            refund += s.cost;
-            s.items = Vec::new();
+            refund += s.cost as usize;
+            if let Items::Pool { len, .. } = s.items {
+                *waste += len as usize;
+            }
+            s.items = Items::Own(Vec::new());
             free.push(i);
             false
         });
+        if self.pool_waste > PRUNE_FLOOR && 2 * self.pool_waste > self.tuple_items.len() {
+            self.compact_pool();
+        }
         let (objs, free) = (&mut self.objs, &mut self.free_objs);
         self.used_objs.retain(|&i| {
             let Some(s) = objs.get_mut(i as usize) else {
@@ -639,6 +681,30 @@ impl Heap {
         self.collect_at = (self.used_conts.len() + self.used_objs.len()).max(PRUNE_FLOOR);
         refund
     }
+
+    /// Move the items of the live tuples together, dropping those of freed ones.
+    fn compact_pool(&mut self) {
+        let mut pool = Vec::with_capacity(self.tuple_items.len().saturating_sub(self.pool_waste));
+        for &i in &self.used_conts {
+            if let Some(ContSlot {
+                items: Items::Pool { at, len },
+                ..
+            }) = self.conts.get_mut(i as usize)
+            {
+                let moved = u32::try_from(pool.len()).unwrap_or(u32::MAX);
+                pool.extend_from_slice(pooled(&self.tuple_items, *at, *len));
+                *at = moved;
+            }
+        }
+        self.tuple_items = pool;
+        self.pool_waste = 0;
+    }
+}
+
+/// `len` items at `at` of a tuple pool (empty for a range that is not in it).
+fn pooled(pool: &[V], at: u32, len: u32) -> &[V] {
+    let at = at as usize;
+    pool.get(at..at.saturating_add(len as usize)).unwrap_or(&[])
 }
 
 struct Machine<'a> {
@@ -959,13 +1025,22 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// A new container of `kept` items, accounted for.
+    /// A new list or dict of `kept` items, accounted for.
     fn container(&mut self, kept: Vec<V>) -> Result<Cont, StreamError> {
         let cost = CONTAINER_COST + ITEM_COST * kept.len();
         self.charge(cost)?;
-        let c = self.heap.alloc_cont(kept, cost);
-        self.collect_if_due(V::Tuple(c));
+        let c = self.heap.alloc_cont(Items::Own(kept), cost);
+        self.collect_if_due(V::List(c));
         Ok(c)
+    }
+
+    /// A new tuple of `kept` items, accounted for.
+    fn tuple(&mut self, kept: &[V]) -> Result<V, StreamError> {
+        let cost = CONTAINER_COST + ITEM_COST * kept.len();
+        self.charge(cost)?;
+        let t = V::Tuple(self.heap.alloc_tuple(kept, cost));
+        self.collect_if_due(t);
+        Ok(t)
     }
 
     /// Collect the heap when enough was made since the last time: everything the stack, the
@@ -1047,11 +1122,18 @@ impl<'a> Machine<'a> {
     }
 
     fn pop_mark(&mut self) -> Vec<V> {
+        let start = self.mark_start();
+        self.stack.split_off(start)
+    }
+
+    /// Pop the last mark: where on the stack the items after it start (with no mark, the
+    /// whole stack, as `pop_mark` takes it).
+    fn mark_start(&mut self) -> usize {
         match self.marks.pop() {
-            Some(m) => self.stack.split_off(m.min(self.stack.len())),
+            Some(m) => m.min(self.stack.len()),
             None => {
                 self.soft_error("no MARK on the stack");
-                std::mem::take(&mut self.stack)
+                0
             }
         }
     }
@@ -1354,22 +1436,32 @@ impl<'a> Machine<'a> {
             0x97 => self.push(V::Buffer),
             0x98 => {}
             b')' => {
-                let t = self.container(Vec::new())?;
-                self.push(V::Tuple(t));
+                let t = self.tuple(&[])?;
+                self.push(t);
             }
             b't' => {
-                let kept = Self::keep(self.pop_mark());
-                let t = self.container(kept)?;
-                self.push(V::Tuple(t));
+                // Straight from the stack into the pool: what `tuple(&keep(pop_mark()))` does,
+                // without the vector in between.
+                let start = self.mark_start();
+                let end = self.stack.len().min(start + CONTAINER_KEEP);
+                let cost = CONTAINER_COST + ITEM_COST * (end - start);
+                let charged = self.charge(cost);
+                let t = charged.map(|()| V::Tuple(self.heap.alloc_tuple(&self.stack[start..end], cost)));
+                self.stack.truncate(start);
+                let t = t?;
+                // Collected with the items off the stack and the tuple not on it yet, as for
+                // any other new container.
+                self.collect_if_due(t);
+                self.push(t);
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
-                let mut kept = vec![V::Unknown; n];
-                for slot in kept.iter_mut().rev() {
+                let mut kept = [V::Unknown; 3];
+                for slot in kept[..n].iter_mut().rev() {
                     *slot = self.pop();
                 }
-                let t = self.container(kept)?;
-                self.push(V::Tuple(t));
+                let t = self.tuple(&kept[..n])?;
+                self.push(t);
             }
             b']' => {
                 let l = self.container(Vec::new())?;
@@ -1484,7 +1576,7 @@ impl<'a> Machine<'a> {
                 let idx = self.import_lines("INST", input)?;
                 let args = self.pop_mark();
                 // Arguments of INST and OBJ are not charged (they are charged as the stack).
-                let args = self.heap.alloc_cont(Self::keep(args), 0);
+                let args = self.heap.alloc_tuple(&Self::keep(args), 0);
                 let v = self.call("INST", V::Global(idx), V::Tuple(args));
                 self.push(v);
             }
@@ -1496,7 +1588,7 @@ impl<'a> Machine<'a> {
                 }
                 let rest = popped.split_off(1);
                 let cls = popped.pop().unwrap_or(V::Unknown);
-                let args = self.heap.alloc_cont(Self::keep(rest), 0);
+                let args = self.heap.alloc_tuple(&Self::keep(rest), 0);
                 let v = self.call("OBJ", cls, V::Tuple(args));
                 self.push(v);
             }
