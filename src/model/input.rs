@@ -13,13 +13,19 @@ pub enum InputError {
     Io { offset: u64, message: String },
 }
 
-/// The first fill of the buffer reads this much, and each later fill twice as much as the one
-/// before, up to `MAX_BUF`. The buffer is zero-filled as it grows (safe code cannot read into
-/// uninitialised memory), and many parses are attempts on archive members that stop being a
-/// pickle after a few bytes: they should not pay for a full-size buffer. The first size is
-/// the head of a member that the zip walker already holds in memory.
+/// Data of known length (a file or a stored archive member): the first fill of the buffer
+/// reads this much, and each later fill twice as much as the one before, up to `MAX_BUF`. The
+/// buffer is zero-filled as it grows (safe code cannot read into uninitialised memory), and
+/// many parses are attempts on archive members that stop being a pickle after a few bytes:
+/// they should not pay for a full-size buffer. The first size is the head of a member that
+/// the zip walker already holds in memory.
 const FIRST_BUF: usize = 1024;
 const MAX_BUF: usize = 16 * 1024;
+/// A stream (a decompressor): every fill reads up to this much, as std's `BufReader` of this
+/// capacity did. A decoder can fail partway (a corrupt stream, a bad checksum at its end) and
+/// what it hands over before failing depends on the sizes asked of it, so streams keep the
+/// read sizes the scanner has always used.
+const STREAM_BUF: usize = 8 * 1024;
 
 pub struct Input<R: Read> {
     inner: R,
@@ -33,6 +39,10 @@ pub struct Input<R: Read> {
     len: Option<u64>,
     /// Set when a length ran past `len`: the data counts as read to its end.
     at_end: bool,
+    /// The size of the first fill and the largest one (a read at least this large bypasses
+    /// an empty buffer).
+    first_buf: usize,
+    max_buf: usize,
 }
 
 impl<R: Read> Input<R> {
@@ -45,6 +55,8 @@ impl<R: Read> Input<R> {
             pos: 0,
             len: None,
             at_end: false,
+            first_buf: STREAM_BUF,
+            max_buf: STREAM_BUF,
         }
     }
 
@@ -54,6 +66,8 @@ impl<R: Read> Input<R> {
     pub fn with_len(reader: R, len: u64) -> Self {
         Input {
             len: Some(len),
+            first_buf: FIRST_BUF,
+            max_buf: MAX_BUF,
             ..Input::new(reader)
         }
     }
@@ -78,8 +92,8 @@ impl<R: Read> Input<R> {
         }
         if self.start == self.end {
             let size = match self.buf.len() {
-                0 => FIRST_BUF,
-                n => (2 * n).min(MAX_BUF),
+                0 => self.first_buf,
+                n => (2 * n).min(self.max_buf),
             };
             if size > self.buf.len() {
                 self.buf.resize(size, 0);
@@ -186,7 +200,7 @@ impl<R: Read> Input<R> {
                 continue;
             }
             // Nothing buffered: a large read goes straight into `out`.
-            let got = if rest >= MAX_BUF {
+            let got = if rest >= self.max_buf {
                 self.inner.read(&mut out[filled..]).inspect(|&n| {
                     self.pos += n as u64;
                     filled += n;
@@ -218,18 +232,8 @@ impl<R: Read> Input<R> {
             return Err(e);
         }
         let kept = len.min(keep as u64) as usize;
-        out.reserve(kept);
-        while out.len() < kept {
-            let avail = match self.fill() {
-                Ok([]) => return Err(InputError::Truncated(self.pos)),
-                Ok(buf) => buf.len(),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io_err(e)),
-            };
-            let n = avail.min(kept - out.len());
-            out.extend_from_slice(&self.buf[self.start..self.start + n]);
-            self.consume(n);
-        }
+        out.resize(kept, 0);
+        self.exact(out)?;
         self.skip(len - kept as u64)
     }
 
@@ -300,7 +304,7 @@ impl<R: Read> Read for Input<R> {
         if self.at_end {
             return Ok(0);
         }
-        if self.start == self.end && buf.len() >= MAX_BUF {
+        if self.start == self.end && buf.len() >= self.max_buf {
             let n = self.inner.read(buf)?;
             self.pos += n as u64;
             return Ok(n);
@@ -367,6 +371,30 @@ mod tests {
         assert_eq!(known.line(10).unwrap(), (b"abc".to_vec(), false));
         assert_eq!(known.read_kept(3, 3).unwrap(), b"def".to_vec());
         assert_eq!(known.peek(), Ok(None));
+    }
+
+    /// Records the size of every read asked of it.
+    struct Asked<'a>(&'a [u8], Vec<usize>);
+
+    impl Read for Asked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1.push(buf.len());
+            self.0.read(buf)
+        }
+    }
+
+    #[test]
+    fn streams_are_read_in_fixed_chunks_known_lengths_from_small_ones() {
+        // A decoder hands over different data before failing depending on the sizes asked of
+        // it, so a stream is read as std's 8 KiB BufReader read it; data of known length starts
+        // with 1 KiB and doubles.
+        let data = vec![1u8; 40_000];
+        let mut stream = Input::new(Asked(&data, Vec::new()));
+        stream.skip(40_000).unwrap();
+        assert!(stream.inner.1.iter().all(|&n| n == STREAM_BUF), "{:?}", stream.inner.1);
+        let mut known = Input::with_len(Asked(&data, Vec::new()), 40_000);
+        known.skip(40_000).unwrap();
+        assert_eq!(known.inner.1[..5], [1024, 2048, 4096, 8192, 16384]);
     }
 
     #[test]
