@@ -30,6 +30,16 @@ const CONTAINER_KEEP: usize = 256;
 /// A stream's heap is collected after at least this many containers and call results are made.
 const PRUNE_FLOOR: usize = 4096;
 
+/// Make room for `more` items in one of the machine's growing tables (memo, slots, tuple
+/// pool), four times what it holds at a time rather than std's twice: the tables of a large
+/// pickle are copied a third as often, and a new block's pages that are not used yet are
+/// never touched (so never faulted in).
+fn reserve_4x<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve(more.max(3 * v.len()).max(16));
+    }
+}
+
 /// A callee as a key for folding repeated calls.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum CallKey {
@@ -352,6 +362,7 @@ impl Memo {
             if !self.sparse.is_empty() {
                 self.sparse.remove(&key);
             }
+            reserve_4x(&mut self.dense, 1);
             self.dense.push(v);
         } else {
             self.sparse.insert(key, v);
@@ -493,11 +504,13 @@ fn place<T>(slots: &mut Vec<T>, free: &mut Vec<u32>, used: &mut Vec<u32>, slot: 
             i
         }
         None => {
+            reserve_4x(slots, 1);
             slots.push(slot);
             // The budget (and the opcode limit) keep the number of slots far below 2^32.
             u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
         }
     };
+    reserve_4x(used, 1);
     used.push(i);
     i
 }
@@ -558,6 +571,7 @@ impl Heap {
     fn alloc_tuple(&mut self, items: &[V], cost: usize) -> Cont {
         // The budget keeps the pool far below 2^32 items; `items` never panics on a bad range.
         let at = u32::try_from(self.tuple_items.len()).unwrap_or(u32::MAX);
+        reserve_4x(&mut self.tuple_items, items.len());
         self.tuple_items.extend_from_slice(items);
         let len = u32::try_from(items.len()).unwrap_or(u32::MAX);
         self.alloc_cont(Items::Pool { at, len }, cost)
