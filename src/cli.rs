@@ -45,7 +45,9 @@ pub enum Command {
     CheckLineage(CheckLineageArgs),
     /// Inventory models, datasets and ML frameworks into an AI bill of materials: CycloneDX 1.6
     /// JSON (or 1.5) on standard output, with gaps in it (no licence, no provenance, no hash) as
-    /// findings and, with --scan, scan-model's findings as its vulnerabilities.
+    /// findings and, with --scan, scan-model's findings as its vulnerabilities. Each model's
+    /// OMS signature status and signer are recorded, verified as scan-model verifies them when
+    /// a key or chain is trusted (a verified signature counts as the model's provenance).
     #[command(
         after_help = AFTER_HELP,
         mut_arg("format", |a| a
@@ -120,6 +122,14 @@ pub struct ScanModelArgs {
     /// the defaults). Each limit hit is a GEN002 finding.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// OMS signature verification, the same for `scan-model` and `aibom`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Signature verification")]
+pub struct SigningArgs {
     /// Verify OpenSSF Model Signing (OMS) signatures: every `model.sig` (it signs the directory
     /// holding it) and every `NAME.sig` beside a directory or file `NAME`, against the trusted
     /// keys and certificates; a model file that no signature covers is reported (MOD601). On
@@ -134,6 +144,14 @@ pub struct ScanModelArgs {
     /// self-signed certificates are roots, the others intermediates.
     #[arg(long = "certificate-chain", value_name = "PEM")]
     pub certificate_chains: Vec<PathBuf>,
+}
+
+impl SigningArgs {
+    /// Whether verification runs: asked for, or trust given on the command line or in
+    /// `llmguard.toml` (a `[signing]` section).
+    pub fn enabled(&self, config: Option<&crate::config::SigningConfig>) -> bool {
+        self.verify_signature || config.is_some() || !self.public_keys.is_empty() || !self.certificate_chains.is_empty()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +309,10 @@ pub struct AibomArgs {
     /// Change a scan-model safety limit (repeatable); see `scan-model --help`.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
+    // Each model's signature status and signer go into its component; without verification
+    // the document records only whether a signature file is there (`signed-unverified`).
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]

@@ -149,27 +149,13 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
     let mut outcomes = driver(&args.common).run(&found.targets, |t| scanner.scan(t))?;
     let mut extra = found.findings;
     let signing = setup.config.signing.as_ref();
-    if args.verify_signature || signing.is_some() || !args.public_keys.is_empty() || !args.certificate_chains.is_empty()
-    {
-        let mut keys = args.public_keys.clone();
-        let mut chains = args.certificate_chains.clone();
-        if let Some(s) = signing {
-            keys.extend(s.public_keys.iter().cloned());
-            chains.extend(s.certificate_chains.iter().cloned());
-        }
-        let trust = signing::Trust::load(&keys, &chains)?;
+    if let Some(trust) = signing_trust(&args.signing, signing)? {
         let plan = scan::model::signatures::SigningPlan {
             trust: &trust,
             require: signing.and_then(|s| s.require.as_ref()),
             jobs: args.common.jobs.map(usize::from),
         };
-        extra.extend(scan::model::signatures::check(
-            &plan,
-            &paths,
-            &found.targets,
-            &mut outcomes,
-            &root,
-        ));
+        extra.extend(scan::model::signatures::check(&plan, &paths, &found.targets, &mut outcomes, &root).findings);
     }
     Ok(scan::finish(
         "scan-model",
@@ -180,6 +166,24 @@ pub fn scan_model(args: &cli::ScanModelArgs) -> anyhow::Result<Report> {
         &root,
         &setup,
     ))
+}
+
+/// The keys and chains OMS signatures are verified against (the flags' and `[signing]`'s),
+/// or `None` when verification is off.
+fn signing_trust(
+    args: &cli::SigningArgs,
+    config: Option<&config::SigningConfig>,
+) -> anyhow::Result<Option<signing::Trust>> {
+    if !args.enabled(config) {
+        return Ok(None);
+    }
+    let mut keys = args.public_keys.clone();
+    let mut chains = args.certificate_chains.clone();
+    if let Some(s) = config {
+        keys.extend(s.public_keys.iter().cloned());
+        chains.extend(s.certificate_chains.iter().cloned());
+    }
+    Ok(Some(signing::Trust::load(&keys, &chains)?))
 }
 
 /// What an `aibom` run produced: its findings report and the CycloneDX document.
@@ -258,6 +262,39 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
                 report::Verdict::from_findings(&o.findings, o.artifact.format != "not-a-model", unreadable);
         }
     }
+    // Signatures. With verification on, scan-model's signing checks run as in `scan_model`,
+    // and their findings (MOD6xx) are this run's, with or without --scan: a signature the
+    // user asked to verify that fails must not pass silently. Without, only where signature
+    // files are: a model with one is `signed-unverified`, never verified.
+    let signing_config = setup.config.signing.as_ref();
+    let mut signing_findings = Vec::new();
+    let signed: Vec<(scan::model::signatures::Signed, Option<signing::SignatureStatus>)> =
+        match signing_trust(&args.signing, signing_config)? {
+            Some(trust) => {
+                let plan = scan::model::signatures::SigningPlan {
+                    trust: &trust,
+                    require: signing_config.and_then(|s| s.require.as_ref()),
+                    jobs: args.common.jobs.map(usize::from),
+                };
+                let checked = scan::model::signatures::check(&plan, &paths, &found.targets, &mut outcomes, &root);
+                signing_findings = checked.findings;
+                checked.models.into_iter().map(|(s, st)| (s, Some(st))).collect()
+            }
+            None => scan::model::signatures::signatures(&paths, &found.targets, &canon_root)
+                .into_iter()
+                .map(|s| (s, None))
+                .collect(),
+        };
+    let signature_files: Vec<(PathBuf, aibom::SignatureFile)> = signed
+        .iter()
+        .map(|(s, st)| {
+            let mut f = aibom::SignatureFile::new(s, st.as_ref(), &root);
+            if !args.no_hash {
+                f.sha256 = digest::sha256_file(&s.signature).ok().map(|d| d.sha256);
+            }
+            (s.model.canonicalize().unwrap_or_else(|_| s.model.clone()), f)
+        })
+        .collect();
     // Datasets: every record lineage read, except a model directory's README.md, which is the
     // model's card (the inventory reads it), not a dataset card.
     let cards: std::collections::BTreeSet<&str> = inventory
@@ -311,16 +348,34 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
         .map(|p| p.canonicalize().unwrap_or(p))
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "repository".to_string());
-    let not_checked = |_: &aibom::inventory::ModelGroup| aibom::Signature::NOT_CHECKED;
+    // A model's signature: for each of its weight files, the most specific signed model that
+    // covers it (a `NAME.sig` beside the file before the directory's `model.sig`).
+    let signature_of = |m: &aibom::inventory::ModelGroup| {
+        let per_file: Vec<Option<&aibom::SignatureFile>> = m
+            .weights
+            .iter()
+            .map(|&i| {
+                let f = &inventory.files[i];
+                let real = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
+                signature_files
+                    .iter()
+                    .filter(|(model, _)| real.starts_with(model))
+                    .max_by_key(|(model, _)| model.components().count())
+                    .map(|(_, sf)| sf)
+            })
+            .collect();
+        aibom::Signature::of(&per_file)
+    };
     let built = document::build(&document::Inputs {
         inventory: &inventory,
         datasets: &datasets,
         root_name,
         hashed: !args.no_hash,
         timestamp,
-        signature: &not_checked,
+        signature: &signature_of,
     });
     let mut extra = found.findings;
+    extra.extend(signing_findings);
     extra.extend(lineage_findings);
     extra.extend(built.findings);
     let mut report = scan::finish(

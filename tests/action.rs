@@ -467,10 +467,10 @@ fn signature_inputs_verify_oms_signatures() {
         unsigned.log
     );
     assert!(rule_ids(&sarif(&unsigned, ws.path())).iter().any(|r| r == "MOD601"));
-    // Only scan-model takes them; anything but true/false is refused.
+    // Only scan-model and aibom take them; anything but true/false is refused.
     let wrong = Runner::new(ws.path()).run(&[("command", "scan-prompts"), ("public-keys", "keys/team key.pub")]);
     assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
-    assert!(wrong.log.contains("scan-model only"), "{}", wrong.log);
+    assert!(wrong.log.contains("scan-model and aibom only"), "{}", wrong.log);
     let wrong = Runner::new(ws.path()).run(&[("verify-signature", "yes")]);
     assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
 }
@@ -634,4 +634,74 @@ fn aibom_writes_the_document_beside_the_sarif() {
     let bad = Runner::new(ws.path()).run(&[("command", "aibom"), ("bom-file", "a\nb")]);
     assert_eq!(bad.outputs["exit-code"], "2");
     assert_eq!(bad.outputs["bom-file"], "");
+}
+
+/// The signing inputs reach `aibom` too: each model's status and signer land in the document,
+/// and a signature that fails verification fails the step as it does for scan-model.
+#[test]
+fn aibom_takes_the_signature_inputs() {
+    let signed = "testdata/signing/models/key-ok";
+    let ws = workspace_with(&[
+        ("models/bert/config.json", &format!("{signed}/config.json")),
+        ("models/bert/model.safetensors", &format!("{signed}/model.safetensors")),
+        (
+            "models/bert/tokenizer/vocab.txt",
+            &format!("{signed}/tokenizer/vocab.txt"),
+        ),
+        ("models/bert/model.sig", &format!("{signed}/model.sig")),
+        ("keys/team key.pub", "testdata/signing/keys/team.pub"),
+    ]);
+    let status = |ws: &Path| -> (String, Option<String>) {
+        let bom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(ws.join("aibom.cdx.json")).unwrap()).unwrap();
+        let props = bom["components"][0]["properties"].as_array().unwrap().clone();
+        let get = |name: &str| {
+            props
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_string())
+        };
+        (
+            get("llmguard:signature:status").unwrap(),
+            get("llmguard:signature:signer"),
+        )
+    };
+    let verified = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("public-keys", "keys/team key.pub"),
+    ]);
+    assert_eq!(verified.outputs["exit-code"], "0", "{}", verified.log);
+    assert!(
+        verified.log.contains(r"--public-key keys/team\ key.pub -- models"),
+        "{}",
+        verified.log
+    );
+    let (state, signer) = status(ws.path());
+    assert_eq!(state, "verified");
+    assert!(signer.unwrap().starts_with("key keys/team key.pub (ECDSA P-256"));
+    let rules = rule_ids(&sarif(&verified, ws.path()));
+    assert!(rules.iter().any(|r| r == "MOD610"), "{rules:?}");
+    assert!(
+        !rules.iter().any(|r| r == "BOM020"),
+        "a verified signature is provenance: {rules:?}"
+    );
+    // Without the key the signature is only seen, never taken as verified.
+    let seen = Runner::new(ws.path()).run(&[("command", "aibom"), ("paths", "models")]);
+    assert_eq!(seen.outputs["exit-code"], "0", "{}", seen.log);
+    assert_eq!(status(ws.path()), ("signed-unverified".to_string(), None));
+    // A changed byte: failed in the document, MOD605 in the SARIF, and the step fails.
+    let weights = ws.path().join("models/bert/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+    let tampered = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("public-keys", "keys/team key.pub"),
+    ]);
+    assert_eq!(tampered.outputs["exit-code"], "1", "{}", tampered.log);
+    assert!(tampered.failed);
+    assert_eq!(status(ws.path()).0, "failed");
+    assert!(rule_ids(&sarif(&tampered, ws.path())).iter().any(|r| r == "MOD605"));
 }

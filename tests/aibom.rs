@@ -8,6 +8,7 @@
 mod common;
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
@@ -80,6 +81,10 @@ pub fn documents() -> Vec<(String, String, Value)> {
         (FIXTURE, vec!["--scan"]),
         ("testdata", vec!["--scan"]),
         ("testdata/models", vec!["--no-hash"]),
+        (
+            "testdata/signing/models",
+            vec!["--scan", "--public-key", "testdata/signing/keys/team.pub"],
+        ),
     ] {
         for version in ["1.6", "1.5"] {
             let mut args = vec!["--spec-version", version];
@@ -200,7 +205,8 @@ fn fixture_inventory_is_what_the_files_say() {
         .as_str()
         .unwrap()
         .starts_with("Drafting answers"));
-    assert_eq!(prop(bot, "llmguard:signature:status").as_deref(), Some("not-checked"));
+    // No signature beside it.
+    assert_eq!(prop(bot, "llmguard:signature:status").as_deref(), Some("unsigned"));
     // The GGUF export: its own component, origin and quantisation from its metadata.
     let gguf = find("model:testdata/aibom/models/support-bot-gguf/support-bot-Q8_0.gguf");
     assert_eq!(gguf["purl"], "pkg:huggingface/acme/support-bot");
@@ -560,4 +566,267 @@ sys.exit(1 if bad else 0)
         files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
     assert!(common::stdout(&o).contains(&format!("validated {} documents, 0 invalid", files.len())));
+}
+
+const SIGNING: &str = "testdata/signing";
+
+/// `aibom ARGS…` writing the document with `--bom-file` and the report as JSON: the document,
+/// the report's findings and the exit code.
+fn aibom_signed(args: &[&str]) -> (Value, Vec<Value>, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let bom = dir.path().join("bom.json");
+    let mut argv = vec!["aibom", "-q", "--format", "json", "--bom-file", bom.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    let o = common::llmguard(&argv);
+    let code = o.status.code().unwrap_or(-1);
+    assert!(matches!(code, 0 | 1), "aibom {args:?}: {}", common::stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc: Value = serde_json::from_slice(&std::fs::read(&bom).unwrap()).unwrap();
+    (doc, report["findings"].as_array().unwrap().clone(), code)
+}
+
+/// The model component whose `bom-ref` is `model:<path>`.
+fn model<'a>(doc: &'a Value, path: &str) -> &'a Value {
+    let r = format!("model:{path}");
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["bom-ref"] == r.as_str())
+        .unwrap_or_else(|| panic!("no component {r}"))
+}
+
+/// Every value of the component's properties called `name`.
+fn props(c: &Value, name: &str) -> Vec<String> {
+    c["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == name)
+        .map(|p| p["value"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn rules_about(findings: &[Value], under: &str) -> BTreeSet<String> {
+    findings
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().starts_with(under))
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The signing fixtures (signed by the real `model-signing` tool) through `aibom`: each
+/// model's status, signer, method and signature file, as scan-model verifies them.
+#[test]
+fn signature_status_and_signer_from_the_oms_fixtures() {
+    let key = format!("{SIGNING}/keys/team.pub");
+    let ok = format!("{SIGNING}/models/key-ok");
+    let tampered = format!("{SIGNING}/models/tampered-byte");
+    let unsigned = format!("{SIGNING}/models/unsigned");
+    let keyless = format!("{SIGNING}/models/keyless");
+    for version in ["1.6", "1.5"] {
+        let (doc, findings, code) = aibom_signed(&[
+            "--spec-version",
+            version,
+            "--public-key",
+            &key,
+            &ok,
+            &tampered,
+            &unsigned,
+            &keyless,
+        ]);
+        assert_valid(&doc, version, &format!("signed fixtures, {version}"));
+        assert_eq!(code, 1, "a changed file is critical: the run fails");
+        // Verified with the key that signed it: status, signer, method, the signature file,
+        // pinned by its digest in a native reference; and no BOM020, the signature is its origin.
+        let c = model(&doc, &ok);
+        assert_eq!(props(c, "llmguard:signature:status"), ["verified"]);
+        let signer = props(c, "llmguard:signature:signer");
+        assert_eq!(signer.len(), 1);
+        assert!(
+            signer[0].starts_with(&format!("key {key} (ECDSA P-256, sha256:")),
+            "{signer:?}"
+        );
+        assert_eq!(props(c, "llmguard:signature:method"), ["key"]);
+        assert_eq!(props(c, "llmguard:signature:file"), [format!("{ok}/model.sig")]);
+        assert!(props(c, "llmguard:signature:problem").is_empty());
+        let sig_ref = &c["externalReferences"][0];
+        let kind = if version == "1.6" {
+            "digital-signature"
+        } else {
+            "attestation"
+        };
+        assert_eq!(sig_ref["type"], kind);
+        assert_eq!(sig_ref["url"], format!("{ok}/model.sig"));
+        let digest = llmguard::digest::sha256_file(Path::new(&format!("{ok}/model.sig"))).unwrap();
+        assert_eq!(sig_ref["hashes"][0]["content"], digest.sha256.as_str());
+        assert_eq!(
+            rules_about(&findings, &ok),
+            ["BOM010", "MOD610"].map(String::from).into()
+        );
+        // One byte changed after signing: failed, with the signer (the signature itself held)
+        // and the problem scan-model reports, which is also this run's finding; no provenance.
+        let c = model(&doc, &tampered);
+        assert_eq!(props(c, "llmguard:signature:status"), ["failed"]);
+        assert_eq!(props(c, "llmguard:signature:signer"), signer);
+        assert!(props(c, "llmguard:signature:method").is_empty());
+        let problems = props(c, "llmguard:signature:problem");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("MOD605 signed-file-modified: `model.safetensors` content changed"),
+            "{problems:?}"
+        );
+        assert_eq!(
+            rules_about(&findings, &tampered),
+            ["BOM010", "BOM020", "MOD605"].map(String::from).into()
+        );
+        // No signature: unsigned, no reference, and MOD601 since verification is on.
+        let c = model(&doc, &unsigned);
+        assert_eq!(props(c, "llmguard:signature:status"), ["unsigned"]);
+        assert!(props(c, "llmguard:signature:file").is_empty());
+        assert!(c.get("externalReferences").is_none());
+        assert_eq!(
+            rules_about(&findings, &unsigned),
+            ["BOM010", "BOM020", "MOD601"].map(String::from).into()
+        );
+        // Sigstore keyless: a method llmguard cannot verify, never a pass.
+        let c = model(&doc, &keyless);
+        assert_eq!(props(c, "llmguard:signature:status"), ["unsupported"]);
+        assert!(props(c, "llmguard:signature:problem")[0].starts_with("MOD609 signature-unsupported"));
+        assert!(rules_about(&findings, &keyless).contains("BOM020"));
+    }
+    // The certificate method: the signer is the certificate's subject.
+    let (doc, findings, _) = aibom_signed(&[
+        "--certificate-chain",
+        &format!("{SIGNING}/keys/root-ca.pem"),
+        &format!("{SIGNING}/models/cert-ok"),
+    ]);
+    let c = model(&doc, &format!("{SIGNING}/models/cert-ok"));
+    assert_eq!(props(c, "llmguard:signature:status"), ["verified"]);
+    assert_eq!(props(c, "llmguard:signature:method"), ["certificate"]);
+    assert!(props(c, "llmguard:signature:signer")[0].contains("CN="), "{c}");
+    assert!(!rules_about(&findings, "").contains("BOM020"));
+}
+
+/// Without a trusted key or chain nothing is verified: a signature file makes a model
+/// `signed-unverified` (never verified, no signer, no provenance) and no MOD6xx finding is made.
+#[test]
+fn without_trust_a_signature_is_recorded_but_not_verified() {
+    let ok = format!("{SIGNING}/models/key-ok");
+    let unsigned = format!("{SIGNING}/models/unsigned");
+    let (doc, findings, code) = aibom_signed(&[&ok, &unsigned]);
+    assert_eq!(code, 0);
+    assert_valid(&doc, "1.6", "unverified signing fixtures");
+    let c = model(&doc, &ok);
+    assert_eq!(props(c, "llmguard:signature:status"), ["signed-unverified"]);
+    assert_eq!(props(c, "llmguard:signature:file"), [format!("{ok}/model.sig")]);
+    assert!(props(c, "llmguard:signature:signer").is_empty());
+    assert!(props(c, "llmguard:signature:method").is_empty());
+    assert_eq!(c["externalReferences"][0]["type"], "digital-signature");
+    assert!(c["externalReferences"][0]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("not verified"));
+    assert_eq!(props(model(&doc, &unsigned), "llmguard:signature:status"), ["unsigned"]);
+    let rules = rules_about(&findings, "");
+    assert!(rules.contains("BOM020"), "{rules:?}");
+    assert!(rules.iter().all(|r| !r.starts_with("MOD6")), "{rules:?}");
+    let bom020: Vec<&Value> = findings.iter().filter(|f| f["rule_id"] == "BOM020").collect();
+    assert_eq!(bom020.len(), 2, "both models lack an origin: {bom020:?}");
+    // The tampered copy is just as `signed-unverified`: unverified says nothing either way.
+    let (doc, _, _) = aibom_signed(&[&format!("{SIGNING}/models/tampered-byte")]);
+    let c = model(&doc, &format!("{SIGNING}/models/tampered-byte"));
+    assert_eq!(props(c, "llmguard:signature:status"), ["signed-unverified"]);
+}
+
+/// `aibom` reports exactly the MOD6xx findings `scan-model` makes with the same trust, and
+/// with --scan each is a vulnerability of the model it concerns (a file added to a signed
+/// directory, the signature file itself, a missing file: all that model's).
+#[test]
+fn signature_findings_are_scan_models_and_concern_their_model() {
+    let key = format!("{SIGNING}/keys/team.pub");
+    let models = format!("{SIGNING}/models");
+    let (doc, findings, code) = aibom_signed(&["--scan", "--public-key", &key, &models]);
+    assert_eq!(code, 1);
+    assert_valid(&doc, "1.6", "signing fixtures with --scan");
+    let o = common::llmguard(&[
+        "scan-model",
+        "-q",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--public-key",
+        &key,
+        &models,
+    ]);
+    let scanned: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mod6 = |fs: &[Value]| -> BTreeSet<(String, String, String)> {
+        fs.iter()
+            .filter(|f| f["rule_id"].as_str().unwrap().starts_with("MOD6"))
+            .map(|f| {
+                (
+                    f["rule_id"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap().to_string(),
+                    f["fingerprint"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let from_scan = mod6(scanned["findings"].as_array().unwrap());
+    assert!(from_scan.len() > 20, "{from_scan:?}");
+    assert_eq!(mod6(&findings), from_scan);
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    let affected = |id: &str, model: &str| {
+        let want = format!("model:{models}/{model}");
+        assert!(
+            vulns
+                .iter()
+                .any(|v| v["id"] == id && v["affects"][0]["ref"] == want.as_str()),
+            "no {id} affecting {want}"
+        );
+    };
+    affected("MOD607", "tampered-added");
+    affected("MOD606", "tampered-removed");
+    affected("MOD602", "tampered-payload");
+    affected("MOD608", "truncated");
+    affected("MOD610", "sibling");
+    affected("MOD610", "single/model.safetensors");
+    // Every status of `SignatureStatus` shows up, each as its own word.
+    let statuses: BTreeSet<String> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| props(c, "llmguard:signature:status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["failed", "unsigned", "unsupported", "verified"]
+            .map(String::from)
+            .into()
+    );
+    // The independent parser reads the signature references back intact.
+    use serde_cyclonedx::cyclonedx::v_1_6::CycloneDx;
+    let bom: CycloneDx = serde_json::from_value(doc.clone()).expect("serde-cyclonedx parses it");
+    let back = serde_json::to_value(&bom).unwrap();
+    assert_eq!(back["components"], doc["components"]);
+}
+
+/// Trust from `llmguard.toml`'s `[signing]` section, as scan-model takes it: no flags needed.
+#[test]
+fn signing_trust_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(format!("{SIGNING}/keys/team.pub"), dir.path().join("team.pub")).unwrap();
+    let config = dir.path().join("llmguard.toml");
+    std::fs::write(&config, "[signing]\npublic_keys = [\"team.pub\"]\n").unwrap();
+    let ok = format!("{SIGNING}/models/key-ok");
+    let (doc, findings, _) = aibom_signed(&["--config", config.to_str().unwrap(), &ok]);
+    let c = model(&doc, &ok);
+    assert_eq!(props(c, "llmguard:signature:status"), ["verified"]);
+    assert!(props(c, "llmguard:signature:signer")[0].contains("team.pub"));
+    assert!(rules_about(&findings, "").contains("MOD610"));
+    // --verify-signature with nothing trusted verifies, and fails, as scan-model does.
+    let (doc, findings, _) = aibom_signed(&["--verify-signature", &ok]);
+    assert_eq!(props(model(&doc, &ok), "llmguard:signature:status"), ["failed"]);
+    assert!(rules_about(&findings, "").contains("MOD603"));
 }

@@ -3,12 +3,19 @@
 //! part of it an AI-BOM uses. Every struct is a schema definition of the same name; optional
 //! fields are left out when empty, so the output is what the schema allows and nothing else.
 //!
-//! 1.5 (`--spec-version 1.5`) is the same document less what 1.6 added. Of the fields used
-//! here only licence `acknowledgement` is new in 1.6 (the rest of 1.6's additions — component
-//! `authors`/`manufacturer`/`tags`/`omniborId`/`swhid`, `metadata.manufacturer`, dependency
-//! `provides`, model-card `environmentalConsiderations`, the `source-distribution` and
-//! signature external-reference types — are never written), so `Bom::for_spec` drops that one
-//! field for 1.5 and the schema tests prove both versions.
+//! 1.5 (`--spec-version 1.5`) is the same document less what 1.6 added. Of what is used here
+//! only licence `acknowledgement` and the `digital-signature` external-reference type are new
+//! in 1.6 (the rest of 1.6's additions — component `authors`/`manufacturer`/`tags`/
+//! `omniborId`/`swhid`, `metadata.manufacturer`, dependency `provides`, model-card
+//! `environmentalConsiderations`, the `source-distribution` and `electronic-signature`
+//! reference types — are never written), so `Bom::for_spec` drops the acknowledgement for 1.5
+//! and writes a model's OMS signature as an `attestation` reference there (an OMS bundle is a
+//! signed in-toto attestation, which is what 1.5's `attestation` type describes), and the
+//! schema tests prove both versions.
+//!
+//! A component's own `signature` field is not used for OMS signatures: it holds an enveloped
+//! JSON Signature Format signature over the component's JSON, not a detached signature of the
+//! model's files.
 
 use serde::Serialize;
 
@@ -226,6 +233,8 @@ pub struct ExternalReference {
     pub url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<Hash>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -432,15 +441,19 @@ pub struct Analysis {
 #[derive(Debug, Clone, Copy, Default)]
 struct Flags {
     acknowledgement: bool,
+    /// The `digital-signature` external-reference type (1.6).
+    digital_signature: bool,
 }
 
 impl Bom {
-    /// The document as `spec` allows it: 1.5 has no licence `acknowledgement`.
+    /// The document as `spec` allows it: 1.5 has no licence `acknowledgement` and no
+    /// `digital-signature` reference type.
     pub fn for_spec(mut self, spec: SpecVersion) -> Bom {
         self.schema = spec.schema_uri();
         self.spec_version = spec.as_str();
         let flags = Flags {
             acknowledgement: spec >= SpecVersion::V1_6,
+            digital_signature: spec >= SpecVersion::V1_6,
         };
         for c in self.components.iter_mut() {
             adapt(c, flags);
@@ -475,6 +488,15 @@ impl Bom {
 }
 
 fn adapt(c: &mut Component, flags: Flags) {
+    if !flags.digital_signature {
+        for r in c
+            .external_references
+            .iter_mut()
+            .filter(|r| r.kind == "digital-signature")
+        {
+            r.kind = "attestation";
+        }
+    }
     if !flags.acknowledgement {
         for l in c.licenses.iter_mut() {
             match l {

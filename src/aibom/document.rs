@@ -265,6 +265,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 kind: "distribution",
                 url: u.clone(),
                 comment: Some("where the dataset came from, as its metadata declares".into()),
+                hashes: Vec::new(),
             });
         }
         // Every metadata file that describes it (`path:line`), the primary first, and its format.
@@ -493,6 +494,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                     None => format!("https://huggingface.co/{h}"),
                 },
                 comment: Some("Hugging Face repository".into()),
+                hashes: Vec::new(),
             });
         }
         if let Some(u) = facts
@@ -505,6 +507,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                     kind: "distribution",
                     url: u.clone(),
                     comment: Some("source named in the file's metadata".into()),
+                    hashes: Vec::new(),
                 });
             }
         }
@@ -640,10 +643,43 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 }
             }
         }
+        // The OMS signature: its status, and per signature file the file (also a native
+        // `digital-signature` reference, pinned by its digest), signer, method and problems.
+        // Findings about the signature or the signed directory concern this model.
         let sig = (x.signature)(m);
         p.push(Property::new("llmguard:signature:status", sig.status.as_str()));
-        if let Some(s) = &sig.signer {
-            p.push(Property::new("llmguard:signature:signer", s.clone()));
+        for f in &sig.files {
+            p.push(Property::new("llmguard:signature:file", f.rel.clone()));
+            if sig.files.len() > 1 {
+                p.push(Property::new("llmguard:signature:file-status", f.state.as_str()));
+            }
+            if let Some(s) = &f.signer {
+                p.push(Property::new("llmguard:signature:signer", s.clone()));
+            }
+            if let Some(m) = f.method {
+                p.push(Property::new("llmguard:signature:method", m));
+            }
+            for problem in &f.problems {
+                p.push(Property::new("llmguard:signature:problem", problem.clone()));
+            }
+            c.external_references.push(ExternalReference {
+                kind: "digital-signature",
+                url: crate::scan::encode(&f.rel),
+                comment: Some(format!(
+                    "OpenSSF Model Signing (OMS) signature: {}",
+                    match f.state {
+                        super::SignatureState::Verified => "verified by llmguard",
+                        super::SignatureState::SignedUnverified => "not verified (no trusted key or certificate given)",
+                        super::SignatureState::Unsupported => "a method llmguard cannot verify",
+                        _ => "verification failed",
+                    }
+                )),
+                hashes: f.sha256.iter().map(|h| Hash::sha256(h)).collect(),
+            });
+            owners.files.entry(f.display.clone()).or_insert_with(|| r.clone());
+            if f.model_is_dir && !owners.dirs.iter().any(|(d, _)| *d == f.model_display) {
+                owners.dirs.push((f.model_display.clone(), r.clone()));
+            }
         }
         if let Some(cf) = card_file {
             p.push(Property::new("llmguard:model-card", cf.rel.clone()));
@@ -821,10 +857,12 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 .key(format!("licence:{}", m.key)),
             );
         }
+        // A verified signature names who produced the bytes: that is an origin too.
         let provenance = hub_repo.is_some()
             || facts.source_url.is_some()
             || !facts.base_models.is_empty()
-            || card.is_some_and(|c| !c.base_models.is_empty());
+            || card.is_some_and(|c| !c.base_models.is_empty())
+            || sig.status == super::SignatureState::Verified;
         if !provenance {
             findings.push(
                 Finding::new(
@@ -832,7 +870,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                     at,
                     Location::default(),
                     format!(
-                        "model `{name}` has no recorded origin: no Hugging Face repository, no source URL in its metadata, no `base_model` in a model card"
+                        "model `{name}` has no recorded origin: no Hugging Face repository, no source URL in its metadata, no `base_model` in a model card, no verified signature"
                     ),
                 )
                 .key(format!("provenance:{}", m.key)),
@@ -917,7 +955,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 if let Some(n) = params {
                     d.push_str(&format!(", {} params", human_count(n)));
                 }
-                d.push_str(&format!(", risk {}", worst.0));
+                d.push_str(&format!(", risk {}, signature {}", worst.0, sig.status.as_str()));
                 d
             },
             bom_ref: r.clone(),
@@ -926,6 +964,10 @@ pub fn build(x: &Inputs<'_>) -> Built {
     }
     components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
     rows.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
+    // Signed model directories joined the datasets' directories: deepest first again.
+    owners
+        .dirs
+        .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
     // Model card findings are reported once per card, however many models share it.
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.rule == b.rule && a.path == b.path && a.key == b.key && a.location == b.location);
@@ -961,6 +1003,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                         kind: "vcs",
                         url: env!("CARGO_PKG_REPOSITORY").into(),
                         comment: None,
+                        hashes: Vec::new(),
                     }],
                     ..Component::default()
                 }],

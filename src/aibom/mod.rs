@@ -18,44 +18,126 @@ pub mod inventory;
 
 use std::io::Write;
 
-/// What OMS signature verification (`scan-model`'s signing checks) says of a model directory.
-/// Until that check is wired in, every model is `NotChecked`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the AI-BOM says of a model's OMS signature. With verification on (a trusted key or
+/// chain, `--verify-signature` or a `[signing]` section), `crate::signing`'s status; without,
+/// only whether a signature file covers the model. Ordered from best to worst, so a model whose
+/// files several signatures cover takes the worst of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SignatureState {
-    /// No verification ran.
-    NotChecked,
-    /// No signature beside the model.
-    Unsigned,
-    /// A signature verified against a trusted key or certificate, and every digest matched.
+    /// The signature verified with a trusted key or certificate, and every file matches it.
     Verified,
-    /// A signature that did not verify, or files that no longer match it.
-    Invalid,
+    /// A signature file covers the model, but no trust was configured, so nothing about it was
+    /// checked: it vouches for nothing.
+    SignedUnverified,
+    /// No signature covers the model (or not all of its files).
+    Unsigned,
+    /// A signature llmguard cannot verify (Sigstore keyless, another format or hash).
+    Unsupported,
+    /// The signature, its trust, or the files do not hold.
+    Failed,
 }
 
 impl SignatureState {
     pub fn as_str(self) -> &'static str {
         match self {
-            SignatureState::NotChecked => "not-checked",
-            SignatureState::Unsigned => "unsigned",
             SignatureState::Verified => "verified",
-            SignatureState::Invalid => "invalid",
+            SignatureState::SignedUnverified => "signed-unverified",
+            SignatureState::Unsigned => "unsigned",
+            SignatureState::Unsupported => "unsupported",
+            SignatureState::Failed => "failed",
         }
     }
 }
 
-/// A model component's signature slot: rendered as `llmguard:signature:*` properties.
+/// One signature file covering a model, and what verifying it said.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SignatureFile {
+    pub state: SignatureState,
+    /// Relative to the scan root, `/`-separated.
+    pub rel: String,
+    /// As the run shows paths (findings about the signature carry it).
+    pub display: String,
+    /// The signed model (a directory, or a single-file model) as the run shows it.
+    pub model_display: String,
+    pub model_is_dir: bool,
+    /// SHA-256 of the signature file (not with `--no-hash`).
+    pub sha256: Option<String>,
+    /// Who signed (the key file and fingerprint, or the certificate subject), when the
+    /// signature itself verified.
+    pub signer: Option<String>,
+    /// `key` or `certificate`, when verified.
+    pub method: Option<&'static str>,
+    /// Why it did not verify: each problem as scan-model reports it (`MOD605
+    /// signed-file-modified: …`).
+    pub problems: Vec<String>,
+}
+
+impl SignatureFile {
+    /// `status` is `None` when verification did not run; `root` is the scan root.
+    pub fn new(
+        signed: &crate::scan::model::signatures::Signed,
+        status: Option<&crate::signing::SignatureStatus>,
+        root: &std::path::Path,
+    ) -> Self {
+        use crate::signing::SignatureStatus as S;
+        let (state, method) = match status {
+            None => (SignatureState::SignedUnverified, None),
+            Some(S::Verified(v)) => (SignatureState::Verified, Some(v.method)),
+            // Never produced for a signature file; kept faithful all the same.
+            Some(S::Unsigned) => (SignatureState::Unsigned, None),
+            Some(S::Failed { .. }) => (SignatureState::Failed, None),
+            Some(S::Unsupported { .. }) => (SignatureState::Unsupported, None),
+        };
+        let problems = status
+            .map(|st| crate::scan::model::signatures::findings_of(signed, st))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| f.rule != crate::rules::Rule::SignatureVerified)
+            .map(|f| format!("{} {}: {}", f.rule.id(), f.rule.name(), f.message))
+            .collect();
+        SignatureFile {
+            state,
+            rel: crate::scan::relative_to(&signed.signature, root)
+                .unwrap_or_else(|| signed.signature_display.replace('\\', "/")),
+            display: signed.signature_display.clone(),
+            model_display: signed.model_display.clone(),
+            model_is_dir: signed.model.is_dir(),
+            sha256: None,
+            signer: status.and_then(|st| st.signer()).map(str::to_string),
+            method,
+            problems,
+        }
+    }
+}
+
+/// A model component's signature: rendered as `llmguard:signature:*` properties and, per
+/// signature file, a `digital-signature` external reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
     pub status: SignatureState,
-    /// The identity that signed (certificate subject or key id), when verified.
-    pub signer: Option<String>,
+    /// The signatures covering the model's files (none when unsigned).
+    pub files: Vec<SignatureFile>,
 }
 
 impl Signature {
-    pub const NOT_CHECKED: Signature = Signature {
-        status: SignatureState::NotChecked,
-        signer: None,
+    pub const UNSIGNED: Signature = Signature {
+        status: SignatureState::Unsigned,
+        files: Vec::new(),
     };
+
+    /// The signature of a model whose weight files are covered by `per_file` (one entry per
+    /// weight file: the signature covering it, if any).
+    pub fn of(per_file: &[Option<&SignatureFile>]) -> Signature {
+        let mut files: Vec<SignatureFile> = per_file.iter().flatten().map(|f| (*f).clone()).collect();
+        files.sort();
+        files.dedup();
+        let status = per_file
+            .iter()
+            .map(|f| f.map_or(SignatureState::Unsigned, |f| f.state))
+            .max()
+            .unwrap_or(SignatureState::Unsigned);
+        Signature { status, files }
+    }
 }
 
 /// Give the document its serial number: a name-based (version 5) UUID of the document's own
@@ -133,6 +215,38 @@ mod tests {
         assert_eq!(timestamp(true, Some("86400")), Ok(Some("1970-01-02T00:00:00Z".into())));
         assert!(timestamp(false, Some("yesterday")).is_err());
         assert!(timestamp(true, None).unwrap().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn a_model_takes_the_worst_signature_of_its_files() {
+        let file = |state, rel: &str| SignatureFile {
+            state,
+            rel: rel.into(),
+            display: rel.into(),
+            model_display: "m".into(),
+            model_is_dir: true,
+            sha256: None,
+            signer: None,
+            method: None,
+            problems: Vec::new(),
+        };
+        let ok = file(SignatureState::Verified, "m/model.sig");
+        let bad = file(SignatureState::Failed, "m/a.bin.sig");
+        let seen = file(SignatureState::SignedUnverified, "m/b.bin.sig");
+        // Every file under one verified signature: verified, listed once.
+        let s = Signature::of(&[Some(&ok), Some(&ok)]);
+        assert_eq!((s.status, s.files.len()), (SignatureState::Verified, 1));
+        // A file no signature covers makes the model unsigned, however good the rest.
+        assert_eq!(Signature::of(&[Some(&ok), None]).status, SignatureState::Unsigned);
+        assert_eq!(
+            Signature::of(&[Some(&ok), Some(&seen)]).status,
+            SignatureState::SignedUnverified
+        );
+        // A failure outweighs everything, and every signature is listed.
+        let s = Signature::of(&[Some(&ok), Some(&bad), None]);
+        assert_eq!((s.status, s.files.len()), (SignatureState::Failed, 2));
+        assert_eq!(Signature::of(&[None]), Signature::UNSIGNED);
+        assert_eq!(SignatureState::SignedUnverified.as_str(), "signed-unverified");
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub fn relative_to(path: &Path, root: &Path) -> Option<String> {
 }
 
 /// Percent-encode everything but unreserved characters and `/` (RFC 3986).
-fn encode(path: &str) -> String {
+pub fn encode(path: &str) -> String {
     let mut s = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {

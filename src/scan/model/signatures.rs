@@ -30,11 +30,19 @@ pub struct SigningPlan<'a> {
 
 /// A model to verify: where it is, and how it is shown in findings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Signed {
-    model: PathBuf,
-    model_display: String,
-    signature: PathBuf,
-    signature_display: String,
+pub struct Signed {
+    /// The signed directory or single-file model.
+    pub model: PathBuf,
+    pub model_display: String,
+    pub signature: PathBuf,
+    pub signature_display: String,
+}
+
+/// What [`check`] found: the findings it did not fold into a file's outcome, and every signed
+/// model with its status (for `aibom`, which records them).
+pub struct Checked {
+    pub findings: Vec<Finding>,
+    pub models: Vec<(Signed, SignatureStatus)>,
 }
 
 fn join(display: &str, rel: &str) -> String {
@@ -92,8 +100,9 @@ fn looks_like_bundle(path: &Path) -> bool {
 
 /// The signatures to verify: signature files among the targets; `PATH.sig` beside each PATH
 /// named on the command line; and the `model.sig` of the nearest directory above a PATH (up
-/// to the scan root), so that naming one file of a signed model verifies that model.
-fn signatures(paths: &[PathBuf], targets: &[Target], root: &Path) -> Vec<Signed> {
+/// to the scan root, canonical), so that naming one file of a signed model verifies that
+/// model. Nothing is verified here.
+pub fn signatures(paths: &[PathBuf], targets: &[Target], root: &Path) -> Vec<Signed> {
     let mut out = BTreeSet::new();
     for t in targets {
         let Some(name) = t.path.file_name().and_then(|n| n.to_str()) else {
@@ -155,7 +164,8 @@ fn signatures(paths: &[PathBuf], targets: &[Target], root: &Path) -> Vec<Signed>
         .collect()
 }
 
-fn rule(kind: ProblemKind) -> Rule {
+/// The rule a problem is reported under.
+pub fn rule(kind: ProblemKind) -> Rule {
     match kind {
         ProblemKind::Malformed => Rule::SignatureMalformed,
         ProblemKind::BadSignature => Rule::SignatureInvalid,
@@ -201,15 +211,41 @@ fn finding(s: &Signed, p: &Problem) -> Finding {
     }
 }
 
+/// The findings one signature's status makes: `MOD610` for a verified model, one `MOD60x` per
+/// problem otherwise, none for `Unsigned`.
+pub fn findings_of(s: &Signed, status: &SignatureStatus) -> Vec<Finding> {
+    match status {
+        SignatureStatus::Verified(v) => vec![Finding::new(
+            Rule::SignatureVerified,
+            &s.signature_display,
+            Location::default(),
+            format!(
+                "model `{}` verified: {} file{} the {} signature of {}",
+                s.model_display,
+                v.files,
+                if v.files == 1 { " matches" } else { "s match" },
+                v.method,
+                v.signer
+            ),
+        )
+        .evidence(format!("sha256:{}", v.subject_sha256))
+        .key("signature:verified")],
+        SignatureStatus::Unsupported { problem, .. } => vec![finding(s, problem)],
+        SignatureStatus::Failed { problems, .. } => problems.iter().map(|p| finding(s, p)).collect(),
+        SignatureStatus::Unsigned => Vec::new(),
+    }
+}
+
 /// Verify every signature, report uncovered model files, and fold the findings into the
-/// outcomes of the files they concern (so their verdicts count them); the rest are returned.
+/// outcomes of the files they concern (so their verdicts count them); the rest are returned,
+/// with every signed model's status.
 pub fn check(
     plan: &SigningPlan<'_>,
     paths: &[PathBuf],
     targets: &[Target],
     outcomes: &mut [FileOutcome],
     root: &Path,
-) -> Vec<Finding> {
+) -> Checked {
     let mut findings = Vec::new();
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let signed = signatures(paths, targets, &root);
@@ -227,29 +263,8 @@ pub fn check(
             Err(_) => signed.iter().map(one).collect(),
         },
     };
-    for (s, status) in signed.iter().zip(statuses) {
-        match status {
-            SignatureStatus::Verified(v) => findings.push(
-                Finding::new(
-                    Rule::SignatureVerified,
-                    &s.signature_display,
-                    Location::default(),
-                    format!(
-                        "model `{}` verified: {} file{} the {} signature of {}",
-                        s.model_display,
-                        v.files,
-                        if v.files == 1 { " matches" } else { "s match" },
-                        v.method,
-                        v.signer
-                    ),
-                )
-                .evidence(format!("sha256:{}", v.subject_sha256))
-                .key("signature:verified"),
-            ),
-            SignatureStatus::Unsupported { problem, .. } => findings.push(finding(s, &problem)),
-            SignatureStatus::Failed { problems, .. } => findings.extend(problems.iter().map(|p| finding(s, p))),
-            SignatureStatus::Unsigned => {}
-        }
+    for (s, status) in signed.iter().zip(&statuses) {
+        findings.extend(findings_of(s, status));
     }
     // Model files (and required files) that no signature covers.
     let formats: BTreeMap<&str, &str> = outcomes
@@ -302,7 +317,10 @@ pub fn check(
             None => rest.push(f),
         }
     }
-    rest
+    Checked {
+        findings: rest,
+        models: signed.into_iter().zip(statuses).collect(),
+    }
 }
 
 #[cfg(test)]
