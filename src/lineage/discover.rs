@@ -275,6 +275,15 @@ fn parse_text(
         } else if own::detect(&doc, rules) {
             out.format = Some(SourceFormat::Llmguard);
             own::parse(&doc, &cx, &mut out);
+        } else if own::detect_list(&doc, rules) {
+            // A script that keeps the metadata of several datasets as one JSON list.
+            out.format = Some(SourceFormat::Llmguard);
+            let n = doc.value.as_array().map_or(0, Vec::len);
+            for i in 0..n {
+                if let Some(element) = doc.element(i) {
+                    own::parse(&element, &cx, &mut out);
+                }
+            }
         } else if meta.explicit {
             out.findings.push(not_metadata(meta));
         }

@@ -52,6 +52,15 @@ fn strs(v: &Value) -> Vec<String> {
     }
 }
 
+/// `[Text](#anchor)` as `Text` (the datasets library's old template links its headings).
+fn unlink(title: &str) -> &str {
+    title
+        .strip_prefix('[')
+        .and_then(|t| t.split_once("]("))
+        .filter(|(_, rest)| rest.ends_with(')'))
+        .map_or(title, |(text, _)| text.trim())
+}
+
 fn label_norm(s: &str) -> String {
     s.to_ascii_lowercase()
         .replace("[optional]", "")
@@ -287,7 +296,7 @@ fn markdown(text: &str, skip: usize) -> Vec<Section> {
         line = kept;
         let t = line.trim();
         if let Some(h) = t.strip_prefix('#') {
-            let title = h.trim_start_matches('#').trim();
+            let title = unlink(h.trim_start_matches('#').trim().trim_end_matches('#').trim());
             if h.starts_with([' ', '#']) || h.is_empty() {
                 sections.push(Section {
                     title: title.to_string(),
@@ -343,6 +352,13 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
     let mut homepage = None;
     for (label, value, line) in bullets(sections) {
         let Some(value) = filled(&value) else { continue };
+        let linky = matches!(
+            label.as_str(),
+            "repository" | "homepage" | "paper" | "demo" | "leaderboard" | "point of contact"
+        );
+        if linky && matches!(value.to_ascii_lowercase().as_str(), "none" | "n/a" | "na" | "-") {
+            continue;
+        }
         let at = Span::line(line);
         let url_of = |v: &str| {
             static LINK: OnceLock<Regex> = OnceLock::new();
@@ -392,11 +408,16 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
         r.source.extend(homepage);
     }
     let title = |s: &Section| label_norm(&s.title);
-    let find = |names: &[&str]| sections.iter().find(|s| names.contains(&title(s).as_str()));
+    // The first section of one of `names` that says something (the old template's "Dataset
+    // Description" holds only bullets; its prose is under "Dataset Summary").
     let section_text = |names: &[&str]| -> Option<Field<String>> {
-        let s = find(names)?;
-        let (text, line) = prose(s)?;
-        rules.filled(&text).map(|t| Field::new(t, Span::line(line)))
+        sections
+            .iter()
+            .filter(|s| names.contains(&title(s).as_str()))
+            .find_map(|s| {
+                let (text, line) = prose(s)?;
+                rules.filled(&text).map(|t| Field::new(t, Span::line(line)))
+            })
     };
     static CARD_FOR: OnceLock<Regex> = OnceLock::new();
     let card_for = regex(&CARD_FOR, r"(?i)^dataset card for\s+(.+)$");
@@ -411,7 +432,11 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
         });
     }
     r.description = section_text(&["dataset description", "dataset summary"]);
-    r.intended_use = section_text(&["direct use"]).or_else(|| section_text(&["uses"]));
+    // The datasets library's old template has no Uses section; the tasks it says the data
+    // supports are its stated use.
+    r.intended_use = section_text(&["direct use"])
+        .or_else(|| section_text(&["uses"]))
+        .or_else(|| section_text(&["supported tasks and leaderboards", "supported tasks"]));
     let collection = section_text(&[
         "data collection and processing",
         "initial data collection and normalization",
@@ -422,6 +447,24 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
     }
     if let Some(c) = section_text(&["dataset card contact", "dataset card contacts"]) {
         r.contact.get_or_insert(c);
+    }
+    if r.owner.is_none() {
+        r.owner = section_text(&["dataset curators"]);
+    }
+    // The old template's "Licensing Information" prose, when no licence id was given: a
+    // licence URL in it, else the text (a full SPDX name reads as its id; other prose is
+    // reported as not a licence id).
+    if r.license.is_empty() {
+        if let Some(l) = section_text(&["licensing information", "license", "licence"]) {
+            static URL: OnceLock<Regex> = OnceLock::new();
+            let re = regex(&URL, r"https?://[^\s)>\]]+");
+            let from_url = re
+                .find_iter(&l.value)
+                .map(|m| license::normalise(m.as_str().trim_end_matches(['.', ',']), rules))
+                .find(|x| x.spdx.is_some());
+            let lic = from_url.unwrap_or_else(|| license::normalise(&l.value, rules));
+            r.license.push(Field::new(lic, l.at));
+        }
     }
     if let Some(st) = section_text(&["personal and sensitive information"]) {
         let none = rules.says_no_personal_data(&st.value);
@@ -440,6 +483,54 @@ mod tests {
         assert_eq!(front_matter("---\na: 1\n---\n# x\n"), Some(Ok(("a: 1\n".into(), 2, 3))));
         assert!(front_matter("---\na: 1\n").unwrap().is_err());
         assert_eq!(front_matter("# no front matter\n"), None);
+    }
+
+    /// An older card: plural keys, linked headings, link-wrapped placeholders, the old
+    /// section names (curators, licensing information, supported tasks).
+    #[test]
+    fn reads_the_old_card_layout() {
+        let text = "---\nlicenses:\n- cc-by-sa-4.0\nlanguages:\n- en\n- fr\npretty_name: Reviews\n---\n\n\
+            # Dataset Card for Reviews\n\n## [Dataset Description](#dataset-description)\n\n\
+            - **Homepage:** [Reviews](https://reviews.example.org/)\n\
+            - **Repository:** [More Information Needed](https://github.com/huggingface/datasets/blob/master/CONTRIBUTING.md)\n\
+            - **Paper:** None\n\n### [Dataset Summary](#dataset-summary)\n\nShort reviews.\n\n\
+            ### Supported Tasks and Leaderboards\n\nSentiment classification.\n\n\
+            ### Dataset Curators\n\nThe reviews team.\n\n### Licensing Information\n\n\
+            Creative Commons Attribution-ShareAlike 4.0 International.\n";
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let meta = super::super::MetadataFile {
+            display: "README.md".into(),
+            path: root.join("README.md"),
+            relative: "README.md".into(),
+            explicit: false,
+        };
+        let opts = super::super::DiscoverOptions::default();
+        let cx = Context {
+            meta: &meta,
+            root: &root,
+            opts: &opts,
+        };
+        let mut out = Parsed::default();
+        assert!(parse(text, &cx, &mut out));
+        let r = &out.records[0];
+        assert_eq!(r.license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
+        assert_eq!(r.languages, vec!["en", "fr"]);
+        let src: Vec<&str> = r.source.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(
+            src,
+            vec!["https://reviews.example.org/"],
+            "the placeholder link is no source"
+        );
+        assert!(r.urls.iter().all(|u| !u.value.contains("CONTRIBUTING")));
+        assert_eq!(r.description.as_ref().unwrap().value, "Short reviews.");
+        assert_eq!(r.owner.as_ref().unwrap().value, "The reviews team.");
+        assert_eq!(r.intended_use.as_ref().unwrap().value, "Sentiment classification.");
+        // With no id in the front matter, the licensing prose is read by its full SPDX name.
+        let no_id = text.replace("licenses:\n- cc-by-sa-4.0\n", "");
+        let mut out = Parsed::default();
+        assert!(parse(&no_id, &cx, &mut out));
+        assert_eq!(out.records[0].license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Checksum manifests: `SHA256SUMS`, `*.sha256`, as `sha256sum` writes them (GNU: `<hex>  name`,
-//! `<hex> *name` for binary mode, a leading `\` when the name holds `\` or a newline) and as
-//! `sha256sum --tag` / BSD `sha256` write them (`SHA256 (name) = <hex>`). A `NAME.sha256` that
-//! holds only a digest is the digest of `NAME`. Names are relative to the manifest.
+//! `<hex> *name` for binary mode, a leading `\` when the name holds `\` or a newline), as perl's
+//! `shasum -a 256` writes them (the same, plus `<hex> Uname` — `^name` in older versions — for
+//! its universal-newlines mode, whose digest is of the text with CRLF and CR read as LF), as
+//! `sha256 -r` writes them (`<hex> name`, one space), and as `sha256sum --tag`, `shasum --tag`
+//! and BSD `sha256` write them (`SHA256 (name) = <hex>`). Lines may end in CRLF (a manifest
+//! written on Windows). A `NAME.sha256` that holds only a digest is the digest of `NAME`.
+//! Names are relative to the manifest.
 
 use super::discover::{Context, Parsed};
 use super::spec::regex;
@@ -34,7 +38,11 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) {
     static GNU: OnceLock<Regex> = OnceLock::new();
     static BSD: OnceLock<Regex> = OnceLock::new();
     static BARE: OnceLock<Regex> = OnceLock::new();
+    static SHASUM_U: OnceLock<Regex> = OnceLock::new();
+    static ONE_SPACE: OnceLock<Regex> = OnceLock::new();
     let gnu = regex(&GNU, r"^(\\)?([0-9A-Za-z]+) ([ *])(.+)$");
+    let shasum_u = regex(&SHASUM_U, r"^(\\)?([0-9A-Fa-f]{32,128}) ([U^])(.+)$");
+    let one_space = regex(&ONE_SPACE, r"^(\\)?([0-9A-Fa-f]{32,128}) ()([^ *].*)$");
     let bsd = regex(&BSD, r"^(\\)?([A-Za-z0-9-]+) ?\((.+)\) ?= ?([0-9A-Za-z]*)$");
     let bare = regex(&BARE, r"^[0-9A-Fa-f]+$");
     let mut r = DatasetRecord::new(SourceFormat::ChecksumManifest, cx.meta, Span::line(1));
@@ -51,6 +59,7 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) {
             continue;
         }
         let at = Span::line(n);
+        let mut universal_line = false;
         let (hex, name, algorithm_ok) = if let Some(c) = bsd.captures(line) {
             let algo = c.get(2).map_or("", |m| m.as_str());
             let escaped = c.get(1).is_some();
@@ -72,12 +81,37 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) {
                 if escaped { unescape(name) } else { name.to_string() },
                 ok,
             )
-        } else if let Some(c) = gnu.captures(line) {
+        } else if let Some(c) = gnu
+            .captures(line)
+            .or_else(|| shasum_u.captures(line))
+            .or_else(|| one_space.captures(line))
+        {
             let escaped = c.get(1).is_some();
-            let name = c.get(4).map_or("", |m| m.as_str());
+            let mark = c.get(3).map_or("", |m| m.as_str());
+            let rest = c.get(4).map_or("", |m| m.as_str());
+            // `U`/`^` is shasum's universal-newlines mark, unless the line is `sha256 -r`'s
+            // one-space form and the name really starts with that letter.
+            let (universal, name) = match mark {
+                "U" | "^" => {
+                    let marked = format!("{mark}{rest}");
+                    let exists = |n: &str| {
+                        cx.meta
+                            .path
+                            .parent()
+                            .is_some_and(|d| d.join(if escaped { unescape(n) } else { n.to_string() }).exists())
+                    };
+                    if exists(&marked) && !exists(rest) {
+                        (false, marked)
+                    } else {
+                        (true, rest.to_string())
+                    }
+                }
+                _ => (false, rest.to_string()),
+            };
+            universal_line = universal;
             (
                 c.get(2).map_or("", |m| m.as_str()).to_string(),
-                if escaped { unescape(name) } else { name.to_string() },
+                if escaped { unescape(&name) } else { name },
                 true,
             )
         } else if bare.is_match(line.trim()) && own_name.to_ascii_lowercase().ends_with(".sha256") {
@@ -88,7 +122,7 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) {
                 cx.finding(
                     Rule::LineageUnparsable,
                     &at,
-                    "line is neither `<sha256>  <file>` (GNU) nor `SHA256 (<file>) = <sha256>` (BSD --tag)".into(),
+                    "line is neither `<sha256>  <file>` (sha256sum, shasum) nor `SHA256 (<file>) = <sha256>` (--tag, BSD)".into(),
                 )
                 .key(format!("line:{n}")),
             );
@@ -104,6 +138,7 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) {
             sha256: Some(Field::new(DigestDecl::parse(Algorithm::Sha256, &hex), at)),
             md5: None,
             md5_text_normalised: false,
+            sha256_universal: universal_line,
             size: None,
             kind: FileKind::File,
             dependency: false,
@@ -119,5 +154,58 @@ mod tests {
     #[test]
     fn unescapes_gnu_names() {
         assert_eq!(unescape(r"a\\b\nc"), "a\\b\nc");
+    }
+
+    fn parse_in(dir: &std::path::Path, text: &str) -> Parsed {
+        let root = dir.canonicalize().unwrap();
+        let meta = super::super::MetadataFile {
+            display: "SHA256SUMS".into(),
+            path: root.join("SHA256SUMS"),
+            relative: "SHA256SUMS".into(),
+            explicit: false,
+        };
+        let opts = super::super::DiscoverOptions::default();
+        let cx = Context {
+            meta: &meta,
+            root: &root,
+            opts: &opts,
+        };
+        let mut out = Parsed::default();
+        parse(text, &cx, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_line_form() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Users.csv"), "x").unwrap();
+        let h = "b4fd5c2b999894bb6a3a78e61a5f5c5343d8cba7ab3f7e0b63287acc2f370362";
+        let text = format!(
+            "{h}  a.csv\r\n{h} *b.bin\n{h} Uc.txt\n{h} ^d.txt\n{h} e.txt\n{h} Users.csv\nSHA256 (f g) = {h}\nnot a checksum line\n"
+        );
+        let out = parse_in(dir.path(), &text);
+        let files: Vec<(&str, bool)> = out.records[0]
+            .files
+            .iter()
+            .map(|f| (f.path.value.as_str(), f.sha256_universal))
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                ("a.csv", false),
+                ("b.bin", false),
+                ("c.txt", true),
+                ("d.txt", true),
+                ("e.txt", false),
+                ("Users.csv", false),
+                ("f g", false)
+            ]
+        );
+        assert!(out.records[0]
+            .files
+            .iter()
+            .all(|f| f.sha256.as_ref().unwrap().value.valid));
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].location.line, Some(8));
     }
 }

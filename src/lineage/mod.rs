@@ -222,6 +222,10 @@ pub struct License {
     /// A Hugging Face Hub licence id that is not an SPDX id (`other`, `openrail`, `llama3`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_id: Option<String>,
+    /// A word that names a non-public licence (`proprietary`, `internal`): understood, but it
+    /// needs an explicit approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<String>,
     /// Deprecated SPDX ids used in the expression (`GPL-3.0`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deprecated: Vec<String>,
@@ -321,6 +325,10 @@ pub struct DataFile {
     /// DVC without `hash: md5` (DVC 2.x) hashes text files after converting CRLF to LF.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub md5_text_normalised: bool,
+    /// The sha256 was computed by `shasum -U` (universal newlines: CRLF and lone CR read as LF
+    /// in text files), marked `U` (or `^` by older versions) before the name in a manifest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sha256_universal: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<Field<u64>>,
     pub kind: FileKind,
@@ -549,7 +557,8 @@ impl DatasetRecord {
             Requirement::PersonalData => p.contains_pii.is_some(),
             Requirement::LegalBasis => p.legal_basis.is_some(),
             Requirement::Retention => p.retention.is_some(),
-            Requirement::Files => self.files.iter().any(|f| !f.dependency),
+            // MLOps metadata states its bytes as one `hash` of the dataset.
+            Requirement::Files => self.files.iter().any(|f| !f.dependency) || self.dataset_digest.is_some(),
         }
     }
 

@@ -326,6 +326,72 @@ pub fn detect(doc: &Doc, rules: &LineageRules) -> bool {
     obj.contains_key("lineage_version") || rules.own_keys.iter().filter(|k| obj.contains_key(k.as_str())).count() >= 2
 }
 
+/// Whether a document is a list of records in this format (every element an object, the
+/// first one detected as this format).
+pub fn detect_list(doc: &Doc, rules: &LineageRules) -> bool {
+    let Some(items) = doc.value.as_array() else {
+        return false;
+    };
+    !items.is_empty() && items.iter().all(Value::is_object) && doc.element(0).is_some_and(|d| detect(&d, rules))
+}
+
+/// Values written the way scripts write them, read as what they clearly mean where the
+/// format wants a number or a boolean: `"1024"` and `1024.0` as 1024, `"true"`/`"yes"` and
+/// `1` as true, `"false"`/`"no"` and `0` as false. Anything else is left for the typed read
+/// to report (`LIN003`).
+fn coerce(v: &mut Value, schema: &Value, root: &Value) {
+    let s = resolve(schema, root);
+    let types: Vec<&str> = match s.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    match v {
+        Value::Object(map) => {
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                for (k, item) in map.iter_mut() {
+                    if let Some(ps) = props.get(k) {
+                        coerce(item, ps, root);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = s.get("items") {
+                for item in items {
+                    coerce(item, is, root);
+                }
+            }
+        }
+        Value::String(text) if types.contains(&"integer") => {
+            let t = text.trim();
+            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(n) = t.parse::<u64>() {
+                    *v = Value::from(n);
+                }
+            }
+        }
+        Value::Number(n) if types.contains(&"integer") && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..9.0e15).contains(f)) {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let whole = f as u64;
+                *v = Value::from(whole);
+            }
+        }
+        Value::String(text) if types.contains(&"boolean") => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" => *v = Value::Bool(true),
+            "false" | "no" => *v = Value::Bool(false),
+            _ => {}
+        },
+        Value::Number(n) if types.contains(&"boolean") => match n.as_u64() {
+            Some(1) => *v = Value::Bool(true),
+            Some(0) => *v = Value::Bool(false),
+            _ => {}
+        },
+        _ => {}
+    }
+}
+
 /// The template `--create-template` writes: every field, with placeholders that count as
 /// missing until they are filled in.
 pub fn template() -> LineageMetadata {
@@ -612,7 +678,10 @@ fn similar(a: &str, b: &str) -> bool {
 /// Deserialize the document field by field: a field of the wrong type is a `LIN003` finding at
 /// its exact path and is left unset; the others are read.
 fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
-    let Some(obj) = doc.value.as_object() else {
+    let schema = schema_value();
+    let mut value = doc.value.clone();
+    coerce(&mut value, &schema, &schema);
+    let Some(obj) = value.as_object() else {
         return LineageMetadata::default();
     };
     let mut good = serde_json::Map::new();
@@ -742,6 +811,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
             sha256: digest(super::Algorithm::Sha256, "sha256", &f.sha256),
             md5: digest(super::Algorithm::Md5, "md5", &f.md5),
             md5_text_normalised: false,
+            sha256_universal: false,
             size: f
                 .size_bytes
                 .map(|n| Field::new(n, doc.span(&format!("{base}/size_bytes")))),

@@ -40,6 +40,7 @@ struct RequiredEntry {
 struct LicensesFile {
     categories: std::collections::BTreeMap<String, CategoryEntry>,
     hub_ids: Vec<HubEntry>,
+    private_terms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +161,7 @@ pub struct LineageRules {
     pub required: Vec<(Requirement, String)>,
     categories: Vec<(Restriction, String, RegexSet)>,
     pub hub_ids: Vec<HubLicense>,
+    private_terms: Vec<String>,
     pub frameworks: Vec<Framework>,
     personal_columns: RegexSet,
     personal_steps: RegexSet,
@@ -267,6 +269,7 @@ impl LineageRules {
             required,
             categories,
             hub_ids,
+            private_terms: lic.private_terms.iter().map(|t| term_key(t)).collect(),
             frameworks,
             personal_columns: set(&pd.columns, "rules/lineage/personal_data.yaml")?,
             personal_steps: set(&pd.transformations, "rules/lineage/personal_data.yaml")?,
@@ -312,9 +315,11 @@ impl LineageRules {
         self.not_data.is_match(file_name)
     }
 
-    /// Whether a column or field name describes personal data.
+    /// Whether a column or field name describes personal data. A qualified name counts by
+    /// its last part (`default/author_email` in the Hub's Croissant export, `user.email`).
     pub fn personal_column(&self, name: &str) -> bool {
-        self.personal_columns.is_match(name)
+        let last = name.rsplit(['/', '.']).next().unwrap_or(name);
+        self.personal_columns.is_match(name) || self.personal_columns.is_match(last)
     }
 
     /// Whether a processing step only makes sense on personal data.
@@ -343,6 +348,12 @@ impl LineageRules {
             .map_or("", |(_, why, _)| why.as_str())
     }
 
+    /// The private-licence word `text` is (`Proprietary`, `internal-use-only`), canonical.
+    pub fn private_term(&self, text: &str) -> Option<&str> {
+        let k = term_key(text);
+        self.private_terms.iter().find(|t| **t == k).map(String::as_str)
+    }
+
     pub fn hub_license(&self, id: &str) -> Option<&HubLicense> {
         self.hub_ids.iter().find(|h| h.id.eq_ignore_ascii_case(id))
     }
@@ -350,6 +361,14 @@ impl LineageRules {
     pub fn framework(&self, id: &str) -> Option<&Framework> {
         self.frameworks.iter().find(|f| f.id == id)
     }
+}
+
+/// A licence word compared without regard to case, `_`, `-` and spaces.
+fn term_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A compiled regex for code that needs one constant pattern.
@@ -371,6 +390,10 @@ mod tests {
         assert!(!r.is_placeholder("Acme data team"));
         assert!(r.personal_column("customer_id") && r.personal_column("Email"));
         assert!(!r.personal_column("label"));
+        assert!(r.personal_column("default/author_email") && r.personal_column("user.phone_number"));
+        assert!(r.is_placeholder(
+            "[More Information Needed](https://github.com/huggingface/datasets/blob/master/CONTRIBUTING.md#how-to-contribute-to-the-dataset-cards)"
+        ));
         assert!(r.personal_step("Anonymization of names"));
         assert!(r.says_no_personal_data("None. All names are fictional."));
         assert!(r.says_no_personal_data("The dataset does not contain personal information."));
