@@ -189,7 +189,9 @@ impl<H: sha2::digest::Update> Normalised<H> {
                 usize::try_from(b - self.pos % b).unwrap_or(usize::MAX).min(data.len())
             });
             let (seg, rest) = data.split_at(room);
-            let ends_block = self.block.is_some_and(|b| (self.pos + seg.len() as u64).is_multiple_of(b));
+            let ends_block = self
+                .block
+                .is_some_and(|b| (self.pos + seg.len() as u64).is_multiple_of(b));
             self.segment(seg, ends_block);
             self.pos += seg.len() as u64;
             data = rest;

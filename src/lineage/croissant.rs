@@ -302,6 +302,17 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
             let url = texts(cu).join("");
             let url_at = doc.span(&format!("{base}/{}", escape(&ck)));
             if url.contains("://") {
+                // A remote file with a checksum is listed, though llmguard reads no network to
+                // verify it (a placeholder "checksum" such as a URL does not count).
+                let summed = ["sha256", "md5"].iter().any(|k| {
+                    get(o, &[k]).is_some_and(|(_, d)| {
+                        let t = texts(d).join("");
+                        !t.contains("://") && !t.trim().is_empty()
+                    })
+                });
+                if summed && !is_set {
+                    r.remote_files.push(Field::new(url.clone(), url_at.clone()));
+                }
                 r.urls.push(Field::new(url, url_at));
                 continue;
             }

@@ -484,6 +484,10 @@ pub struct DatasetRecord {
     pub dataset_digest: Option<Field<DigestDecl>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<DataFile>,
+    /// Data files listed by URL with a checksum (Croissant `FileObject`s on a server): listed,
+    /// but not verified — llmguard reads nothing from the network.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_files: Vec<Field<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
     /// Every other URL the metadata holds (homepage, paper, file URLs), for the hygiene checks.
@@ -531,6 +535,7 @@ impl DatasetRecord {
             row_count: None,
             dataset_digest: None,
             files: Vec::new(),
+            remote_files: Vec::new(),
             parents: Vec::new(),
             urls: Vec::new(),
             dates: Vec::new(),
@@ -558,7 +563,11 @@ impl DatasetRecord {
             Requirement::LegalBasis => p.legal_basis.is_some(),
             Requirement::Retention => p.retention.is_some(),
             // MLOps metadata states its bytes as one `hash` of the dataset.
-            Requirement::Files => self.files.iter().any(|f| !f.dependency) || self.dataset_digest.is_some(),
+            Requirement::Files => {
+                self.files.iter().any(|f| !f.dependency)
+                    || self.dataset_digest.is_some()
+                    || !self.remote_files.is_empty()
+            }
         }
     }
 

@@ -28,6 +28,8 @@ Every case is a directory; `expected.json` beside this script lists, per case, t
   croissant/hf_export/  a Croissant 1.1 file shaped like the Hugging Face Hub's export (its
                         `cr:`-mapped context, a choosealicense.com licence URL, FileSets, record-set
                         prefixed field names), written here with our own content.
+  croissant/portal_remote/  Croissant 1.0 as dataset portals publish it (remote files with
+                        checksums, a CreativeWork licence, bare RAI keys, an ISO interval).
   hf_card/filled/       a card rendered by huggingface_hub's DatasetCard.from_template, filled in.
   hf_card/placeholder/  the same template left with its "[More Information Needed]" defaults.
   hf_card/legacy/       an older card shape (plural `licenses`/`languages`, `task_categories`,
@@ -250,6 +252,37 @@ def gen_croissant():
         "url": "https://huggingface.co/datasets/acme/forum-posts",
     }
     write(os.path.join(d, "croissant.json"), json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    # Remote files only, the way dataset portals publish Croissant: a CreativeWork licence,
+    # a list of creators, bare `@type`, RAI keys mapped in the context, an ISO interval.
+    d = fresh("croissant", "portal_remote")
+    doc = {
+        "@context": {"@language": "en", "@vocab": "https://schema.org/", "sc": "https://schema.org/",
+                     "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
+                     "dct": "http://purl.org/dc/terms/", "conformsTo": "dct:conformsTo", "md5": "cr:md5",
+                     "dataCollection": "rai:dataCollection", "dataUseCases": "rai:dataUseCases",
+                     "personalSensitiveInformation": "rai:personalSensitiveInformation"},
+        "@type": "Dataset",
+        "conformsTo": "http://mlcommons.org/croissant/1.0",
+        "name": "Bike rentals",
+        "description": "Hourly bike rentals per station.",
+        "version": 3,
+        "url": "https://data.example.org/datasets/bike-rentals",
+        "license": {"@type": "CreativeWork", "name": "CC0: Public Domain",
+                    "url": "https://creativecommons.org/publicdomain/zero/1.0/"},
+        "creator": [{"@type": "Organization", "name": "City mobility office", "url": "https://city.example.org"}],
+        "datePublished": "2021-03-04T10:11:12.123",
+        "dataCollection": "Counted by the rental system's docking stations.",
+        "rai:dataCollectionTimeframe": "2019-01/2020-12",
+        "rai:dataPreprocessingProtocol": ["Hourly aggregation per station."],
+        "dataUseCases": ["Demand forecasting."],
+        "personalSensitiveInformation": ["No personal data: counts are aggregated per station and hour."],
+        "distribution": [
+            {"@type": "cr:FileObject", "@id": "rentals.csv", "name": "rentals.csv",
+             "contentUrl": "https://data.example.org/files/rentals.csv", "encodingFormat": "text/csv",
+             "md5": "0f343b0931126a20f133d67c2b018a3b"},
+        ],
+    }
+    write(os.path.join(d, "croissant.json"), json.dumps(doc, indent=2) + "\n")
 
 
 # ---------------------------------------------------------------------------- Hugging Face cards
