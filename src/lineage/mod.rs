@@ -33,7 +33,8 @@ pub mod own;
 pub mod spec;
 
 pub use discover::{
-    discover, discover_targets, parse_file, resolve_data_path, DiscoverOptions, Discovered, MetadataFile, Parsed,
+    discover, discover_targets, parse_bytes, parse_file, resolve_data_path, DiscoverOptions, Discovered, MetadataFile,
+    Parsed,
 };
 
 use schemars::JsonSchema;
@@ -493,7 +494,11 @@ pub struct DatasetRecord {
     /// Every other URL the metadata holds (homepage, paper, file URLs), for the hygiene checks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<Field<String>>,
-    /// Other dates (statistics' date range, publication and modification dates).
+    /// The period the records cover (`statistics.date_range`), as opposed to when they were
+    /// collected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<Period>,
+    /// Other dates (publication and modification dates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<Field<String>>,
     /// Required fields this source format has no place for.
@@ -538,6 +543,7 @@ impl DatasetRecord {
             remote_files: Vec::new(),
             parents: Vec::new(),
             urls: Vec::new(),
+            date_range: None,
             dates: Vec::new(),
             cannot_express: Vec::new(),
         }

@@ -292,6 +292,12 @@ pub struct ParentDetail {
     /// URL of an external parent dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Name of the parent (resolved like an id when no id is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Version of the parent that was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
     /// The parent's licence (SPDX), checked against this dataset's licence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
@@ -346,6 +352,16 @@ fn coerce(v: &mut Value, schema: &Value, root: &Value) {
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
+    // A list of steps written as plain strings: each string is a step's description.
+    if v.is_string()
+        && types.contains(&"object")
+        && s.get("properties")
+            .is_some_and(|p| p.get("description").is_some() && p.get("operator").is_some())
+    {
+        let text = std::mem::take(v);
+        *v = serde_json::json!({ "description": text });
+        return;
+    }
     match v {
         Value::Object(map) => {
             if let Some(props) = s.get("properties").and_then(Value::as_object) {
@@ -478,14 +494,26 @@ fn schema_value() -> Value {
 
 /// The object schema `s` stands for (following `$ref`, and the object branch of `anyOf`).
 fn resolve<'a>(s: &'a Value, root: &'a Value) -> &'a Value {
+    resolve_at(s, root, 0)
+}
+
+/// `resolve`, following a `$ref` to a definition that is itself a choice (an untagged enum
+/// such as `ParentSpec`: a string or `ParentDetail`), a few levels deep at most.
+fn resolve_at<'a>(s: &'a Value, root: &'a Value, depth: u8) -> &'a Value {
+    if depth > 8 {
+        return s;
+    }
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or("");
-        return root.get("$defs").and_then(|d| d.get(name)).unwrap_or(s);
+        return match root.get("$defs").and_then(|d| d.get(name)) {
+            Some(def) => resolve_at(def, root, depth + 1),
+            None => s,
+        };
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(list) = s.get(key).and_then(Value::as_array) {
             for alt in list {
-                let r = resolve(alt, root);
+                let r = resolve_at(alt, root, depth + 1);
                 if r.get("properties").is_some() {
                     return r;
                 }
@@ -675,8 +703,11 @@ fn similar(a: &str, b: &str) -> bool {
     edits + (x.len() - i) + (y.len() - j) <= 1
 }
 
-/// Deserialize the document field by field: a field of the wrong type is a `LIN003` finding at
-/// its exact path and is left unset; the others are read.
+/// Deserialize the document field by field: a value of the wrong type is a `LIN003` finding
+/// at its exact path and is left unset — only that value: a bad member of an object is
+/// removed, a bad element of a list is replaced by an empty one that the reader skips, and
+/// the rest of the field is still read (one unreadable `compliance_status` member does not
+/// unset the other twelve).
 fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
     let schema = schema_value();
     let mut value = doc.value.clone();
@@ -685,27 +716,34 @@ fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
         return LineageMetadata::default();
     };
     let mut good = serde_json::Map::new();
+    let mut reported = std::collections::BTreeSet::new();
     for (k, v) in obj {
-        let one = Value::Object(std::iter::once((k.clone(), v.clone())).collect());
-        match serde_path_to_error::deserialize::<_, LineageMetadata>(one) {
-            Ok(_) => {
-                good.insert(k.clone(), v.clone());
-            }
-            Err(e) => {
-                let pointer: String = e
-                    .path()
-                    .iter()
-                    .filter_map(|seg| match seg {
-                        serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape(key))),
-                        serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-                        serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => None,
-                    })
-                    .collect();
-                let pointer = if pointer.is_empty() {
-                    format!("/{}", escape(k))
-                } else {
-                    pointer
-                };
+        let key = format!("/{}", escape(k));
+        let mut v = v.clone();
+        for _ in 0..64 {
+            let one = Value::Object(std::iter::once((k.clone(), v.clone())).collect());
+            let e = match serde_path_to_error::deserialize::<_, LineageMetadata>(one) {
+                Ok(_) => {
+                    good.insert(k.clone(), v);
+                    break;
+                }
+                Err(e) => e,
+            };
+            let pointer: String = e
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape(key))),
+                    serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                    serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect();
+            let pointer = if pointer.starts_with(&key) {
+                pointer
+            } else {
+                key.clone()
+            };
+            if reported.insert(pointer.clone()) {
                 let why = e.into_inner().to_string();
                 let why = if why.contains("did not match any variant") {
                     "not one of the accepted shapes".to_string()
@@ -716,14 +754,52 @@ fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
                     cx.finding(
                         Rule::LineageInvalidValue,
                         &doc.span(&pointer),
-                        format!("`{pointer}` cannot be read: {why}; the field is treated as not set"),
+                        format!("`{pointer}` cannot be read: {why}; the value is treated as not set"),
                     )
                     .key(format!("type:{pointer}")),
                 );
             }
+            if !drop_value(&mut v, &pointer[key.len()..]) {
+                break;
+            }
         }
     }
     serde_json::from_value(Value::Object(good)).unwrap_or_default()
+}
+
+/// Take the value at `inner` (a pointer into `v`) out of the way: a member is removed, a list
+/// element replaced by the next of `{}`, `{"path": ""}` and `""` (empty values every reader
+/// skips). `false` when there is nothing left to try: the whole field is dropped.
+fn drop_value(v: &mut Value, inner: &str) -> bool {
+    let Some((parent, last)) = inner.rsplit_once('/') else {
+        return false;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match v.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.remove(&last).is_some(),
+        Some(Value::Array(items)) => {
+            let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) else {
+                return false;
+            };
+            let empties = [
+                Value::Object(serde_json::Map::new()),
+                serde_json::json!({"path": ""}),
+                Value::String(String::new()),
+            ];
+            let next = match empties.iter().position(|e| e == item) {
+                None => Some(0),
+                Some(i) => (i + 1 < empties.len()).then_some(i + 1),
+            };
+            match next {
+                Some(i) => {
+                    *item = empties[i].clone();
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Read a document of this format into a record.
@@ -887,7 +963,15 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
                     .and_then(|s| rules.filled(s))
                     .map(ParentRef::Url)
                     .or_else(|| d.path.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Path))
-                    .or_else(|| d.id.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id));
+                    .or_else(|| d.id.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id))
+                    .or_else(|| d.name.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id));
+                if reference.is_none() {
+                    out.findings.push(cx.finding(
+                        Rule::LineageInvalidValue,
+                        &at,
+                        format!("`/source_datasets/{i}` names no parent: give its `id`, `name`, `path` or `url`"),
+                    ));
+                }
                 (reference, d.license.as_deref().and_then(|s| rules.filled(s)))
             }
         };
@@ -905,8 +989,16 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
     if let Some(st) = &m.statistics {
         r.languages = st.languages.clone().unwrap_or_default();
         if let Some(dr) = &st.date_range {
-            r.dates.extend(text("/statistics/date_range/start", &dr.start));
-            r.dates.extend(text("/statistics/date_range/end", &dr.end));
+            let start = text("/statistics/date_range/start", &dr.start);
+            let end = text("/statistics/date_range/end", &dr.end);
+            if start.is_some() || end.is_some() {
+                r.date_range = Some(Period {
+                    start,
+                    end,
+                    text: None,
+                    at: doc.span("/statistics/date_range"),
+                });
+            }
         }
     }
     out.records.push(r);

@@ -733,6 +733,10 @@ fn date_checks(r: &DatasetRecord, today: i64, out: &mut Vec<Finding>) {
         dates.extend(p.start.iter().map(|f| ("collection start", f)));
         dates.extend(p.end.iter().map(|f| ("collection end", f)));
     }
+    if let Some(p) = &r.date_range {
+        dates.extend(p.start.iter().map(|f| ("date range start", f)));
+        dates.extend(p.end.iter().map(|f| ("date range end", f)));
+    }
     for t in &r.transformations {
         dates.extend(t.timestamp.iter().map(|f| ("transformation timestamp", f)));
     }
@@ -762,6 +766,9 @@ fn date_checks(r: &DatasetRecord, today: i64, out: &mut Vec<Finding>) {
     }
     let mut ranges = Vec::new();
     if let Some(p) = &r.collection_period {
+        ranges.push((&p.start, &p.end, &p.at));
+    }
+    if let Some(p) = &r.date_range {
         ranges.push((&p.start, &p.end, &p.at));
     }
     for (start, end, span) in ranges {
@@ -1303,7 +1310,40 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
                     )
                     .key("malformed:hash"),
                 );
-            } else if r.files.is_empty() {
+            } else if !r.files.is_empty() {
+                // One listed file: the dataset's hash is that file's. Several: it is a hash of
+                // something llmguard cannot rebuild (an archive, a tool's own tree hash).
+                let listed: Vec<&DataFile> = r.files.iter().filter(|f| !f.dependency).collect();
+                match listed.as_slice() {
+                    [only] if only.resolved.is_some() && only.kind == FileKind::File => {
+                        let (Some(p), Some(display)) = (&only.resolved, &only.display) else {
+                            continue;
+                        };
+                        let mut f = dataset_file(r, d, display.clone(), p.clone());
+                        f.path = only.path.clone();
+                        f.size = r.size_bytes.clone();
+                        listings.push(Listing {
+                            record: r,
+                            file: std::borrow::Cow::Owned(f),
+                            from_dir: None,
+                            path: p.clone(),
+                            display: display.clone(),
+                        });
+                    }
+                    _ => out.findings.push(
+                        finding(
+                            Rule::ChecksumUnverifiable,
+                            r,
+                            &d.at,
+                            format!(
+                                "the dataset `hash` cannot be verified: it covers {} listed files as one, which no per-file digest rebuilds; the files are verified by their own digests",
+                                listed.len()
+                            ),
+                        )
+                        .key("hash-unverifiable"),
+                    ),
+                }
+            } else {
                 let local = r.source.first().and_then(|src| {
                     (!src.value.contains("://"))
                         .then(|| resolve_data_path(&meta_of(r), &src.value, s.root, s.discover.follow_symlinks).ok())
@@ -1313,7 +1353,10 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
                 match local {
                     Some((display, _, p)) => listings.push(Listing {
                         record: r,
-                        file: std::borrow::Cow::Owned(dataset_file(r, d, display.clone(), p.clone())),
+                        file: std::borrow::Cow::Owned(DataFile {
+                            size: r.size_bytes.clone(),
+                            ..dataset_file(r, d, display.clone(), p.clone())
+                        }),
                         from_dir: None,
                         path: p,
                         display,

@@ -39,7 +39,8 @@ Every case is a directory; `expected.json` beside this script lists, per case, t
                         with and without indent, extra keys, nulls, numbers as strings, several
                         ISO 8601 forms of `created_at`, `hash` as `sha256:<hex>`, bare and upper case).
   manifests/<tool>/     checksum manifests from `sha256sum`, `sha256sum --tag`, `shasum -a 256`
-                        (text, binary and universal-newline marks), and a Windows CRLF manifest.
+                        (text, binary and universal-newline marks), a Windows CRLF manifest,
+                        `md5sum` (MD5SUMS) and `sha512sum` under a generic name (not verifiable).
 """
 import argparse
 import datetime
@@ -567,6 +568,16 @@ def gen_mlops():
     case("hash_short", mlops_record(source="churn.csv", hash="sha256:" + sha(DATA)[:40]))
     case("pii_false_contradicted", mlops_record(source="churn.csv", contains_pii=False))
     case("list_of_records", [mlops_record(source="churn.csv")])
+    # One unreadable value costs only that value; steps as plain strings; parents by name.
+    partial = mlops_record(
+        source="churn.csv",
+        transformations=["dropped test accounts", "pseudonymised customer ids"],
+        source_datasets=[{"name": "crm_customers", "version": "3"}, {"note": "no reference"}],
+        statistics={"languages": ["en"], "date_range": {"start": "2024-05-31", "end": "2023-01-01"}},
+    )
+    partial["compliance_status"]["gdpr_consent"] = "pending"
+    case("partial_bad", partial)
+    case("size_wrong", mlops_record(source="churn.csv", size_bytes=len(DATA) + 10))
 
 
 # ----------------------------------------------------------------------------------- Manifests
@@ -605,6 +616,8 @@ def gen_manifests():
     case("shasum_universal", "checksums.sha256", ["shasum", "-a", "256", "-U"])
     case("windows_crlf", "SHA256SUMS.txt", ["sha256sum"], crlf=True)
     case("gnu_tampered", "SHA256SUMS", ["sha256sum"], tamper=True)
+    case("md5sum", "MD5SUMS", ["md5sum"])
+    case("generic_sha512", "checksums.txt", ["sha512sum"])
 
 
 def main():
