@@ -4,10 +4,16 @@
 //! `creator`/`publisher`, `dateCreated`/`datePublished`/`dateModified`, `inLanguage`,
 //! `isBasedOn` and `prov:wasDerivedFrom` (parents), `distribution` `FileObject`s with a local
 //! `contentUrl` (verified by `sha256`/`md5`, `contentSize`), `recordSet` field names, and the
-//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionTimeframe`,
-//! `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`, `rai:dataUseCases`,
-//! `rai:personalSensitiveInformation`. Keys are accepted bare or with their `sc:`, `cr:`,
-//! `rai:` or `schema:` prefix.
+//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionRawData`
+//! (creation method), `rai:dataCollectionTimeframe` (collection period),
+//! `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`, `rai:dataImputationProtocol`
+//! (preprocessing), `rai:dataUseCases` (intended use), `rai:personalSensitiveInformation`
+//! (personal data). Keys are accepted bare, with their `sc:`, `schema:`, `cr:` or `rai:` prefix,
+//! or as full IRIs, and compared without regard to case (mlcroissant writes
+//! `rai:dataCollectionTimeFrame` and `rai:dataDataManipulationProtocol`); 1.1's language-tagged
+//! `name`/`description` are read in English, else their first language. A remote `FileObject`
+//! with a checksum counts as a listed file (not verified: no network reads); one inside an
+//! archive (`containedIn`) is covered by its archive.
 
 use super::discover::{Context, Parsed};
 use super::doc::{escape, Doc};
@@ -228,7 +234,11 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         }
     }
     // Responsible-AI fields.
-    let collection = [text(&["rai:dataCollection"]), text(&["rai:dataCollectionType"])];
+    let collection = [
+        text(&["rai:dataCollection"]),
+        text(&["rai:dataCollectionType"]),
+        text(&["rai:dataCollectionRawData"]),
+    ];
     let joined: Vec<&Field<String>> = collection.iter().flatten().collect();
     if let Some(first) = joined.first() {
         let t = joined.iter().map(|f| f.value.as_str()).collect::<Vec<_>>().join("\n");
@@ -268,6 +278,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         text(&["rai:dataPreprocessingProtocol"]),
         // mlcroissant writes the manipulation protocol as `rai:dataDataManipulationProtocol`.
         text(&["rai:dataManipulationProtocol", "rai:dataDataManipulationProtocol"]),
+        text(&["rai:dataImputationProtocol"]),
     ];
     r.preprocessing = prep.into_iter().flatten().next();
     r.intended_use = text(&["rai:dataUseCases"]);

@@ -82,7 +82,13 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) -> bool {
             match Doc::yaml(&yaml, first) {
                 Ok(doc) => {
                     if let Some(obj) = doc.value.as_object() {
-                        is_card = rules.card_keys.iter().any(|k| obj.contains_key(k));
+                        let has = |keys: &[String]| keys.iter().any(|k| obj.contains_key(k));
+                        // A model card or a Space has the same README.md and `license` key.
+                        let elsewhere = has(&rules.not_dataset_card_keys) && !has(&rules.dataset_only_card_keys);
+                        is_card = has(&rules.card_keys) && !elsewhere;
+                        if elsewhere {
+                            return false;
+                        }
                         if is_card {
                             front(&doc, cx, &mut r, out, rules);
                         }
@@ -531,6 +537,39 @@ mod tests {
         let mut out = Parsed::default();
         assert!(parse(&no_id, &cx, &mut out));
         assert_eq!(out.records[0].license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
+    }
+
+    #[test]
+    fn model_cards_and_spaces_are_not_dataset_cards() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let meta = super::super::MetadataFile {
+            display: "README.md".into(),
+            path: root.join("README.md"),
+            relative: "README.md".into(),
+            explicit: false,
+        };
+        let opts = super::super::DiscoverOptions::default();
+        let cx = Context {
+            meta: &meta,
+            root: &root,
+            opts: &opts,
+        };
+        for text in [
+            "---\nlicense: apache-2.0\nlibrary_name: transformers\npipeline_tag: text-generation\n---\n# Model\n",
+            "---\ntitle: Demo\nemoji: 🚀\nsdk: gradio\nlicense: mit\n---\n",
+        ] {
+            let mut out = Parsed::default();
+            assert!(!parse(text, &cx, &mut out), "{text}");
+            assert!(out.records.is_empty() && out.findings.is_empty());
+        }
+        // A dataset card that also names a base model is still a dataset card.
+        let mut out = Parsed::default();
+        assert!(parse(
+            "---\nlicense: mit\nbase_model: x\ntask_categories: [text-generation]\n---\n",
+            &cx,
+            &mut out
+        ));
     }
 
     #[test]
