@@ -312,10 +312,10 @@ fn parse_text(
         if croissant::detect(&doc) {
             out.format = Some(SourceFormat::Croissant);
             croissant::parse(&doc, &cx, &mut out);
-        } else if own::detect(&doc, rules) {
+        } else if own::detect(&doc, rules, named) {
             out.format = Some(SourceFormat::Llmguard);
             own::parse(&doc, &cx, &mut out);
-        } else if own::detect_list(&doc, rules) {
+        } else if own::detect_list(&doc, rules, named) {
             // A script that keeps the metadata of several datasets as one JSON list.
             out.format = Some(SourceFormat::Llmguard);
             let n = doc.value.as_array().map_or(0, Vec::len);

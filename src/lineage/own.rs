@@ -326,19 +326,23 @@ pub fn json_schema() -> String {
 }
 
 /// Whether a parsed JSON/YAML document is in this format: `lineage_version`, or at least two
-/// of its fields (MLOps metadata has no marker of its own).
-pub fn detect(doc: &Doc, rules: &LineageRules) -> bool {
+/// of its fields (MLOps metadata has no marker of its own) of which one only dataset metadata
+/// has (`hash`, `contains_pii`, `row_count`…) — `name`, `version` and `license` alone are a
+/// `package.json`. A file named like metadata (`named`: `*metadata*.json`…) needs only the two.
+pub fn detect(doc: &Doc, rules: &LineageRules, named: bool) -> bool {
     let Some(obj) = doc.value.as_object() else { return false };
-    obj.contains_key("lineage_version") || rules.own_keys.iter().filter(|k| obj.contains_key(k.as_str())).count() >= 2
+    let count = |keys: &[String]| keys.iter().filter(|k| obj.contains_key(k.as_str())).count();
+    obj.contains_key("lineage_version")
+        || (count(&rules.own_keys) >= 2 && (named || count(&rules.own_distinctive_keys) >= 1))
 }
 
 /// Whether a document is a list of records in this format (every element an object, the
 /// first one detected as this format).
-pub fn detect_list(doc: &Doc, rules: &LineageRules) -> bool {
+pub fn detect_list(doc: &Doc, rules: &LineageRules, named: bool) -> bool {
     let Some(items) = doc.value.as_array() else {
         return false;
     };
-    !items.is_empty() && items.iter().all(Value::is_object) && doc.element(0).is_some_and(|d| detect(&d, rules))
+    !items.is_empty() && items.iter().all(Value::is_object) && doc.element(0).is_some_and(|d| detect(&d, rules, named))
 }
 
 /// Values written the way scripts write them, read as what they clearly mean where the
@@ -1102,6 +1106,30 @@ mod tests {
         let d = Doc::yaml(&y, 1).unwrap();
         assert_eq!(d.value, j, "the YAML and JSON templates hold the same fields");
         assert!(d.value["files"][0]["path"].is_string());
+    }
+
+    #[test]
+    fn detection_needs_a_dataset_only_key_unless_the_name_says_metadata() {
+        let rules = LineageRules::shared();
+        let package = Doc::json(
+            r#"{"name": "app", "version": "1.0.0", "license": "MIT", "files": []}"#,
+            1,
+        )
+        .unwrap();
+        assert!(
+            !detect(&package, rules, false),
+            "a package.json is not lineage metadata"
+        );
+        assert!(
+            detect(&package, rules, true),
+            "named dataset_metadata.json: two keys are enough"
+        );
+        let mlops = Doc::json(r#"{"name": "churn", "hash": "sha256:00"}"#, 1).unwrap();
+        assert!(detect(&mlops, rules, false));
+        let marked = Doc::json(r#"{"lineage_version": 1}"#, 1).unwrap();
+        assert!(detect(&marked, rules, false));
+        let data = Doc::json(r#"[{"name": "Alice", "source": "forum"}]"#, 1).unwrap();
+        assert!(!detect_list(&data, rules, false), "records of data are not metadata");
     }
 
     #[test]

@@ -102,6 +102,7 @@ struct DiscoveryFile {
     not_dataset_card_keys: Vec<String>,
     dataset_only_card_keys: Vec<String>,
     own_keys: Vec<String>,
+    own_distinctive_keys: Vec<String>,
     not_data: Vec<String>,
     placeholders: Vec<Pattern>,
 }
@@ -175,6 +176,7 @@ pub struct LineageRules {
     pub not_dataset_card_keys: Vec<String>,
     pub dataset_only_card_keys: Vec<String>,
     pub own_keys: Vec<String>,
+    pub own_distinctive_keys: Vec<String>,
     not_data: GlobSet,
     placeholders: RegexSet,
 }
@@ -285,6 +287,7 @@ impl LineageRules {
             not_dataset_card_keys: disc.not_dataset_card_keys,
             dataset_only_card_keys: disc.dataset_only_card_keys,
             own_keys: disc.own_keys,
+            own_distinctive_keys: disc.own_distinctive_keys,
             not_data: globs(&disc.not_data, file)?,
             placeholders: set(&disc.placeholders, file)?,
         })
