@@ -9,7 +9,7 @@ use super::discover::{doc_error, Context, Parsed};
 use super::doc::Doc;
 use super::own::parent_ref;
 use super::spec::{regex, LineageRules};
-use super::{license, DatasetRecord, Field, Parent, ParentRef, Requirement, SourceFormat, Span};
+use super::{license, DatasetRecord, Field, Parent, ParentRef, Period, Requirement, SourceFormat, Span};
 use crate::rules::Rule;
 use regex::Regex;
 use serde_json::Value;
@@ -319,6 +319,42 @@ fn markdown(text: &str, skip: usize) -> Vec<Section> {
     sections
 }
 
+/// The collection period a card's collection section states in prose ("collected in 2019 and
+/// 2020", "between 2021-03 and 2021-09"): from the earliest to the latest ISO date or year it
+/// names, with the prose kept as the period's text. `None` when it names no date.
+fn period_in(section: &Field<String>) -> Option<Period> {
+    // An ISO month or day always; a bare year only where prose dates something ("in 2019",
+    // "between 2019 and 2020", "2019–2020"), not a count ("2000 posts").
+    static DATE: OnceLock<Regex> = OnceLock::new();
+    const DATE_RE: &str = r"(?:19|20)\d{2}(?:-(?:0[1-9]|1[0-2])(?:-(?:[0-2]\d|3[01]))?)?";
+    let pattern = format!(
+        r"(?i)\b(?P<iso>(?:19|20)\d{{2}}-(?:0[1-9]|1[0-2])(?:-(?:[0-2]\d|3[01]))?)\b|\b(?:in|from|between|since|until|till|through|to|and|during|of|early|late|mid)\s+(?P<y1>{DATE_RE})(?:\s*[–—-]\s*(?P<y2>{DATE_RE}))?\b|\b(?P<a>(?:19|20)\d{{2}})\s*[–—-]\s*(?P<b>{DATE_RE})\b"
+    );
+    let re = DATE.get_or_init(|| Regex::new(&pattern).unwrap_or_else(|e| panic!("constant pattern: {e}")));
+    let mut found: Vec<String> = Vec::new();
+    for c in re.captures_iter(&section.value) {
+        for name in ["iso", "y1", "y2", "a", "b"] {
+            if let Some(m) = c.name(name) {
+                found.push(m.as_str().to_string());
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    // ISO dates and years order as text.
+    found.sort();
+    let at = section.at.clone();
+    let first = found.first().cloned();
+    let last = found.last().cloned().filter(|l| Some(l) != first.as_ref());
+    Some(Period {
+        start: first.map(|d| Field::new(d, at.clone())),
+        end: last.map(|d| Field::new(d, at.clone())),
+        text: Some(section.clone()),
+        at,
+    })
+}
+
 fn bullets(sections: &[Section]) -> Vec<(String, String, u32)> {
     static BULLET: OnceLock<Regex> = OnceLock::new();
     let re = regex(&BULLET, r"^\s*[-*+]\s+\*\*([^*]+?)\*\*\s*:?\s*(.*)$");
@@ -448,6 +484,7 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
         "initial data collection and normalization",
     ]);
     if let Some(c) = collection {
+        r.collection_period = period_in(&c);
         r.creation_method.get_or_insert(c.clone());
         r.preprocessing = Some(c);
     }
@@ -532,11 +569,37 @@ mod tests {
         assert_eq!(r.description.as_ref().unwrap().value, "Short reviews.");
         assert_eq!(r.owner.as_ref().unwrap().value, "The reviews team.");
         assert_eq!(r.intended_use.as_ref().unwrap().value, "Sentiment classification.");
+        assert!(r.collection_period.is_none(), "no collection section, no period");
         // With no id in the front matter, the licensing prose is read by its full SPDX name.
         let no_id = text.replace("licenses:\n- cc-by-sa-4.0\n", "");
         let mut out = Parsed::default();
         assert!(parse(&no_id, &cx, &mut out));
         assert_eq!(out.records[0].license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
+    }
+
+    #[test]
+    fn a_collection_period_is_read_from_the_collection_prose() {
+        let f = |t: &str| period_in(&Field::new(t.to_string(), Span::line(9)));
+        let p = f("Reviews were collected in 2020 and 2019, then cleaned.").unwrap();
+        assert_eq!(p.start.unwrap().value, "2019");
+        assert_eq!(p.end.unwrap().value, "2020");
+        let p = f("Crawled between 2021-03-02 and 2021-09.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2021-03-02".into(), "2021-09".into())
+        );
+        assert!(f("Crawled from forum threads; 2000 posts kept.").is_none());
+        let p = f("Posts from 2015–2017.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2015".into(), "2017".into())
+        );
+        let p = f("Posts 2015-2017.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2015".into(), "2017".into())
+        );
+        assert!(f("Collected in 2018.").unwrap().end.is_none());
     }
 
     #[test]
