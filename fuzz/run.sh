@@ -76,6 +76,8 @@ seeds() {
     gguf) find $t/models -type f -name '*.gguf' ;;
     chat_template) find $t/chat_templates -type f ;;
     prompts) find $t/prompts -type f ;;
+    # Every lineage fixture: metadata of every kind, and data files (read as metadata too).
+    lineage) find $t/lineage -type f -size -65k ! -name '*.py' ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
     oms) find $t/signing -type f -name '*.sig' ;;

@@ -418,9 +418,9 @@ fn lineage_section(
     }
     for l in &section.approved_licenses {
         let lic = license::normalise(l.get_ref(), rules);
-        if lic.spdx.is_none() && lic.hub_id.is_none() {
+        if lic.spdx.is_none() && lic.hub_id.is_none() && lic.private.is_none() {
             return Err(invalid(format!(
-                "line {}: [lineage] approved_licenses: `{}` is neither an SPDX expression nor a Hugging Face licence id",
+                "line {}: [lineage] approved_licenses: `{}` is neither an SPDX expression, a Hugging Face licence id nor a private-licence word (proprietary, internal…)",
                 line_of(l.span()),
                 l.get_ref()
             )));

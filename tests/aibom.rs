@@ -442,7 +442,7 @@ fn bom_rules_fire_on_positives_only() {
                 ("m/model.safetensors", sd.clone()),
                 ("m/README.md", card("datasets: [acme/known]\n").into_bytes()),
                 (
-                    "d/meta.json",
+                    "d/dataset_metadata.json",
                     br#"{"name": "known", "source": "https://huggingface.co/datasets/acme/known", "license": "mit"}"#
                         .to_vec(),
                 ),

@@ -4,10 +4,16 @@
 //! `creator`/`publisher`, `dateCreated`/`datePublished`/`dateModified`, `inLanguage`,
 //! `isBasedOn` and `prov:wasDerivedFrom` (parents), `distribution` `FileObject`s with a local
 //! `contentUrl` (verified by `sha256`/`md5`, `contentSize`), `recordSet` field names, and the
-//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionTimeframe` (or
-//! mlcroissant's `TimeFrame`), `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`,
-//! `rai:dataUseCases`, `rai:personalSensitiveInformation`. Keys are accepted bare or with their
-//! `sc:`, `cr:`, `rai:` or `schema:` prefix.
+//! RAI fields: `rai:dataCollection`, `rai:dataCollectionType`, `rai:dataCollectionRawData`
+//! (creation method), `rai:dataCollectionTimeframe` (collection period),
+//! `rai:dataPreprocessingProtocol`, `rai:dataManipulationProtocol`, `rai:dataImputationProtocol`
+//! (preprocessing), `rai:dataUseCases` (intended use), `rai:personalSensitiveInformation`
+//! (personal data). Keys are accepted bare, with their `sc:`, `schema:`, `cr:` or `rai:` prefix,
+//! or as full IRIs, and compared without regard to case (mlcroissant writes
+//! `rai:dataCollectionTimeFrame` and `rai:dataDataManipulationProtocol`); 1.1's language-tagged
+//! `name`/`description` are read in English, else their first language. A remote `FileObject`
+//! with a checksum counts as a listed file (not verified: no network reads); one inside an
+//! archive (`containedIn`) is covered by its archive.
 
 use super::discover::{Context, Parsed};
 use super::doc::{escape, Doc};
@@ -46,14 +52,33 @@ pub fn detect(doc: &Doc) -> bool {
     conforms || dataset
 }
 
-/// The first of `names` present in `obj`, with the key it was found under.
+/// Prefixes a Croissant key may be written with: compact (`rai:`, `cr:`, `sc:`), bare (the
+/// Hub's export maps `dataCollection` and `personalSensitiveInformation` to `cr:` in its
+/// context), or as full IRIs in expanded JSON-LD.
+const PREFIXES: &[&str] = &[
+    "",
+    "sc:",
+    "schema:",
+    "cr:",
+    "rai:",
+    "https://schema.org/",
+    "http://schema.org/",
+    "http://mlcommons.org/croissant/",
+    "http://mlcommons.org/croissant/RAI/",
+];
+
+/// The first of `names` present in `obj` (under any prefix, the name compared without
+/// regard to case: mlcroissant writes `rai:dataCollectionTimeFrame`, the RAI vocabulary
+/// `rai:dataCollectionTimeframe`), with the key it was found under. A name may carry its
+/// own prefix (`rai:dataUseCases`); it is matched without it.
 fn get<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(String, &'a Value)> {
     for n in names {
-        for prefix in ["", "sc:", "schema:", "cr:", "rai:"] {
-            let k = format!("{prefix}{n}");
-            if let Some(v) = obj.get(&k) {
-                if !v.is_null() {
-                    return Some((k, v));
+        let bare = n.rsplit_once(':').map_or(*n, |(_, b)| b);
+        for prefix in PREFIXES {
+            for (k, v) in obj {
+                let Some(rest) = k.strip_prefix(prefix) else { continue };
+                if rest.eq_ignore_ascii_case(bare) && !v.is_null() {
+                    return Some((k.clone(), v));
                 }
             }
         }
@@ -61,14 +86,51 @@ fn get<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(String, &'a V
     None
 }
 
-/// Strings of a value: a string, a list of strings, `{"@value": …}`, `{"@id": …}`.
+/// Strings of a value: a string, a list of strings, `{"@value": …}`, `{"@id": …}`, or a
+/// language map (`{"en": …}`, Croissant 1.1's language-tagged `name` and `description`:
+/// English first, else the first language).
 fn texts(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
         Value::Number(n) => vec![n.to_string()],
         Value::Array(items) => items.iter().flat_map(texts).collect(),
-        Value::Object(o) => o.get("@value").or_else(|| o.get("@id")).map(texts).unwrap_or_default(),
+        Value::Object(o) => {
+            if let Some(x) = o.get("@value").or_else(|| o.get("@id")) {
+                return texts(x);
+            }
+            if !o.is_empty()
+                && o.iter()
+                    .all(|(k, x)| !k.starts_with('@') && (x.is_string() || x.is_array()))
+            {
+                let en = o
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("en") || k.to_ascii_lowercase().starts_with("en-"));
+                return en
+                    .or_else(|| o.iter().next())
+                    .map(|(_, x)| texts(x))
+                    .unwrap_or_default();
+            }
+            Vec::new()
+        }
         _ => Vec::new(),
+    }
+}
+
+/// A licence item: an id or URL, or a `CreativeWork` with a `url`, `@id` or `name`.
+fn license_text(v: &Value) -> String {
+    match v {
+        Value::Object(o) if !o.contains_key("@value") => get(o, &["url", "@id", "identifier", "name"])
+            .map(|(_, x)| texts(x).join(" "))
+            .unwrap_or_default(),
+        other => texts(other).join(" "),
+    }
+}
+
+/// A list value (`distribution`, `recordSet`): an array, or one object standing alone.
+fn items(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(list) => list.iter().collect(),
+        other => vec![other],
     }
 }
 
@@ -105,9 +167,9 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| (format!("/{}/{i}", escape(&k)), texts(x).join(" ")))
+                .map(|(i, x)| (format!("/{}/{i}", escape(&k)), license_text(x)))
                 .collect(),
-            other => vec![(format!("/{}", escape(&k)), texts(other).join(" "))],
+            other => vec![(format!("/{}", escape(&k)), license_text(other))],
         };
         for (p, s) in list {
             if let Some(s) = rules.filled(&s) {
@@ -172,7 +234,11 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         }
     }
     // Responsible-AI fields.
-    let collection = [text(&["rai:dataCollection"]), text(&["rai:dataCollectionType"])];
+    let collection = [
+        text(&["rai:dataCollection"]),
+        text(&["rai:dataCollectionType"]),
+        text(&["rai:dataCollectionRawData"]),
+    ];
     let joined: Vec<&Field<String>> = collection.iter().flatten().collect();
     if let Some(first) = joined.first() {
         let t = joined.iter().map(|f| f.value.as_str()).collect::<Vec<_>>().join("\n");
@@ -211,7 +277,9 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
     }
     let prep = [
         text(&["rai:dataPreprocessingProtocol"]),
-        text(&["rai:dataManipulationProtocol"]),
+        // mlcroissant writes the manipulation protocol as `rai:dataDataManipulationProtocol`.
+        text(&["rai:dataManipulationProtocol", "rai:dataDataManipulationProtocol"]),
+        text(&["rai:dataImputationProtocol"]),
     ];
     r.preprocessing = prep.into_iter().flatten().next();
     r.intended_use = text(&["rai:dataUseCases"]);
@@ -222,10 +290,20 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         r.personal_data.statement = Some(st);
     }
     // Files.
-    if let Some((k, Value::Array(items))) = get(obj, &["distribution"]) {
-        for (i, item) in items.iter().enumerate() {
+    if let Some((k, dist)) = get(obj, &["distribution"]) {
+        let single = !dist.is_array();
+        for (i, item) in items(dist).into_iter().enumerate() {
             let Some(o) = item.as_object() else { continue };
-            let base = format!("/{}/{i}", escape(&k));
+            let base = if single {
+                format!("/{}", escape(&k))
+            } else {
+                format!("/{}/{i}", escape(&k))
+            };
+            // A member of an archive or a repository (`containedIn`) has no bytes of its own
+            // on disk; the archive it is in is what a checksum covers.
+            if get(o, &["containedIn"]).is_some() {
+                continue;
+            }
             let is_set = o
                 .get("@type")
                 .map(|t| texts(t).iter().any(|x| x.ends_with("FileSet")))
@@ -236,6 +314,17 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
             let url = texts(cu).join("");
             let url_at = doc.span(&format!("{base}/{}", escape(&ck)));
             if url.contains("://") {
+                // A remote file with a checksum is listed, though llmguard reads no network to
+                // verify it (a placeholder "checksum" such as a URL does not count).
+                let summed = ["sha256", "md5"].iter().any(|k| {
+                    get(o, &[k]).is_some_and(|(_, d)| {
+                        let t = texts(d).join("");
+                        !t.contains("://") && !t.trim().is_empty()
+                    })
+                });
+                if summed && !is_set {
+                    r.remote_files.push(Field::new(url.clone(), url_at.clone()));
+                }
                 r.urls.push(Field::new(url, url_at));
                 continue;
             }
@@ -262,6 +351,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
                 sha256: digest(Algorithm::Sha256, "sha256"),
                 md5: digest(Algorithm::Md5, "md5"),
                 md5_text_normalised: false,
+                sha256_universal: false,
                 size,
                 kind: FileKind::File,
                 dependency: false,
@@ -269,9 +359,13 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
         }
     }
     // Field names of every record set (and their sub-fields).
-    if let Some((k, Value::Array(sets))) = get(obj, &["recordSet"]) {
-        for (i, set) in sets.iter().enumerate() {
-            fields(set, &format!("/{}/{i}", escape(&k)), doc, &mut r.schema_fields, 0);
+    if let Some((k, sets)) = get(obj, &["recordSet"]) {
+        if sets.is_array() {
+            for (i, set) in items(sets).into_iter().enumerate() {
+                fields(set, &format!("/{}/{i}", escape(&k)), doc, &mut r.schema_fields, 0);
+            }
+        } else {
+            fields(sets, &format!("/{}", escape(&k)), doc, &mut r.schema_fields, 0);
         }
     }
     r.cannot_express = vec![
@@ -288,18 +382,21 @@ fn fields(v: &Value, pointer: &str, doc: &Doc, out: &mut Vec<Field<String>>, dep
         return;
     }
     for key in ["field", "cr:field", "subField", "cr:subField"] {
-        if let Some(Value::Array(list)) = o.get(key) {
-            for (j, f) in list.iter().enumerate() {
-                let p = format!("{pointer}/{}/{j}", escape(key));
-                if let Some(name) = f
-                    .as_object()
-                    .and_then(|fo| get(fo, &["name"]))
-                    .map(|(_, n)| texts(n).join(" "))
-                {
-                    out.push(Field::new(name, doc.span(&format!("{p}/name"))));
-                }
-                fields(f, &p, doc, out, depth + 1);
+        let Some(value) = o.get(key) else { continue };
+        for (j, f) in items(value).into_iter().enumerate() {
+            let p = if value.is_array() {
+                format!("{pointer}/{}/{j}", escape(key))
+            } else {
+                format!("{pointer}/{}", escape(key))
+            };
+            if let Some((nk, name)) = f
+                .as_object()
+                .and_then(|fo| get(fo, &["name"]))
+                .map(|(nk, n)| (nk, texts(n).join(" ")))
+            {
+                out.push(Field::new(name, doc.span(&format!("{p}/{}", escape(&nk)))));
             }
+            fields(f, &p, doc, out, depth + 1);
         }
     }
 }

@@ -181,6 +181,41 @@ pub fn parse_file(meta: &MetadataFile, root: &Path, opts: &DiscoverOptions) -> P
     )
 }
 
+/// Parse `bytes` as the content of `meta` (named `meta.path`), exactly as `parse_file` does
+/// after reading a file: by name and content, without touching the file itself. This is the
+/// entry point of the `lineage` fuzz target.
+pub fn parse_bytes(meta: &MetadataFile, bytes: &[u8], root: &Path, opts: &DiscoverOptions) -> Parsed {
+    let rules = LineageRules::shared();
+    let name = meta
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    let mut out = Parsed {
+        size: bytes.len() as u64,
+        ..Parsed::default()
+    };
+    let card = lower == "readme.md";
+    let structured = matches!(ext, "json" | "jsonld" | "yaml" | "yml");
+    let manifest = rules.is_manifest_name(&name);
+    let named = meta.explicit || rules.is_metadata_name(&name) || manifest || ext == "dvc" || lower == "dvc.lock";
+    let Some(text) = utf8(meta, bytes.to_vec(), &mut out) else {
+        return out;
+    };
+    if bytes.len() < 1024 {
+        if let Some(p) = lfs::parse(&text, meta) {
+            out.format = Some(SourceFormat::GitLfsPointer);
+            out.records.push(p);
+            return out;
+        }
+    }
+    parse_text(
+        meta, &text, &lower, ext, card, structured, manifest, named, root, opts, out,
+    )
+}
+
 fn read_text(meta: &MetadataFile, size: u64, out: &mut Parsed) -> Option<String> {
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(16 << 20));
     let read = std::fs::File::open(&meta.path).and_then(|f| f.take(size.saturating_add(1)).read_to_end(&mut bytes));
@@ -189,6 +224,11 @@ fn read_text(meta: &MetadataFile, size: u64, out: &mut Parsed) -> Option<String>
             .push(finding(Rule::UnreadableFile, meta, 0, format!("cannot read: {e}")).key("read"));
         return None;
     }
+    utf8(meta, bytes, out)
+}
+
+/// The bytes as text; a named metadata file that is not UTF-8 is a finding.
+fn utf8(meta: &MetadataFile, bytes: Vec<u8>, out: &mut Parsed) -> Option<String> {
     match String::from_utf8(bytes) {
         Ok(s) => Some(s),
         // Binary files are not metadata; a named metadata file that is not UTF-8 is broken.
@@ -272,9 +312,18 @@ fn parse_text(
         if croissant::detect(&doc) {
             out.format = Some(SourceFormat::Croissant);
             croissant::parse(&doc, &cx, &mut out);
-        } else if own::detect(&doc, rules) {
+        } else if own::detect(&doc, rules, named) {
             out.format = Some(SourceFormat::Llmguard);
             own::parse(&doc, &cx, &mut out);
+        } else if own::detect_list(&doc, rules, named) {
+            // A script that keeps the metadata of several datasets as one JSON list.
+            out.format = Some(SourceFormat::Llmguard);
+            let n = doc.value.as_array().map_or(0, Vec::len);
+            for i in 0..n {
+                if let Some(element) = doc.element(i) {
+                    own::parse(&element, &cx, &mut out);
+                }
+            }
         } else if meta.explicit {
             out.findings.push(not_metadata(meta));
         }

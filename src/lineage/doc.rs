@@ -28,7 +28,10 @@ pub struct DocError {
 #[derive(Debug, Clone)]
 pub struct Doc {
     pub value: Value,
-    positions: BTreeMap<String, (u32, u32)>,
+    positions: std::sync::Arc<BTreeMap<String, (u32, u32)>>,
+    /// The JSON pointer of `value` in its file (empty for the whole document; `/3` for the
+    /// fourth record of a file that holds a list of records).
+    prefix: String,
 }
 
 fn u32_of(n: u64) -> u32 {
@@ -55,7 +58,11 @@ impl Doc {
             let (line, col) = lines.position(offset);
             positions.insert(pointer, (line.saturating_add(first_line - 1), col));
         }
-        Ok(Doc { value, positions })
+        Ok(Doc {
+            value,
+            positions: std::sync::Arc::new(positions),
+            prefix: String::new(),
+        })
     }
 
     /// Parse YAML (one document). `first_line` is the line of the text's first line in its file.
@@ -86,12 +93,29 @@ impl Doc {
         let mut positions = BTreeMap::new();
         let mut path = String::new();
         let value = flatten(node, &mut path, &mut positions, first_line - 1);
-        Ok(Doc { value, positions })
+        Ok(Doc {
+            value,
+            positions: std::sync::Arc::new(positions),
+            prefix: String::new(),
+        })
+    }
+
+    /// The element `index` of an array document, as a document of its own whose pointers
+    /// and positions stay those of the file.
+    pub fn element(&self, index: usize) -> Option<Doc> {
+        let value = self.value.as_array()?.get(index)?.clone();
+        Some(Doc {
+            value,
+            positions: self.positions.clone(),
+            prefix: format!("{}/{index}", self.prefix),
+        })
     }
 
     /// Where the value at `pointer` is; the nearest ancestor's position when the pointer
     /// itself has none (the document's first line for the root).
     pub fn span(&self, pointer: &str) -> Span {
+        let full = format!("{}{pointer}", self.prefix);
+        let pointer = full.as_str();
         let mut p = pointer;
         loop {
             if let Some((line, column)) = self.positions.get(p) {
@@ -255,6 +279,12 @@ mod tests {
         let e = Doc::json("{\n \"a\": 1,\n}", 1).unwrap_err();
         assert_eq!(e.line, 3);
         assert!(Doc::json(&"[".repeat(200), 1).unwrap_err().limit);
+        let list = Doc::json("[\n {\"a\": 1},\n {\"a\": 2,\n  \"b\": 3}\n]\n", 1).unwrap();
+        let second = list.element(1).unwrap();
+        assert_eq!(second.value["b"], 3);
+        assert_eq!(second.span("/b").line, 4);
+        assert_eq!(second.span("/b").key_path.as_deref(), Some("/1/b"));
+        assert!(list.element(2).is_none());
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn entries(doc: &Doc, pointer: &str, wdir: &str, dependency: bool, cx: &Context,
             sha256: None,
             md5: md5.map(|(f, _)| f),
             md5_text_normalised: item.get("hash").and_then(Value::as_str) != Some("md5"),
+            sha256_universal: false,
             size: item
                 .get("size")
                 .and_then(Value::as_u64)

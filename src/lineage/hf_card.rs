@@ -9,7 +9,7 @@ use super::discover::{doc_error, Context, Parsed};
 use super::doc::Doc;
 use super::own::parent_ref;
 use super::spec::{regex, LineageRules};
-use super::{license, DatasetRecord, Field, Parent, ParentRef, Requirement, SourceFormat, Span};
+use super::{license, DatasetRecord, Field, Parent, ParentRef, Period, Requirement, SourceFormat, Span};
 use crate::rules::Rule;
 use regex::Regex;
 use serde_json::Value;
@@ -52,6 +52,15 @@ fn strs(v: &Value) -> Vec<String> {
     }
 }
 
+/// `[Text](#anchor)` as `Text` (the datasets library's old template links its headings).
+fn unlink(title: &str) -> &str {
+    title
+        .strip_prefix('[')
+        .and_then(|t| t.split_once("]("))
+        .filter(|(_, rest)| rest.ends_with(')'))
+        .map_or(title, |(text, _)| text.trim())
+}
+
 fn label_norm(s: &str) -> String {
     s.to_ascii_lowercase()
         .replace("[optional]", "")
@@ -73,7 +82,13 @@ pub fn parse(text: &str, cx: &Context, out: &mut Parsed) -> bool {
             match Doc::yaml(&yaml, first) {
                 Ok(doc) => {
                     if let Some(obj) = doc.value.as_object() {
-                        is_card = rules.card_keys.iter().any(|k| obj.contains_key(k));
+                        let has = |keys: &[String]| keys.iter().any(|k| obj.contains_key(k));
+                        // A model card or a Space has the same README.md and `license` key.
+                        let elsewhere = has(&rules.not_dataset_card_keys) && !has(&rules.dataset_only_card_keys);
+                        is_card = has(&rules.card_keys) && !elsewhere;
+                        if elsewhere {
+                            return false;
+                        }
                         if is_card {
                             front(&doc, cx, &mut r, out, rules);
                         }
@@ -287,7 +302,7 @@ fn markdown(text: &str, skip: usize) -> Vec<Section> {
         line = kept;
         let t = line.trim();
         if let Some(h) = t.strip_prefix('#') {
-            let title = h.trim_start_matches('#').trim();
+            let title = unlink(h.trim_start_matches('#').trim().trim_end_matches('#').trim());
             if h.starts_with([' ', '#']) || h.is_empty() {
                 sections.push(Section {
                     title: title.to_string(),
@@ -302,6 +317,42 @@ fn markdown(text: &str, skip: usize) -> Vec<Section> {
         }
     }
     sections
+}
+
+/// The collection period a card's collection section states in prose ("collected in 2019 and
+/// 2020", "between 2021-03 and 2021-09"): from the earliest to the latest ISO date or year it
+/// names, with the prose kept as the period's text. `None` when it names no date.
+fn period_in(section: &Field<String>) -> Option<Period> {
+    // An ISO month or day always; a bare year only where prose dates something ("in 2019",
+    // "between 2019 and 2020", "2019–2020"), not a count ("2000 posts").
+    static DATE: OnceLock<Regex> = OnceLock::new();
+    const DATE_RE: &str = r"(?:19|20)\d{2}(?:-(?:0[1-9]|1[0-2])(?:-(?:[0-2]\d|3[01]))?)?";
+    let pattern = format!(
+        r"(?i)\b(?P<iso>(?:19|20)\d{{2}}-(?:0[1-9]|1[0-2])(?:-(?:[0-2]\d|3[01]))?)\b|\b(?:in|from|between|since|until|till|through|to|and|during|of|early|late|mid)\s+(?P<y1>{DATE_RE})(?:\s*[–—-]\s*(?P<y2>{DATE_RE}))?\b|\b(?P<a>(?:19|20)\d{{2}})\s*[–—-]\s*(?P<b>{DATE_RE})\b"
+    );
+    let re = DATE.get_or_init(|| Regex::new(&pattern).unwrap_or_else(|e| panic!("constant pattern: {e}")));
+    let mut found: Vec<String> = Vec::new();
+    for c in re.captures_iter(&section.value) {
+        for name in ["iso", "y1", "y2", "a", "b"] {
+            if let Some(m) = c.name(name) {
+                found.push(m.as_str().to_string());
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    // ISO dates and years order as text.
+    found.sort();
+    let at = section.at.clone();
+    let first = found.first().cloned();
+    let last = found.last().cloned().filter(|l| Some(l) != first.as_ref());
+    Some(Period {
+        start: first.map(|d| Field::new(d, at.clone())),
+        end: last.map(|d| Field::new(d, at.clone())),
+        text: Some(section.clone()),
+        at,
+    })
 }
 
 fn bullets(sections: &[Section]) -> Vec<(String, String, u32)> {
@@ -343,6 +394,13 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
     let mut homepage = None;
     for (label, value, line) in bullets(sections) {
         let Some(value) = filled(&value) else { continue };
+        let linky = matches!(
+            label.as_str(),
+            "repository" | "homepage" | "paper" | "demo" | "leaderboard" | "point of contact"
+        );
+        if linky && matches!(value.to_ascii_lowercase().as_str(), "none" | "n/a" | "na" | "-") {
+            continue;
+        }
         let at = Span::line(line);
         let url_of = |v: &str| {
             static LINK: OnceLock<Regex> = OnceLock::new();
@@ -392,11 +450,16 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
         r.source.extend(homepage);
     }
     let title = |s: &Section| label_norm(&s.title);
-    let find = |names: &[&str]| sections.iter().find(|s| names.contains(&title(s).as_str()));
+    // The first section of one of `names` that says something (the old template's "Dataset
+    // Description" holds only bullets; its prose is under "Dataset Summary").
     let section_text = |names: &[&str]| -> Option<Field<String>> {
-        let s = find(names)?;
-        let (text, line) = prose(s)?;
-        rules.filled(&text).map(|t| Field::new(t, Span::line(line)))
+        sections
+            .iter()
+            .filter(|s| names.contains(&title(s).as_str()))
+            .find_map(|s| {
+                let (text, line) = prose(s)?;
+                rules.filled(&text).map(|t| Field::new(t, Span::line(line)))
+            })
     };
     static CARD_FOR: OnceLock<Regex> = OnceLock::new();
     let card_for = regex(&CARD_FOR, r"(?i)^dataset card for\s+(.+)$");
@@ -411,17 +474,40 @@ fn body(sections: &[Section], _text: &str, _skip: usize, r: &mut DatasetRecord, 
         });
     }
     r.description = section_text(&["dataset description", "dataset summary"]);
-    r.intended_use = section_text(&["direct use"]).or_else(|| section_text(&["uses"]));
+    // The datasets library's old template has no Uses section; the tasks it says the data
+    // supports are its stated use.
+    r.intended_use = section_text(&["direct use"])
+        .or_else(|| section_text(&["uses"]))
+        .or_else(|| section_text(&["supported tasks and leaderboards", "supported tasks"]));
     let collection = section_text(&[
         "data collection and processing",
         "initial data collection and normalization",
     ]);
     if let Some(c) = collection {
+        r.collection_period = period_in(&c);
         r.creation_method.get_or_insert(c.clone());
         r.preprocessing = Some(c);
     }
     if let Some(c) = section_text(&["dataset card contact", "dataset card contacts"]) {
         r.contact.get_or_insert(c);
+    }
+    if r.owner.is_none() {
+        r.owner = section_text(&["dataset curators"]);
+    }
+    // The old template's "Licensing Information" prose, when no licence id was given: a
+    // licence URL in it, else the text (a full SPDX name reads as its id; other prose is
+    // reported as not a licence id).
+    if r.license.is_empty() {
+        if let Some(l) = section_text(&["licensing information", "license", "licence"]) {
+            static URL: OnceLock<Regex> = OnceLock::new();
+            let re = regex(&URL, r"https?://[^\s)>\]]+");
+            let from_url = re
+                .find_iter(&l.value)
+                .map(|m| license::normalise(m.as_str().trim_end_matches(['.', ',']), rules))
+                .find(|x| x.spdx.is_some());
+            let lic = from_url.unwrap_or_else(|| license::normalise(&l.value, rules));
+            r.license.push(Field::new(lic, l.at));
+        }
     }
     if let Some(st) = section_text(&["personal and sensitive information"]) {
         let none = rules.says_no_personal_data(&st.value);
@@ -440,6 +526,113 @@ mod tests {
         assert_eq!(front_matter("---\na: 1\n---\n# x\n"), Some(Ok(("a: 1\n".into(), 2, 3))));
         assert!(front_matter("---\na: 1\n").unwrap().is_err());
         assert_eq!(front_matter("# no front matter\n"), None);
+    }
+
+    /// An older card: plural keys, linked headings, link-wrapped placeholders, the old
+    /// section names (curators, licensing information, supported tasks).
+    #[test]
+    fn reads_the_old_card_layout() {
+        let text = "---\nlicenses:\n- cc-by-sa-4.0\nlanguages:\n- en\n- fr\npretty_name: Reviews\n---\n\n\
+            # Dataset Card for Reviews\n\n## [Dataset Description](#dataset-description)\n\n\
+            - **Homepage:** [Reviews](https://reviews.example.org/)\n\
+            - **Repository:** [More Information Needed](https://github.com/huggingface/datasets/blob/master/CONTRIBUTING.md)\n\
+            - **Paper:** None\n\n### [Dataset Summary](#dataset-summary)\n\nShort reviews.\n\n\
+            ### Supported Tasks and Leaderboards\n\nSentiment classification.\n\n\
+            ### Dataset Curators\n\nThe reviews team.\n\n### Licensing Information\n\n\
+            Creative Commons Attribution-ShareAlike 4.0 International.\n";
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let meta = super::super::MetadataFile {
+            display: "README.md".into(),
+            path: root.join("README.md"),
+            relative: "README.md".into(),
+            explicit: false,
+        };
+        let opts = super::super::DiscoverOptions::default();
+        let cx = Context {
+            meta: &meta,
+            root: &root,
+            opts: &opts,
+        };
+        let mut out = Parsed::default();
+        assert!(parse(text, &cx, &mut out));
+        let r = &out.records[0];
+        assert_eq!(r.license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
+        assert_eq!(r.languages, vec!["en", "fr"]);
+        let src: Vec<&str> = r.source.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(
+            src,
+            vec!["https://reviews.example.org/"],
+            "the placeholder link is no source"
+        );
+        assert!(r.urls.iter().all(|u| !u.value.contains("CONTRIBUTING")));
+        assert_eq!(r.description.as_ref().unwrap().value, "Short reviews.");
+        assert_eq!(r.owner.as_ref().unwrap().value, "The reviews team.");
+        assert_eq!(r.intended_use.as_ref().unwrap().value, "Sentiment classification.");
+        assert!(r.collection_period.is_none(), "no collection section, no period");
+        // With no id in the front matter, the licensing prose is read by its full SPDX name.
+        let no_id = text.replace("licenses:\n- cc-by-sa-4.0\n", "");
+        let mut out = Parsed::default();
+        assert!(parse(&no_id, &cx, &mut out));
+        assert_eq!(out.records[0].license[0].value.spdx.as_deref(), Some("CC-BY-SA-4.0"));
+    }
+
+    #[test]
+    fn a_collection_period_is_read_from_the_collection_prose() {
+        let f = |t: &str| period_in(&Field::new(t.to_string(), Span::line(9)));
+        let p = f("Reviews were collected in 2020 and 2019, then cleaned.").unwrap();
+        assert_eq!(p.start.unwrap().value, "2019");
+        assert_eq!(p.end.unwrap().value, "2020");
+        let p = f("Crawled between 2021-03-02 and 2021-09.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2021-03-02".into(), "2021-09".into())
+        );
+        assert!(f("Crawled from forum threads; 2000 posts kept.").is_none());
+        let p = f("Posts from 2015–2017.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2015".into(), "2017".into())
+        );
+        let p = f("Posts 2015-2017.").unwrap();
+        assert_eq!(
+            (p.start.unwrap().value, p.end.unwrap().value),
+            ("2015".into(), "2017".into())
+        );
+        assert!(f("Collected in 2018.").unwrap().end.is_none());
+    }
+
+    #[test]
+    fn model_cards_and_spaces_are_not_dataset_cards() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let meta = super::super::MetadataFile {
+            display: "README.md".into(),
+            path: root.join("README.md"),
+            relative: "README.md".into(),
+            explicit: false,
+        };
+        let opts = super::super::DiscoverOptions::default();
+        let cx = Context {
+            meta: &meta,
+            root: &root,
+            opts: &opts,
+        };
+        for text in [
+            "---\nlicense: apache-2.0\nlibrary_name: transformers\npipeline_tag: text-generation\n---\n# Model\n",
+            "---\ntitle: Demo\nemoji: 🚀\nsdk: gradio\nlicense: mit\n---\n",
+        ] {
+            let mut out = Parsed::default();
+            assert!(!parse(text, &cx, &mut out), "{text}");
+            assert!(out.records.is_empty() && out.findings.is_empty());
+        }
+        // A dataset card that also names a base model is still a dataset card.
+        let mut out = Parsed::default();
+        assert!(parse(
+            "---\nlicense: mit\nbase_model: x\ntask_categories: [text-generation]\n---\n",
+            &cx,
+            &mut out
+        ));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn parse(text: &str, meta: &MetadataFile) -> Option<DatasetRecord> {
         sha256: Some(oid),
         md5: None,
         md5_text_normalised: false,
+        sha256_universal: false,
         size,
         kind: FileKind::LfsPointer,
         dependency: false,

@@ -33,7 +33,8 @@ pub mod own;
 pub mod spec;
 
 pub use discover::{
-    discover, discover_targets, parse_file, resolve_data_path, DiscoverOptions, Discovered, MetadataFile, Parsed,
+    discover, discover_targets, parse_bytes, parse_file, resolve_data_path, DiscoverOptions, Discovered, MetadataFile,
+    Parsed,
 };
 
 use schemars::JsonSchema;
@@ -222,6 +223,10 @@ pub struct License {
     /// A Hugging Face Hub licence id that is not an SPDX id (`other`, `openrail`, `llama3`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_id: Option<String>,
+    /// A word that names a non-public licence (`proprietary`, `internal`): understood, but it
+    /// needs an explicit approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<String>,
     /// Deprecated SPDX ids used in the expression (`GPL-3.0`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deprecated: Vec<String>,
@@ -321,6 +326,10 @@ pub struct DataFile {
     /// DVC without `hash: md5` (DVC 2.x) hashes text files after converting CRLF to LF.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub md5_text_normalised: bool,
+    /// The sha256 was computed by `shasum -U` (universal newlines: CRLF and lone CR read as LF
+    /// in text files), marked `U` (or `^` by older versions) before the name in a manifest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sha256_universal: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<Field<u64>>,
     pub kind: FileKind,
@@ -476,12 +485,20 @@ pub struct DatasetRecord {
     pub dataset_digest: Option<Field<DigestDecl>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<DataFile>,
+    /// Data files listed by URL with a checksum (Croissant `FileObject`s on a server): listed,
+    /// but not verified — llmguard reads nothing from the network.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_files: Vec<Field<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
     /// Every other URL the metadata holds (homepage, paper, file URLs), for the hygiene checks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<Field<String>>,
-    /// Other dates (statistics' date range, publication and modification dates).
+    /// The period the records cover (`statistics.date_range`), as opposed to when they were
+    /// collected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<Period>,
+    /// Other dates (publication and modification dates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<Field<String>>,
     /// Required fields this source format has no place for.
@@ -523,8 +540,10 @@ impl DatasetRecord {
             row_count: None,
             dataset_digest: None,
             files: Vec::new(),
+            remote_files: Vec::new(),
             parents: Vec::new(),
             urls: Vec::new(),
+            date_range: None,
             dates: Vec::new(),
             cannot_express: Vec::new(),
         }
@@ -549,7 +568,12 @@ impl DatasetRecord {
             Requirement::PersonalData => p.contains_pii.is_some(),
             Requirement::LegalBasis => p.legal_basis.is_some(),
             Requirement::Retention => p.retention.is_some(),
-            Requirement::Files => self.files.iter().any(|f| !f.dependency),
+            // MLOps metadata states its bytes as one `hash` of the dataset.
+            Requirement::Files => {
+                self.files.iter().any(|f| !f.dependency)
+                    || self.dataset_digest.is_some()
+                    || !self.remote_files.is_empty()
+            }
         }
     }
 

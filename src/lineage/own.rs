@@ -292,6 +292,12 @@ pub struct ParentDetail {
     /// URL of an external parent dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Name of the parent (resolved like an id when no id is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Version of the parent that was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
     /// The parent's licence (SPDX), checked against this dataset's licence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
@@ -320,10 +326,90 @@ pub fn json_schema() -> String {
 }
 
 /// Whether a parsed JSON/YAML document is in this format: `lineage_version`, or at least two
-/// of its fields (MLOps metadata has no marker of its own).
-pub fn detect(doc: &Doc, rules: &LineageRules) -> bool {
+/// of its fields (MLOps metadata has no marker of its own) of which one only dataset metadata
+/// has (`hash`, `contains_pii`, `row_count`…) — `name`, `version` and `license` alone are a
+/// `package.json`. A file named like metadata (`named`: `*metadata*.json`…) needs only the two.
+pub fn detect(doc: &Doc, rules: &LineageRules, named: bool) -> bool {
     let Some(obj) = doc.value.as_object() else { return false };
-    obj.contains_key("lineage_version") || rules.own_keys.iter().filter(|k| obj.contains_key(k.as_str())).count() >= 2
+    let count = |keys: &[String]| keys.iter().filter(|k| obj.contains_key(k.as_str())).count();
+    obj.contains_key("lineage_version")
+        || (count(&rules.own_keys) >= 2 && (named || count(&rules.own_distinctive_keys) >= 1))
+}
+
+/// Whether a document is a list of records in this format (every element an object, the
+/// first one detected as this format).
+pub fn detect_list(doc: &Doc, rules: &LineageRules, named: bool) -> bool {
+    let Some(items) = doc.value.as_array() else {
+        return false;
+    };
+    !items.is_empty() && items.iter().all(Value::is_object) && doc.element(0).is_some_and(|d| detect(&d, rules, named))
+}
+
+/// Values written the way scripts write them, read as what they clearly mean where the
+/// format wants a number or a boolean: `"1024"` and `1024.0` as 1024, `"true"`/`"yes"` and
+/// `1` as true, `"false"`/`"no"` and `0` as false. Anything else is left for the typed read
+/// to report (`LIN003`).
+fn coerce(v: &mut Value, schema: &Value, root: &Value) {
+    let s = resolve(schema, root);
+    let types: Vec<&str> = match s.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    // A list of steps written as plain strings: each string is a step's description.
+    if v.is_string()
+        && types.contains(&"object")
+        && s.get("properties")
+            .is_some_and(|p| p.get("description").is_some() && p.get("operator").is_some())
+    {
+        let text = std::mem::take(v);
+        *v = serde_json::json!({ "description": text });
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                for (k, item) in map.iter_mut() {
+                    if let Some(ps) = props.get(k) {
+                        coerce(item, ps, root);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = s.get("items") {
+                for item in items {
+                    coerce(item, is, root);
+                }
+            }
+        }
+        Value::String(text) if types.contains(&"integer") => {
+            let t = text.trim();
+            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(n) = t.parse::<u64>() {
+                    *v = Value::from(n);
+                }
+            }
+        }
+        Value::Number(n) if types.contains(&"integer") && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..9.0e15).contains(f)) {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let whole = f as u64;
+                *v = Value::from(whole);
+            }
+        }
+        Value::String(text) if types.contains(&"boolean") => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" => *v = Value::Bool(true),
+            "false" | "no" => *v = Value::Bool(false),
+            _ => {}
+        },
+        Value::Number(n) if types.contains(&"boolean") => match n.as_u64() {
+            Some(1) => *v = Value::Bool(true),
+            Some(0) => *v = Value::Bool(false),
+            _ => {}
+        },
+        _ => {}
+    }
 }
 
 /// The template `--create-template` writes: every field, with placeholders that count as
@@ -412,14 +498,26 @@ fn schema_value() -> Value {
 
 /// The object schema `s` stands for (following `$ref`, and the object branch of `anyOf`).
 fn resolve<'a>(s: &'a Value, root: &'a Value) -> &'a Value {
+    resolve_at(s, root, 0)
+}
+
+/// `resolve`, following a `$ref` to a definition that is itself a choice (an untagged enum
+/// such as `ParentSpec`: a string or `ParentDetail`), a few levels deep at most.
+fn resolve_at<'a>(s: &'a Value, root: &'a Value, depth: u8) -> &'a Value {
+    if depth > 8 {
+        return s;
+    }
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or("");
-        return root.get("$defs").and_then(|d| d.get(name)).unwrap_or(s);
+        return match root.get("$defs").and_then(|d| d.get(name)) {
+            Some(def) => resolve_at(def, root, depth + 1),
+            None => s,
+        };
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(list) = s.get(key).and_then(Value::as_array) {
             for alt in list {
-                let r = resolve(alt, root);
+                let r = resolve_at(alt, root, depth + 1);
                 if r.get("properties").is_some() {
                     return r;
                 }
@@ -609,34 +707,47 @@ fn similar(a: &str, b: &str) -> bool {
     edits + (x.len() - i) + (y.len() - j) <= 1
 }
 
-/// Deserialize the document field by field: a field of the wrong type is a `LIN003` finding at
-/// its exact path and is left unset; the others are read.
+/// Deserialize the document field by field: a value of the wrong type is a `LIN003` finding
+/// at its exact path and is left unset — only that value: a bad member of an object is
+/// removed, a bad element of a list is replaced by an empty one that the reader skips, and
+/// the rest of the field is still read (one unreadable `compliance_status` member does not
+/// unset the other twelve).
 fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
-    let Some(obj) = doc.value.as_object() else {
+    let schema = schema_value();
+    let mut value = doc.value.clone();
+    coerce(&mut value, &schema, &schema);
+    let Some(obj) = value.as_object() else {
         return LineageMetadata::default();
     };
     let mut good = serde_json::Map::new();
+    let mut reported = std::collections::BTreeSet::new();
     for (k, v) in obj {
-        let one = Value::Object(std::iter::once((k.clone(), v.clone())).collect());
-        match serde_path_to_error::deserialize::<_, LineageMetadata>(one) {
-            Ok(_) => {
-                good.insert(k.clone(), v.clone());
-            }
-            Err(e) => {
-                let pointer: String = e
-                    .path()
-                    .iter()
-                    .filter_map(|seg| match seg {
-                        serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape(key))),
-                        serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-                        serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => None,
-                    })
-                    .collect();
-                let pointer = if pointer.is_empty() {
-                    format!("/{}", escape(k))
-                } else {
-                    pointer
-                };
+        let key = format!("/{}", escape(k));
+        let mut v = v.clone();
+        for _ in 0..64 {
+            let one = Value::Object(std::iter::once((k.clone(), v.clone())).collect());
+            let e = match serde_path_to_error::deserialize::<_, LineageMetadata>(one) {
+                Ok(_) => {
+                    good.insert(k.clone(), v);
+                    break;
+                }
+                Err(e) => e,
+            };
+            let pointer: String = e
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape(key))),
+                    serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                    serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect();
+            let pointer = if pointer.starts_with(&key) {
+                pointer
+            } else {
+                key.clone()
+            };
+            if reported.insert(pointer.clone()) {
                 let why = e.into_inner().to_string();
                 let why = if why.contains("did not match any variant") {
                     "not one of the accepted shapes".to_string()
@@ -647,14 +758,52 @@ fn typed(doc: &Doc, cx: &Context, out: &mut Parsed) -> LineageMetadata {
                     cx.finding(
                         Rule::LineageInvalidValue,
                         &doc.span(&pointer),
-                        format!("`{pointer}` cannot be read: {why}; the field is treated as not set"),
+                        format!("`{pointer}` cannot be read: {why}; the value is treated as not set"),
                     )
                     .key(format!("type:{pointer}")),
                 );
             }
+            if !drop_value(&mut v, &pointer[key.len()..]) {
+                break;
+            }
         }
     }
     serde_json::from_value(Value::Object(good)).unwrap_or_default()
+}
+
+/// Take the value at `inner` (a pointer into `v`) out of the way: a member is removed, a list
+/// element replaced by the next of `{}`, `{"path": ""}` and `""` (empty values every reader
+/// skips). `false` when there is nothing left to try: the whole field is dropped.
+fn drop_value(v: &mut Value, inner: &str) -> bool {
+    let Some((parent, last)) = inner.rsplit_once('/') else {
+        return false;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match v.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.remove(&last).is_some(),
+        Some(Value::Array(items)) => {
+            let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) else {
+                return false;
+            };
+            let empties = [
+                Value::Object(serde_json::Map::new()),
+                serde_json::json!({"path": ""}),
+                Value::String(String::new()),
+            ];
+            let next = match empties.iter().position(|e| e == item) {
+                None => Some(0),
+                Some(i) => (i + 1 < empties.len()).then_some(i + 1),
+            };
+            match next {
+                Some(i) => {
+                    *item = empties[i].clone();
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Read a document of this format into a record.
@@ -742,6 +891,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
             sha256: digest(super::Algorithm::Sha256, "sha256", &f.sha256),
             md5: digest(super::Algorithm::Md5, "md5", &f.md5),
             md5_text_normalised: false,
+            sha256_universal: false,
             size: f
                 .size_bytes
                 .map(|n| Field::new(n, doc.span(&format!("{base}/size_bytes")))),
@@ -817,7 +967,15 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
                     .and_then(|s| rules.filled(s))
                     .map(ParentRef::Url)
                     .or_else(|| d.path.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Path))
-                    .or_else(|| d.id.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id));
+                    .or_else(|| d.id.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id))
+                    .or_else(|| d.name.as_deref().and_then(|s| rules.filled(s)).map(ParentRef::Id));
+                if reference.is_none() {
+                    out.findings.push(cx.finding(
+                        Rule::LineageInvalidValue,
+                        &at,
+                        format!("`/source_datasets/{i}` names no parent: give its `id`, `name`, `path` or `url`"),
+                    ));
+                }
                 (reference, d.license.as_deref().and_then(|s| rules.filled(s)))
             }
         };
@@ -835,8 +993,16 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
     if let Some(st) = &m.statistics {
         r.languages = st.languages.clone().unwrap_or_default();
         if let Some(dr) = &st.date_range {
-            r.dates.extend(text("/statistics/date_range/start", &dr.start));
-            r.dates.extend(text("/statistics/date_range/end", &dr.end));
+            let start = text("/statistics/date_range/start", &dr.start);
+            let end = text("/statistics/date_range/end", &dr.end);
+            if start.is_some() || end.is_some() {
+                r.date_range = Some(Period {
+                    start,
+                    end,
+                    text: None,
+                    at: doc.span("/statistics/date_range"),
+                });
+            }
         }
     }
     out.records.push(r);
@@ -940,6 +1106,30 @@ mod tests {
         let d = Doc::yaml(&y, 1).unwrap();
         assert_eq!(d.value, j, "the YAML and JSON templates hold the same fields");
         assert!(d.value["files"][0]["path"].is_string());
+    }
+
+    #[test]
+    fn detection_needs_a_dataset_only_key_unless_the_name_says_metadata() {
+        let rules = LineageRules::shared();
+        let package = Doc::json(
+            r#"{"name": "app", "version": "1.0.0", "license": "MIT", "files": []}"#,
+            1,
+        )
+        .unwrap();
+        assert!(
+            !detect(&package, rules, false),
+            "a package.json is not lineage metadata"
+        );
+        assert!(
+            detect(&package, rules, true),
+            "named dataset_metadata.json: two keys are enough"
+        );
+        let mlops = Doc::json(r#"{"name": "churn", "hash": "sha256:00"}"#, 1).unwrap();
+        assert!(detect(&mlops, rules, false));
+        let marked = Doc::json(r#"{"lineage_version": 1}"#, 1).unwrap();
+        assert!(detect(&marked, rules, false));
+        let data = Doc::json(r#"[{"name": "Alice", "source": "forum"}]"#, 1).unwrap();
+        assert!(!detect_list(&data, rules, false), "records of data are not metadata");
     }
 
     #[test]

@@ -40,6 +40,7 @@ struct RequiredEntry {
 struct LicensesFile {
     categories: std::collections::BTreeMap<String, CategoryEntry>,
     hub_ids: Vec<HubEntry>,
+    private_terms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +99,10 @@ struct DiscoveryFile {
     metadata_names: Vec<String>,
     manifest_names: Vec<String>,
     card_keys: Vec<String>,
+    not_dataset_card_keys: Vec<String>,
+    dataset_only_card_keys: Vec<String>,
     own_keys: Vec<String>,
+    own_distinctive_keys: Vec<String>,
     not_data: Vec<String>,
     placeholders: Vec<Pattern>,
 }
@@ -160,6 +164,7 @@ pub struct LineageRules {
     pub required: Vec<(Requirement, String)>,
     categories: Vec<(Restriction, String, RegexSet)>,
     pub hub_ids: Vec<HubLicense>,
+    private_terms: Vec<String>,
     pub frameworks: Vec<Framework>,
     personal_columns: RegexSet,
     personal_steps: RegexSet,
@@ -168,7 +173,10 @@ pub struct LineageRules {
     metadata_names: GlobSet,
     manifest_names: GlobSet,
     pub card_keys: Vec<String>,
+    pub not_dataset_card_keys: Vec<String>,
+    pub dataset_only_card_keys: Vec<String>,
     pub own_keys: Vec<String>,
+    pub own_distinctive_keys: Vec<String>,
     not_data: GlobSet,
     placeholders: RegexSet,
 }
@@ -267,6 +275,7 @@ impl LineageRules {
             required,
             categories,
             hub_ids,
+            private_terms: lic.private_terms.iter().map(|t| term_key(t)).collect(),
             frameworks,
             personal_columns: set(&pd.columns, "rules/lineage/personal_data.yaml")?,
             personal_steps: set(&pd.transformations, "rules/lineage/personal_data.yaml")?,
@@ -275,7 +284,10 @@ impl LineageRules {
             metadata_names: globs(&disc.metadata_names, file)?,
             manifest_names: globs(&disc.manifest_names, file)?,
             card_keys: disc.card_keys,
+            not_dataset_card_keys: disc.not_dataset_card_keys,
+            dataset_only_card_keys: disc.dataset_only_card_keys,
             own_keys: disc.own_keys,
+            own_distinctive_keys: disc.own_distinctive_keys,
             not_data: globs(&disc.not_data, file)?,
             placeholders: set(&disc.placeholders, file)?,
         })
@@ -312,9 +324,11 @@ impl LineageRules {
         self.not_data.is_match(file_name)
     }
 
-    /// Whether a column or field name describes personal data.
+    /// Whether a column or field name describes personal data. A qualified name counts by
+    /// its last part (`default/author_email` in the Hub's Croissant export, `user.email`).
     pub fn personal_column(&self, name: &str) -> bool {
-        self.personal_columns.is_match(name)
+        let last = name.rsplit(['/', '.']).next().unwrap_or(name);
+        self.personal_columns.is_match(name) || self.personal_columns.is_match(last)
     }
 
     /// Whether a processing step only makes sense on personal data.
@@ -343,6 +357,12 @@ impl LineageRules {
             .map_or("", |(_, why, _)| why.as_str())
     }
 
+    /// The private-licence word `text` is (`Proprietary`, `internal-use-only`), canonical.
+    pub fn private_term(&self, text: &str) -> Option<&str> {
+        let k = term_key(text);
+        self.private_terms.iter().find(|t| **t == k).map(String::as_str)
+    }
+
     pub fn hub_license(&self, id: &str) -> Option<&HubLicense> {
         self.hub_ids.iter().find(|h| h.id.eq_ignore_ascii_case(id))
     }
@@ -350,6 +370,14 @@ impl LineageRules {
     pub fn framework(&self, id: &str) -> Option<&Framework> {
         self.frameworks.iter().find(|f| f.id == id)
     }
+}
+
+/// A licence word compared without regard to case, `_`, `-` and spaces.
+fn term_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A compiled regex for code that needs one constant pattern.
@@ -371,6 +399,10 @@ mod tests {
         assert!(!r.is_placeholder("Acme data team"));
         assert!(r.personal_column("customer_id") && r.personal_column("Email"));
         assert!(!r.personal_column("label"));
+        assert!(r.personal_column("default/author_email") && r.personal_column("user.phone_number"));
+        assert!(r.is_placeholder(
+            "[More Information Needed](https://github.com/huggingface/datasets/blob/master/CONTRIBUTING.md#how-to-contribute-to-the-dataset-cards)"
+        ));
         assert!(r.personal_step("Anonymization of names"));
         assert!(r.says_no_personal_data("None. All names are fictional."));
         assert!(r.says_no_personal_data("The dataset does not contain personal information."));

@@ -280,8 +280,16 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
             .collect(),
         None => rules.required.clone(),
     };
+    // Files a checksum manifest, DVC file or LFS pointer lists in the dataset's directory (or
+    // below it) are the dataset's files, whatever the descriptive metadata can express.
+    let dir = p.metadata_fs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let files_beside = records.iter().any(|r| {
+        !r.format.descriptive()
+            && r.files.iter().any(|f| !f.dependency)
+            && r.metadata_fs.parent().is_some_and(|d| d.starts_with(&dir))
+    });
     for (req, why) in &required {
-        if members.iter().any(|r| r.has(*req)) {
+        if members.iter().any(|r| r.has(*req)) || (*req == Requirement::Files && files_beside) {
             continue;
         }
         let mut msg = format!("required `{}` is missing or a placeholder: {why}", req.as_str());
@@ -298,10 +306,35 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
             .key(format!("required:{}", req.as_str())),
         );
     }
-    // Personal data: declared, or implied by a card's statement, or categories listed.
-    let personal = members.iter().any(|r| {
+    // Personal data: declared, or implied by a card's statement, or categories listed, or —
+    // when nothing declares it either way — columns of the schema that hold personal data.
+    let declared = members.iter().any(|r| {
         r.personal_data.contains_pii.as_ref().is_some_and(|f| f.value) || !r.personal_data.categories.is_empty()
     });
+    let undeclared = members.iter().all(|r| r.personal_data.contains_pii.is_none());
+    let columns: Vec<&Field<String>> = if undeclared {
+        members
+            .iter()
+            .flat_map(|r| r.schema_fields.iter())
+            .filter(|f| rules.personal_column(&f.value))
+            .take(3)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let personal = declared || !columns.is_empty();
+    let personal_why = if declared {
+        "the dataset holds personal data".to_string()
+    } else {
+        let names: Vec<String> = columns
+            .iter()
+            .map(|f| format!("`{}` on line {}", f.value, f.at.line))
+            .collect();
+        format!(
+            "the schema describes personal data ({}) and nothing declares otherwise",
+            names.join(", ")
+        )
+    };
     let health = members
         .iter()
         .any(|r| r.personal_data.contains_phi.as_ref().is_some_and(|f| f.value));
@@ -325,7 +358,7 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
                 None => (missing_span(p, &format!("/compliance_status/{field}")), "is not set"),
             };
             let why = match fw.applies_when {
-                AppliesWhen::PersonalData => "the dataset holds personal data",
+                AppliesWhen::PersonalData => personal_why.as_str(),
                 AppliesWhen::HealthData => "the dataset holds protected health information",
                 AppliesWhen::Always => "the project is in its scope",
             };
@@ -341,11 +374,13 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
     }
     if personal {
         type Has = fn(&DatasetRecord) -> bool;
+        // `compliance_status.gdpr_consent: true` states the legal basis (consent), and an
+        // anonymisation or pseudonymisation step in `transformations` states the handling.
         let checks: [(&str, &str, Has); 3] = [
             (
                 "legal_basis",
                 "the legal basis or consent it was collected under",
-                |r| r.personal_data.legal_basis.is_some(),
+                |r| r.personal_data.legal_basis.is_some() || r.controls.get("gdpr_consent").is_some_and(|c| c.value),
             ),
             ("retention", "how long it is kept", |r| {
                 r.personal_data.retention.is_some()
@@ -353,7 +388,18 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
             (
                 "handling",
                 "how it is protected (anonymised, pseudonymised, redacted…)",
-                |r| r.personal_data.handling.is_some(),
+                |r| {
+                    let rules = LineageRules::shared();
+                    r.personal_data.handling.is_some()
+                        || r.transformations.iter().any(|t| {
+                            let text = format!(
+                                "{} {}",
+                                t.kind.as_deref().unwrap_or(""),
+                                t.description.as_deref().unwrap_or("")
+                            );
+                            rules.personal_step(&text)
+                        })
+                },
             ),
         ];
         let statement = members.iter().find_map(|r| r.personal_data.statement.as_ref());
@@ -365,7 +411,11 @@ fn group_checks(records: &[DatasetRecord], g: &[usize], s: &Settings, rules: &Li
                 (SourceFormat::Llmguard, _) | (_, None) => missing_span(p, &format!("/personal_data/{field}")),
                 (_, Some(st)) => st.at.clone(),
             };
-            let mut msg = format!("personal data is declared but `personal_data.{field}` is not stated: {what}");
+            let mut msg = if declared {
+                format!("personal data is declared but `personal_data.{field}` is not stated: {what}")
+            } else {
+                format!("{personal_why}, but `personal_data.{field}` is not stated: {what}")
+            };
             if members.iter().all(|r| r.format != SourceFormat::Llmguard) {
                 msg += &where_to_record(p, &format!("`{field}`"));
             }
@@ -455,7 +505,7 @@ fn license_checks(
     for l in &r.license {
         let lic = &l.value;
         let key = |k: &str| format!("{k}:{}", lic.raw);
-        if lic.spdx.is_none() && lic.hub_id.is_none() {
+        if lic.spdx.is_none() && lic.hub_id.is_none() && lic.private.is_none() {
             out.push(
                 finding(
                     Rule::LicenseInvalid,
@@ -699,6 +749,10 @@ fn date_checks(r: &DatasetRecord, today: i64, out: &mut Vec<Finding>) {
         dates.extend(p.start.iter().map(|f| ("collection start", f)));
         dates.extend(p.end.iter().map(|f| ("collection end", f)));
     }
+    if let Some(p) = &r.date_range {
+        dates.extend(p.start.iter().map(|f| ("date range start", f)));
+        dates.extend(p.end.iter().map(|f| ("date range end", f)));
+    }
     for t in &r.transformations {
         dates.extend(t.timestamp.iter().map(|f| ("transformation timestamp", f)));
     }
@@ -728,6 +782,9 @@ fn date_checks(r: &DatasetRecord, today: i64, out: &mut Vec<Finding>) {
     }
     let mut ranges = Vec::new();
     if let Some(p) = &r.collection_period {
+        ranges.push((&p.start, &p.end, &p.at));
+    }
+    if let Some(p) = &r.date_range {
         ranges.push((&p.start, &p.end, &p.at));
     }
     for (start, end, span) in ranges {
@@ -1111,6 +1168,52 @@ fn dvc_listing(r: &DatasetRecord, hex: &str, root: &Path) -> Result<Vec<(String,
     Ok(out)
 }
 
+/// Files inside a DVC directory output that its `.dir` listing does not hold: each changes
+/// the directory's md5, so the output no longer matches what `dvc add` recorded.
+fn extra_in_dvc_dir(r: &DatasetRecord, f: &DataFile, hex: &str, entries: &[(String, String)], out: &mut Vec<Finding>) {
+    const MAX_FILES: usize = 100_000;
+    let (Some(dir), Some(display)) = (&f.resolved, &f.display) else {
+        return;
+    };
+    if !dir.is_dir() {
+        return;
+    }
+    let listed: BTreeSet<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+    let mut extra = Vec::new();
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .take(MAX_FILES)
+    {
+        let Ok(rel) = e.path().strip_prefix(dir) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if !listed.contains(rel.as_str()) {
+            extra.push(rel);
+        }
+    }
+    let where_ = f.md5.as_ref().map_or(f.path.at.line, |m| m.at.line);
+    for rel in extra {
+        out.push(
+            Finding::new(
+                Rule::DataFileMismatch,
+                &format!("{}/{rel}", display.trim_end_matches('/')),
+                Location::default(),
+                format!(
+                    "is in DVC directory `{}` but not in its listing (md5 {}.dir, {} line {}): the directory changed after DVC recorded it",
+                    f.path.value,
+                    short(hex),
+                    r.metadata_path,
+                    where_
+                ),
+            )
+            .key("dvc-dir-extra"),
+        );
+    }
+}
+
 fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rules: &LineageRules, out: &mut Checked) {
     let mut listings: Vec<Listing> = Vec::new();
     for r in records {
@@ -1163,6 +1266,7 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
                 };
                 match dvc_listing(r, &md5.value.hex, s.root) {
                     Ok(entries) => {
+                        extra_in_dvc_dir(r, f, &md5.value.hex, &entries, &mut out.findings);
                         for (rel, m) in entries {
                             let Ok((disp, _, p)) = resolve_data_path(
                                 &meta_of(r),
@@ -1222,7 +1326,40 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
                     )
                     .key("malformed:hash"),
                 );
-            } else if r.files.is_empty() {
+            } else if !r.files.is_empty() {
+                // One listed file: the dataset's hash is that file's. Several: it is a hash of
+                // something llmguard cannot rebuild (an archive, a tool's own tree hash).
+                let listed: Vec<&DataFile> = r.files.iter().filter(|f| !f.dependency).collect();
+                match listed.as_slice() {
+                    [only] if only.resolved.is_some() && only.kind == FileKind::File => {
+                        let (Some(p), Some(display)) = (&only.resolved, &only.display) else {
+                            continue;
+                        };
+                        let mut f = dataset_file(r, d, display.clone(), p.clone());
+                        f.path = only.path.clone();
+                        f.size = r.size_bytes.clone();
+                        listings.push(Listing {
+                            record: r,
+                            file: std::borrow::Cow::Owned(f),
+                            from_dir: None,
+                            path: p.clone(),
+                            display: display.clone(),
+                        });
+                    }
+                    _ => out.findings.push(
+                        finding(
+                            Rule::ChecksumUnverifiable,
+                            r,
+                            &d.at,
+                            format!(
+                                "the dataset `hash` cannot be verified: it covers {} listed files as one, which no per-file digest rebuilds; the files are verified by their own digests",
+                                listed.len()
+                            ),
+                        )
+                        .key("hash-unverifiable"),
+                    ),
+                }
+            } else {
                 let local = r.source.first().and_then(|src| {
                     (!src.value.contains("://"))
                         .then(|| resolve_data_path(&meta_of(r), &src.value, s.root, s.discover.follow_symlinks).ok())
@@ -1232,7 +1369,10 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
                 match local {
                     Some((display, _, p)) => listings.push(Listing {
                         record: r,
-                        file: std::borrow::Cow::Owned(dataset_file(r, d, display.clone(), p.clone())),
+                        file: std::borrow::Cow::Owned(DataFile {
+                            size: r.size_bytes.clone(),
+                            ..dataset_file(r, d, display.clone(), p.clone())
+                        }),
                         from_dir: None,
                         path: p,
                         display,
@@ -1264,7 +1404,8 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
             }
             continue;
         }
-        e.1.sha256 |= l.file.sha256.as_ref().is_some_and(|d| d.value.valid);
+        let sha_valid = l.file.sha256.as_ref().is_some_and(|d| d.value.valid);
+        e.1.sha256_universal |= sha_valid && l.file.sha256_universal;
         if l.file.md5.as_ref().is_some_and(|d| d.value.valid) {
             if l.file.md5_text_normalised {
                 e.1.md5_dos2unix = true;
@@ -1316,9 +1457,43 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
             });
         }
     }
-    for l in &listings {
+    // One file declared with the same digests several times in one metadata file (a
+    // `dvc.lock` output that the next stage depends on) is compared once; the finding names
+    // every line.
+    type Declared<'a> = (&'a Path, &'a str, Option<String>, Option<String>, Option<u64>);
+    let mut first: HashMap<Declared, usize> = HashMap::new();
+    let mut also: Vec<Vec<u32>> = vec![Vec::new(); listings.len()];
+    let mut skip = vec![false; listings.len()];
+    let mut order: Vec<usize> = (0..listings.len()).collect();
+    order.sort_by_key(|&i| listings[i].file.path.at.line);
+    for i in order {
+        let l = &listings[i];
+        let md5 = match &l.from_dir {
+            Some((_, m, _)) => Some(m.clone()),
+            None => l.file.md5.as_ref().map(|d| d.value.hex.clone()),
+        };
+        let key = (
+            l.path.as_path(),
+            l.record.metadata_path.as_str(),
+            l.file.sha256.as_ref().map(|d| d.value.hex.clone()),
+            md5,
+            l.file.size.as_ref().map(|s| s.value),
+        );
+        match first.get(&key) {
+            Some(&f) => {
+                also[f].push(l.file.path.at.line);
+                skip[i] = true;
+            }
+            None => {
+                first.insert(key, i);
+            }
+        }
+    }
+    for (i, l) in listings.iter().enumerate() {
         let Some(h) = hashed.get(&l.path) else { continue };
-        compare(l, h, &mut out.findings);
+        if !skip[i] {
+            compare(l, h, &also[i], &mut out.findings);
+        }
     }
     untracked(records, metadata, &listings, rules, &mut out.findings);
     if let Some((detectors, bytes)) = s.sample_pii {
@@ -1343,6 +1518,7 @@ fn dataset_file(r: &DatasetRecord, d: &Field<crate::lineage::DigestDecl>, displa
         sha256,
         md5,
         md5_text_normalised: false,
+        sha256_universal: false,
         size: None,
         kind: FileKind::File,
         dependency: false,
@@ -1373,9 +1549,19 @@ fn lfs_finding(r: &DatasetRecord, f: &DataFile) -> Finding {
     .key("lfs-pointer")
 }
 
-fn compare(l: &Listing, h: &Hashed, out: &mut Vec<Finding>) {
+fn compare(l: &Listing, h: &Hashed, also: &[u32], out: &mut Vec<Finding>) {
     let r = l.record;
-    let listed_at = |span: &Span| format!("{} line {}", r.metadata_path, span.line);
+    let more = if also.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = also.iter().map(u32::to_string).collect();
+        format!(
+            " (declared again on line{} {})",
+            if also.len() == 1 { "" } else { "s" },
+            lines.join(", ")
+        )
+    };
+    let listed_at = |span: &Span| format!("{} line {}{more}", r.metadata_path, span.line);
     let (declared_md5, normalised) = match &l.from_dir {
         Some((_, m, n)) => (Some(m.clone()), *n),
         None => (
@@ -1397,7 +1583,15 @@ fn compare(l: &Listing, h: &Hashed, out: &mut Vec<Finding>) {
                 Rule::DataFileMissing,
                 r,
                 &l.file.path.at,
-                format!("lists {what}, which does not exist (expected at {})", l.display),
+                format!(
+                    "lists {what}, which does not exist (expected at {}){}",
+                    l.display,
+                    if matches!(r.format, SourceFormat::Dvc | SourceFormat::DvcLock) {
+                        "; `dvc pull` fetches DVC-tracked data from its remote"
+                    } else {
+                        ""
+                    }
+                ),
             )
             .key(format!("missing:{}", l.display)),
         ),
@@ -1441,7 +1635,12 @@ fn compare(l: &Listing, h: &Hashed, out: &mut Vec<Finding>) {
         }
         Hashed::Done(got) => {
             if l.from_dir.is_none() {
-                if let (Some(d), Some(have)) = (l.file.sha256.as_ref().filter(|d| d.value.valid), &got.sha256) {
+                let (have_sha, how) = if l.file.sha256_universal {
+                    (&got.sha256_universal, " (shasum -U: newlines read as LF)")
+                } else {
+                    (&got.sha256, "")
+                };
+                if let (Some(d), Some(have)) = (l.file.sha256.as_ref().filter(|d| d.value.valid), have_sha) {
                     if &d.value.hex != have {
                         out.push(
                             Finding::new(
@@ -1449,7 +1648,7 @@ fn compare(l: &Listing, h: &Hashed, out: &mut Vec<Finding>) {
                                 &l.display,
                                 Location::default(),
                                 format!(
-                                    "sha256 is {}, but {} declares {}: the file changed after its checksum was recorded",
+                                    "sha256{how} is {}, but {} declares {}: the file changed after its checksum was recorded",
                                     short(have),
                                     listed_at(&d.at),
                                     short(&d.value.hex)
