@@ -205,7 +205,8 @@ pub fn compute(policy: &Policy) -> Access {
             }
         }
     }
-    for r in &policy.roles {
+    // Dormant roles (shipped by the engine, bound to nobody) grant nothing: not in the matrix.
+    for r in policy.roles.iter().filter(|r| !r.dormant) {
         let chain = ancestors(policy, &r.name);
         let mut ra = RoleAccess {
             role: r.name.clone(),

@@ -11,6 +11,8 @@ pub struct At {
     pub line: u32,
     pub column: u32,
     pub path: String,
+    /// In a file read for context (another file of the directory), not the file linted.
+    pub ctx: bool,
 }
 
 impl At {
@@ -83,7 +85,7 @@ impl Sensitivity {
 }
 
 /// Canonical actions of the effective-access matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Act {
     Read,
@@ -170,7 +172,8 @@ pub struct Conditions {
     pub ip_whitelist: Vec<Sp<String>>,
     pub mfa_required: Option<Sp<bool>>,
     pub authentication: Vec<Sp<String>>,
-    pub allowed_hours: Option<Sp<String>>,
+    /// Windows (`HH:MM-HH:MM`) in which access is allowed; several mean any of them.
+    pub allowed_hours: Vec<Sp<String>>,
     pub allowed_days: Vec<Sp<String>>,
     pub pii_filtering: Option<Sp<bool>>,
     pub audit_logging: Option<Sp<bool>>,
@@ -186,6 +189,8 @@ pub struct Permission {
     pub acts: Vec<Act>,
     /// Whether the actions were written as a wildcard.
     pub wildcard_actions: bool,
+    /// The action words as written (lower-cased): verbs, allowed_actions, actions.
+    pub words: Vec<String>,
     /// Management actions (manage_roles…), as written.
     pub management: Vec<Sp<String>>,
     pub conditions: Option<Conditions>,
@@ -208,6 +213,9 @@ pub struct Role {
     pub excludes: Vec<Sp<String>>,
     /// Declared a service or LLM-application role.
     pub service: bool,
+    /// Shipped by the engine (OpenSearch `reserved: true`) and bound to nobody in the files
+    /// read: it grants nothing yet, so the checks on what it grants do not run on it.
+    pub dormant: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

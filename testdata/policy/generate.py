@@ -83,6 +83,7 @@ def native():
         p["role_bindings"].append({"name": "partner", "subjects": [
             {"kind": "APIKey", "name": "partner-search", "external": True}], "role_ref": "partner_reader"})
     case("POL023-external-api-key", p023)
+    case("POL025-everyone", lambda p: p["role_bindings"][2]["subjects"].append({"kind": "Group", "name": "*"}))
     case("POL024-expired", lambda p: role(p, "hr_analyst")["conditions"].update({"expires_at": "2025-06-30"}))
     case("POL031-pii-off", lambda p: role(p, "hr_analyst")["conditions"].update({"pii_filtering": False}))
     case("POL032-cross-tenant", lambda p: role(p, "rag_service")["permissions"][1].update(
@@ -115,6 +116,10 @@ def native():
     case("POL061-always-true", lambda p: role(p, "rag_service")["conditions"].update({"ip_whitelist": ["0.0.0.0/0"]}))
     case("POL062-bad-country", lambda p: p["dynamic_policies"][0]["conditions"]["geo_location"].update(
         {"denied_countries": ["US", "UK"]}))
+
+    # Contradictory conditions: the permission's window never meets the role's.
+    case("POL062-contradictory-hours", lambda p: role(p, "hr_analyst")["permissions"][0].update(
+        {"conditions": {"time_based_access": {"allowed_hours": "20:00-23:00"}}}))
 
     def p063(p):
         geo = p["dynamic_policies"][0]["conditions"]["geo_location"]
@@ -170,9 +175,21 @@ def kubernetes():
         r["rules"] = rules
         return r
 
+    case("POL001-unknown-key", [role("typo", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
+                                               "resourceName": ["settings"]}], ns="rag")])
     case("POL011-wildcard-resource", [role("all-reader", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}])])
     case("POL012-wildcard-verbs", [role("collections-admin", [{"apiGroups": ["weaviate.io"], "resources": ["collections"], "verbs": ["*"]}], kind="ClusterRole")])
+    case("POL012-cluster-admin-binding", [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                                            "metadata": {"name": "ci-admin"},
+                                            "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "ci"}],
+                                            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}}])
+    case("POL013-shadowed", [role("shadow", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]},
+                                             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], ns="rag")])
     case("POL022-secrets", [role("secret-reader", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}], ns="rag")])
+    everyone = copy.deepcopy(K8S_CLEAN[1])
+    everyone["metadata"]["name"] = "rag-reader-all"
+    everyone["subjects"] = [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]
+    case("POL025-everyone", [everyone])
     case("POL052-bad-verb", [role("odd", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["fly"]}], ns="rag")])
     case("POL053-aggregation-cycle", [
         role("a", [], kind="ClusterRole", labels={"agg": "a"}, agg={"agg": "b"}),
@@ -214,7 +231,17 @@ def opensearch():
     case("POL012-indices-all", lambda p: p["docs_reader"]["index_permissions"][0].update({"allowed_actions": ["indices_all"]}))
     case("POL022-security-admin", lambda p: p["docs_reader"].update({"cluster_permissions": ["restapi:admin/*"]}))
     case("POL031-no-masking", lambda p: [p["hr_reader"]["index_permissions"][0].pop(k) for k in ("masked_fields", "fls")])
+    case("POL001-unknown-key", lambda p: p["hr_reader"]["index_permissions"][0].update(
+        {"masked_field": p["hr_reader"]["index_permissions"][0].pop("masked_fields")}))
     case("POL052-unknown-action", lambda p: p["docs_reader"]["index_permissions"][0].update({"allowed_actions": ["teleport"]}))
+
+
+    # roles_mapping.yml files are joined with the roles files of the directory.
+    meta = {"_meta": {"type": "rolesmapping", "config_version": 2}}
+    dump(os.path.join(d, "roles_mapping.yml"), dict(meta, docs_reader={"backend_roles": ["docs-team"]},
+                                                    hr_reader={"backend_roles": ["hr"]}))
+    dump(os.path.join(d, "POL025-mapping-everyone.yml"), dict(meta, hr_reader={"users": ["*"]}))
+    dump(os.path.join(d, "POL055-mapping-undefined.yml"), dict(meta, hr_admin={"backend_roles": ["hr-admins"]}))
 
 
 if __name__ == "__main__":
