@@ -76,6 +76,7 @@ seeds() {
     gguf) find $t/models -type f -name '*.gguf' ;;
     chat_template) find $t/chat_templates -type f ;;
     prompts) find $t/prompts -type f ;;
+    policy) find $t/policy -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
     # The whole scanner: every fixture of every format up to 64 KiB (the -max_len).

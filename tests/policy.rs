@@ -123,6 +123,27 @@ fn findings_carry_line_column_and_key_path() {
         "testdata/policy/kubernetes/llmguard.toml",
     ]);
     assert_eq!(v["findings"][0]["severity"], "critical", "{v}");
+    // Inheriting the power to manage roles is reported on the heir too, at its `inherits`.
+    let v = json(&["testdata/policy/native/POL022-inherited-escalation.yaml"]);
+    let msgs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("role `hr_admin` inherits from `hr_analyst`")),
+        "{msgs:?}"
+    );
+    // A binding to the built-in cluster-admin names the subjects it hands everything to.
+    let v = json(&[
+        "testdata/policy/kubernetes/POL012-cluster-admin-binding.yaml",
+        "--config",
+        "testdata/policy/kubernetes/llmguard.toml",
+    ]);
+    assert_eq!(v["findings"][0]["severity"], "critical", "{v}");
+    assert_eq!(v["findings"][0]["location"]["key_path"], "/2/roleRef/name", "{v}");
     // The secret is masked.
     let v = json(&["testdata/policy/native/POL071-inline-secret.yaml"]);
     let e = v["findings"][0]["evidence"].as_str().unwrap();

@@ -461,3 +461,99 @@ fn rule_permissions(w: &mut Walk, rule: &Node, path: &str, ns: &str) -> Vec<Perm
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::yaml::{parse as yaml, YamlLimits};
+
+    fn policy(text: &str, context: &str) -> Parsed {
+        let params = PolicyParams::builtin().unwrap();
+        let docs = yaml(text, YamlLimits::default()).unwrap();
+        let mut ctx = yaml(context, YamlLimits::default()).unwrap();
+        ctx.iter_mut().for_each(Node::mark_context);
+        let ctx: Vec<&Node> = ctx.iter().collect();
+        crate::policy::build(&docs, &ctx, &params, &[])
+    }
+
+    fn role(rules: &str) -> String {
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r}}\nrules:\n{rules}")
+    }
+
+    #[test]
+    fn api_groups_decide_what_a_resource_is() {
+        // (rule, expected scope of its first permission)
+        let cases = [
+            ("- {apiGroups: ['*'], resources: ['*'], verbs: [get]}", "everything"),
+            ("- {apiGroups: [''], resources: ['*'], verbs: [get]}", "everything"),
+            ("- {resources: ['*'], verbs: [get]}", "everything"),
+            ("- {apiGroups: [monitoring.example.com], resources: ['*'], verbs: ['*']}", "data"),
+            ("- {apiGroups: [''], resources: [secrets], verbs: [get]}", "management"),
+            ("- {apiGroups: [''], resources: [secrets], resourceNames: [tls], verbs: [get]}", "data"),
+            ("- {apiGroups: [external-secrets.io], resources: [secrets], verbs: [get]}", "data"),
+            ("- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}", "management"),
+            ("- {apiGroups: [authentication.k8s.io], resources: [tokenreviews], verbs: [create]}", "data"),
+            ("- {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve]}", "management"),
+            (
+                "- {apiGroups: [certificates.k8s.io], resources: [signers], resourceNames: [issuers.example.io/*], verbs: [approve]}",
+                "data",
+            ),
+        ];
+        for (rule, want) in cases {
+            let p = policy(&role(rule), "");
+            assert!(p.problems.is_empty(), "{rule}: {:?}", p.problems);
+            let scope = &p.policies[0].roles[0].permissions[0].scope;
+            let got = match scope {
+                Scope::Everything => "everything",
+                Scope::Data { .. } => "data",
+                Scope::Management { .. } => "management",
+                Scope::Unknown { .. } => "unknown",
+            };
+            assert_eq!(got, want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_verbs_are_reported_known_ones_are_not() {
+        let p = policy(
+            &role("- {apiGroups: [''], resources: [pods], verbs: [get, use, fly], resourceName: [x]}"),
+            "",
+        );
+        let rules: Vec<(Rule, &str)> = p.problems.iter().map(|x| (x.rule, x.at.path.as_str())).collect();
+        assert_eq!(
+            rules,
+            [
+                (Rule::PolicyUnknownKey, "/rules/0/resourceName"),
+                (Rule::PolicyUndefinedReference, "/rules/0/verbs/2")
+            ]
+        );
+        // Server-set metadata of `kubectl get -o yaml` is not unknown.
+        let p = policy(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: n, uid: x, resourceVersion: '1', managedFields: []}\nrules: []\n",
+            "",
+        );
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+    }
+
+    #[test]
+    fn context_roles_resolve_bindings_and_aggregation_but_report_nothing() {
+        let binding = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {kind: ClusterRole, name: manager}\nsubjects: [{kind: ServiceAccount, name: m, namespace: s}]\n";
+        let manager = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: manager, labels: {agg: 'yes'}}\nrules: [{apiGroups: [''], resources: [pods], verbs: [get], bogus: 1}]\n";
+        let p = policy(binding, manager);
+        assert!(
+            p.problems.is_empty(),
+            "context problems stay in their file: {:?}",
+            p.problems
+        );
+        let pol = &p.policies[0];
+        assert!(pol.role("ClusterRole/manager").is_some_and(|r| r.at.ctx));
+        let agg = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: all}\naggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: 'yes'}}]}\nrules: []\n";
+        let p = policy(agg, manager);
+        let all = p.policies[0].role("ClusterRole/all").unwrap();
+        assert_eq!(all.inherits[0].value, "ClusterRole/manager");
+        // A role defined in the file wins over a same-named one beside it.
+        let p = policy(manager, manager);
+        assert_eq!(p.policies[0].roles.len(), 1);
+        assert!(!p.policies[0].roles[0].at.ctx);
+    }
+}

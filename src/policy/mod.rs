@@ -126,6 +126,9 @@ pub fn build(docs: &[Node], context: &[&Node], params: &PolicyParams, classes: &
         None => Parsed::default(),
     };
     parsed.problems.retain(|p| !p.at.ctx);
+    for p in parsed.policies.iter_mut() {
+        p.reindex();
+    }
     parsed
 }
 
@@ -363,19 +366,29 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Glob match with `*` (any run, `/` included) and `?`; used for resources, index patterns and
-/// classification patterns alike.
+/// Glob match with `*` (any run, `/` included) and `?` (one character); used for resources,
+/// index patterns and classification patterns alike. Linear backtracking over bytes, no
+/// allocation (it runs in the inner loops of the checks).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let char_len = |b: u8| match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    };
+    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && p[pi] == b'?' {
             pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+            ti = (ti + char_len(t[ti])).min(t.len());
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -384,7 +397,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == b'*' {
         pi += 1;
     }
     pi == p.len()
@@ -405,9 +418,47 @@ mod tests {
         assert!(glob_match("*", "a/b"));
         assert!(!glob_match("hr-*", "finance"));
         assert!(glob_match("a?c", "abc"));
+        assert!(glob_match("a?c", "aéc"), "`?` is one character, not one byte");
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*-vectors-*", "kb-vectors-2024"));
+        assert!(glob_match("hr-**", "hr-"));
         assert!(overlaps("hr-*", "*"));
         assert!(!overlaps("hr-*", "fin-*"));
         assert_eq!(edit_distance("mfa_requried", "mfa_required"), 2);
         assert_eq!(closest("rols", &["roles".into(), "audit".into()]), Some("roles"));
+    }
+
+    #[test]
+    fn scalars_as_other_authors_write_them() {
+        let params = params::PolicyParams::builtin().unwrap();
+        let mut w = Walk {
+            problems: Vec::new(),
+            params: &params,
+        };
+        let docs = yaml::parse(
+            "a: 'true'\nb: yes\nc: Off\nd: '600'\ne: maybe\nf: -3\ng: ' 12 '\n",
+            yaml::YamlLimits::default(),
+        )
+        .unwrap();
+        let get = |k: &str| docs[0].get(k).unwrap().clone();
+        assert_eq!(w.bool(&get("a"), "/a").map(|x| x.value), Some(true));
+        assert_eq!(w.bool(&get("b"), "/b").map(|x| x.value), Some(true));
+        assert_eq!(w.bool(&get("c"), "/c").map(|x| x.value), Some(false));
+        assert_eq!(w.uint(&get("d"), "/d").map(|x| x.value), Some(600));
+        assert_eq!(w.uint(&get("g"), "/g").map(|x| x.value), Some(12));
+        assert!(w.problems.is_empty());
+        assert_eq!(w.bool(&get("e"), "/e"), None);
+        assert_eq!(w.uint(&get("f"), "/f"), None);
+        assert_eq!(w.problems.len(), 2, "anything else is still the wrong type");
+        // Descriptive and `x-` keys are accepted where keys are checked; others are not.
+        let doc = &yaml::parse(
+            "description: d\nlabels: {a: b}\nx-anchor: &a {k: v}\nroels: []\n",
+            yaml::YamlLimits::default(),
+        )
+        .unwrap()[0];
+        let kept = w.entries(doc, "", Some(&["roles".to_string()]), "the policy");
+        assert!(kept.is_empty());
+        assert_eq!(w.problems.last().map(|p| p.rule), Some(Rule::PolicyUnknownKey));
+        assert_eq!(w.problems.len(), 3);
     }
 }

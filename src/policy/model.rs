@@ -357,6 +357,8 @@ pub struct Policy {
     pub gateway: Option<Gateway>,
     pub default_decision: Option<Sp<Decision>>,
     pub default_limits: Option<Sp<Limits>>,
+    /// Role name → index of its first definition (`reindex`), for lookups in large policies.
+    pub index: std::collections::BTreeMap<String, usize>,
 }
 
 impl Policy {
@@ -375,10 +377,23 @@ impl Policy {
             gateway: None,
             default_decision: None,
             default_limits: None,
+            index: std::collections::BTreeMap::new(),
         }
     }
 
+    /// The first role of that name (through the index once `reindex` has run).
     pub fn role(&self, name: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.name == name)
+        if self.index.is_empty() {
+            return self.roles.iter().find(|r| r.name == name);
+        }
+        self.index.get(name).and_then(|i| self.roles.get(*i))
+    }
+
+    /// Index the roles by name (after parsing; `role` falls back to a scan without it).
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for (i, r) in self.roles.iter().enumerate() {
+            self.index.entry(r.name.clone()).or_insert(i);
+        }
     }
 }

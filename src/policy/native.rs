@@ -414,7 +414,12 @@ pub fn is_native(doc: &Node) -> bool {
     let sections = ["roles", "role_bindings", "data_classification", "dynamic_policies"]
         .iter()
         .any(|k| body.get(k).is_some());
+    // Other authors name the kind after what it guards (`VectorDBPolicy`, `AccessPolicy`);
+    // with the policy's own sections that is this shape too (Kubernetes' NetworkPolicy and
+    // the like have none of them).
+    let policy_kind = kind.is_some_and(|k| k != "Policy" && k.ends_with("Policy"));
     (kind == Some("Policy") && (sections || doc.get("apiVersion").is_some()))
+        || (policy_kind && sections)
         || (kind.is_none() && body.get("roles").is_some() && body.get("role_bindings").is_some())
 }
 

@@ -412,3 +412,109 @@ fn actions(w: &mut Walk, words: &[Sp<String>], groups: &BTreeMap<String, Vec<Sp<
     acts.dedup();
     (acts, wildcard)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::yaml::{parse as yaml, YamlLimits};
+
+    fn parsed(text: &str, context: &[&str]) -> Parsed {
+        let params = PolicyParams::builtin().unwrap();
+        let docs = yaml(text, YamlLimits::default()).unwrap();
+        let mut ctx: Vec<Node> = context
+            .iter()
+            .flat_map(|t| yaml(t, YamlLimits::default()).unwrap())
+            .collect();
+        ctx.iter_mut().for_each(Node::mark_context);
+        let ctx: Vec<&Node> = ctx.iter().collect();
+        crate::policy::build(&docs, &ctx, &params, &[])
+    }
+
+    const ROLES: &str = "_meta: {type: roles, config_version: 2}\n";
+
+    #[test]
+    fn permissions_map_to_actions_by_family() {
+        // (allowed_actions, acts)
+        let cases: [(&str, &[Act]); 8] = [
+            ("[read]", &[Act::Read]),
+            (
+                "['indices:admin/mappings/get', 'indices:admin/aliases/get']",
+                &[Act::List],
+            ),
+            ("['indices:data/read/search*']", &[Act::Read]),
+            ("['indices:data/write/bulk*']", &[Act::Create, Act::Update, Act::Delete]),
+            ("['indices:admin/create']", &[Act::Create]),
+            ("['indices:admin/opensearch/ism/*']", &[Act::Admin]),
+            ("[crud]", &[Act::Read, Act::Create, Act::Update, Act::Delete]),
+            ("['cluster:monitor/*', kibana_all_read]", &[]),
+        ];
+        for (actions, want) in cases {
+            let text =
+                format!("{ROLES}r:\n  index_permissions: [{{index_patterns: [a-*], allowed_actions: {actions}}}]\n");
+            let p = parsed(&text, &[]);
+            assert!(p.problems.is_empty(), "{actions}: {:?}", p.problems);
+            assert_eq!(p.policies[0].roles[0].permissions[0].acts, want, "{actions}");
+            // Writes on every index are a wildcard over data, not over the security plane.
+            assert!(matches!(
+                p.policies[0].roles[0].permissions[0].scope,
+                Scope::Data { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn custom_action_groups_expand_and_cycles_stop() {
+        let groups = "_meta: {type: actiongroups, config_version: 2}\nsearch_docs: {allowed_actions: [get, loop_a]}\nloop_a: {allowed_actions: [loop_b]}\nloop_b: {allowed_actions: [loop_a]}\n";
+        let text =
+            format!("{ROLES}r:\n  index_permissions: [{{index_patterns: [a], allowed_actions: [search_docs]}}]\n");
+        let p = parsed(&text, &[groups]);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.policies[0].roles[0].permissions[0].acts, [Act::Read]);
+        let p = parsed(&text, &[]);
+        assert_eq!(
+            p.problems[0].rule,
+            Rule::PolicyUndefinedReference,
+            "without action_groups.yml"
+        );
+    }
+
+    #[test]
+    fn mappings_and_internal_users_are_bindings_and_wake_reserved_roles() {
+        let roles = format!("{ROLES}shipped: {{reserved: true}}\nused: {{reserved: true}}\n");
+        let mapping = "_meta: {type: rolesmapping, config_version: 2}\nused:\n  users: [alice]\n  backend_roles: [ops]\n  and_backend_roles: [a, b]\n  hosts: ['*.example.com']\n  description: x\n";
+        let users = "_meta: {type: internalusers, config_version: 2}\nbob: {hash: x, opendistro_security_roles: [shipped], attributes: {a: b}}\n";
+        let p = parsed(&roles, &[mapping]);
+        let pol = &p.policies[0];
+        assert!(pol.role("shipped").unwrap().dormant);
+        assert!(!pol.role("used").unwrap().dormant);
+        let b = &pol.bindings[0];
+        assert_eq!(b.role.value, "used");
+        let kinds: Vec<SubjectKind> = b.subjects.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                SubjectKind::User,
+                SubjectKind::Group,
+                SubjectKind::Group,
+                SubjectKind::Group,
+                SubjectKind::Other
+            ]
+        );
+        let p = parsed(&roles, &[mapping, users]);
+        assert!(
+            !p.policies[0].role("shipped").unwrap().dormant,
+            "bound by an internal user"
+        );
+        // Unknown keys of each file type, with a hint.
+        let p = parsed(
+            "_meta: {type: rolesmapping, config_version: 2}\nused: {user: [alice]}\n",
+            &[],
+        );
+        assert_eq!(p.problems[0].rule, Rule::PolicyUnknownKey);
+        assert!(
+            p.problems[0].message.contains("did you mean `users`"),
+            "{}",
+            p.problems[0].message
+        );
+    }
+}

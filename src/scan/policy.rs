@@ -36,6 +36,15 @@ struct CtxFile {
 
 type DirContext = Arc<OnceLock<Vec<CtxFile>>>;
 
+/// Where the other files of a linted file's directory come from.
+enum Context<'c> {
+    None,
+    /// Read (once per directory and run) from the directory of this file.
+    Directory(&'c Path),
+    /// Given as text.
+    Files(&'c [CtxFile]),
+}
+
 /// Settings of one run (configuration and flags over the built-in data).
 #[derive(Debug, Clone)]
 pub struct PolicySettings {
@@ -194,33 +203,55 @@ impl<'a> PolicyScanner<'a> {
         self.lint(path, text, None)
     }
 
+    /// Lint policy text joined with the texts of other files of its directory (what `scan`
+    /// does with the files beside a Kubernetes or OpenSearch file), for tests and fuzzing.
+    pub fn scan_with_context(&self, path: &str, text: &str, context: &[&str]) -> (Option<Format>, Vec<Finding>) {
+        let files: Vec<CtxFile> = context
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| ctx_file(OsString::from(format!("context-{i}")), t, self.limits()))
+            .collect();
+        self.lint_in(path, text, Context::Files(&files))
+    }
+
+    fn limits(&self) -> crate::policy::yaml::YamlLimits {
+        crate::policy::yaml::YamlLimits {
+            max_bytes: self.settings.max_bytes,
+            ..Default::default()
+        }
+    }
+
     /// Lint the text of `file` (when given, Kubernetes and OpenSearch files are joined with
     /// the other files of their family in its directory).
     fn lint(&self, path: &str, text: &str, file: Option<&Path>) -> (Option<Format>, Vec<Finding>) {
-        let limits = crate::policy::yaml::YamlLimits {
-            max_bytes: self.settings.max_bytes,
-            ..Default::default()
-        };
-        let parsed = match crate::policy::read(text, limits) {
+        self.lint_in(path, text, file.map_or(Context::None, Context::Directory))
+    }
+
+    fn lint_in(&self, path: &str, text: &str, ctx: Context) -> (Option<Format>, Vec<Finding>) {
+        let parsed = match crate::policy::read(text, self.limits()) {
             Ok(docs) => {
                 let family = crate::policy::family(&docs);
-                let files = match (family, file) {
-                    (Some(f @ (Family::Kubernetes | Family::Opensearch)), Some(file)) => {
-                        self.directory(file).map(|d| (f, d))
-                    }
+                // The directory is read only for the families that are joined.
+                let dir = match (family, &ctx) {
+                    (Some(Family::Kubernetes | Family::Opensearch), Context::Directory(file)) => self.directory(file),
                     _ => None,
                 };
-                let own_name = file.and_then(Path::file_name);
-                let context: Vec<&Node> = files
-                    .as_ref()
-                    .and_then(|(f, d)| d.get().map(|list| (*f, list)))
-                    .map(|(f, list)| {
-                        list.iter()
-                            .filter(|c| c.family == f && Some(c.name.as_os_str()) != own_name)
-                            .flat_map(|c| c.docs.iter())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let (files, own): (&[CtxFile], Option<&std::ffi::OsStr>) = match &ctx {
+                    Context::Files(files) => (files, None),
+                    Context::Directory(file) => (
+                        dir.as_ref().and_then(|d| d.get()).map(Vec::as_slice).unwrap_or(&[]),
+                        file.file_name(),
+                    ),
+                    Context::None => (&[], None),
+                };
+                let context: Vec<&Node> = match family {
+                    Some(f @ (Family::Kubernetes | Family::Opensearch)) => files
+                        .iter()
+                        .filter(|c| c.family == f && Some(c.name.as_os_str()) != own)
+                        .flat_map(|c| c.docs.iter())
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 crate::policy::build(&docs, &context, self.params, &self.settings.classes)
             }
             Err(parsed) => {
@@ -282,6 +313,15 @@ impl<'a> PolicyScanner<'a> {
             return (None, out.own());
         };
         for policy in &parsed.policies {
+            if let Some(why) = too_large(policy) {
+                out.add(
+                    Rule::ResourceLimit,
+                    &policy.at,
+                    format!("the policy is too large to check ({why}); it was parsed but not checked"),
+                    "policy-size",
+                );
+                continue;
+            }
             let mut acc = access::compute(policy);
             self.check(&mut out, policy, &acc);
             // The view shows the roles this file defines (context roles have their own file).
@@ -422,6 +462,33 @@ fn walk_paths(
     }
 }
 
+/// Limits on what one policy (with its context) may hold before the checks, some of which
+/// compare roles and permissions pairwise, would take unbounded time. Real policies, and even
+/// a large cluster's whole RBAC, stay far below them.
+const MAX_ROLES: usize = 20_000;
+const MAX_PERMISSIONS_PER_ROLE: usize = 1_000;
+const MAX_PERMISSIONS: usize = 100_000;
+const MAX_INHERITANCE_EDGES: usize = 200_000;
+
+fn too_large(p: &Policy) -> Option<String> {
+    let perms: usize = p.roles.iter().map(|r| r.permissions.len()).sum();
+    let widest = p.roles.iter().map(|r| r.permissions.len()).max().unwrap_or(0);
+    let edges: usize = p.roles.iter().map(|r| r.inherits.len()).sum();
+    if p.roles.len() > MAX_ROLES {
+        Some(format!("{} roles, more than {MAX_ROLES}", p.roles.len()))
+    } else if perms > MAX_PERMISSIONS {
+        Some(format!("{perms} permissions, more than {MAX_PERMISSIONS}"))
+    } else if widest > MAX_PERMISSIONS_PER_ROLE {
+        Some(format!(
+            "a role with {widest} permissions, more than {MAX_PERMISSIONS_PER_ROLE}"
+        ))
+    } else if edges > MAX_INHERITANCE_EDGES {
+        Some(format!("{edges} inheritance links, more than {MAX_INHERITANCE_EDGES}"))
+    } else {
+        None
+    }
+}
+
 /// Whether text that failed to parse still names what an access policy is made of.
 fn looks_like_policy(text: &str) -> bool {
     [
@@ -473,29 +540,31 @@ fn load_directory(dir: &Path, max_bytes: usize) -> Vec<CtxFile> {
         total += len;
         let mut text = String::new();
         let read = std::fs::File::open(&path).and_then(|f| f.take(len).read_to_string(&mut text));
-        if read.is_err() {
-            continue;
+        if read.is_ok() {
+            out.extend(ctx_file(name, &text, limits));
         }
-        let Ok(docs) = crate::policy::read(&text, limits) else {
-            continue;
-        };
-        let family = match crate::policy::family(&docs) {
-            Some(f @ (Family::Kubernetes | Family::Opensearch)) => f,
-            _ => continue,
-        };
-        let mut docs: Vec<Node> = docs
-            .into_iter()
-            .filter(|d| match family {
-                Family::Kubernetes => crate::policy::kubernetes::is_rbac(d),
-                _ => crate::policy::opensearch::is_config(d),
-            })
-            .collect();
-        for d in docs.iter_mut() {
-            d.mark_context();
-        }
-        out.push(CtxFile { name, family, docs });
     }
     out
+}
+
+/// The Kubernetes or OpenSearch documents of one context file, marked as context.
+fn ctx_file(name: OsString, text: &str, limits: crate::policy::yaml::YamlLimits) -> Option<CtxFile> {
+    let docs = crate::policy::read(text, limits).ok()?;
+    let family = match crate::policy::family(&docs)? {
+        f @ (Family::Kubernetes | Family::Opensearch) => f,
+        Family::Native => return None,
+    };
+    let mut docs: Vec<Node> = docs
+        .into_iter()
+        .filter(|d| match family {
+            Family::Kubernetes => crate::policy::kubernetes::is_rbac(d),
+            _ => crate::policy::opensearch::is_config(d),
+        })
+        .collect();
+    for d in docs.iter_mut() {
+        d.mark_context();
+    }
+    Some(CtxFile { name, family, docs })
 }
 
 fn problem(out: &mut Out, p: &Problem) {
@@ -2259,5 +2328,75 @@ mod tests {
         assert_eq!(day("Funday"), None);
         assert!(covers("vectors/*", "vectors/public/*"));
         assert!(!covers("vectors/public/*", "vectors/*"));
+    }
+
+    fn scanner<'a>(params: &'a PolicyParams, secrets: &'a SecretDetector) -> PolicyScanner<'a> {
+        PolicyScanner::new(
+            params,
+            secrets,
+            PolicySettings {
+                min_retention_days: 365,
+                min_tls: "1.2".into(),
+                today: 20_454,
+                classes: Vec::new(),
+                max_bytes: 16 << 20,
+            },
+        )
+    }
+
+    /// Every ClusterRole aggregating every other (a dense inheritance graph) is checked in
+    /// bounded time: one cycle finding for the whole strongly connected set.
+    #[test]
+    fn dense_aggregation_is_one_cycle_and_fast() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let mut text = String::new();
+        for i in 0..300 {
+            text.push_str(&format!(
+                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r{i}, labels: {{all: 'yes'}}}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{all: 'yes'}}}}]}}\nrules: [{{apiGroups: [''], resources: [configmaps], verbs: [get]}}]\n"
+            ));
+        }
+        let started = std::time::Instant::now();
+        let (_, findings) = scanner(&params, &secrets).scan_text("dense.yaml", &text);
+        let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules.iter().filter(|r| **r == Rule::InheritanceCycle).count(),
+            1,
+            "{rules:?}"
+        );
+        assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_policy_too_large_to_check_is_a_limit_finding() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let resources: Vec<String> = (0..1_001).map(|i| format!("r{i}")).collect();
+        let text = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: wide}}\nrules: [{{apiGroups: [x], resources: [{}], verbs: [get]}}]\n",
+            resources.join(", ")
+        );
+        let (format, findings) = scanner(&params, &secrets).scan_text("wide.yaml", &text);
+        assert_eq!(format, Some(Format::Kubernetes));
+        assert_eq!(
+            findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            [Rule::ResourceLimit]
+        );
+    }
+
+    /// An unrendered Helm template is not a policy (skipped in directory walks), a broken
+    /// policy is still an invalid policy.
+    #[test]
+    fn templates_and_broken_policies() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let s = scanner(&params, &secrets);
+        let (format, findings) = s.scan_text("t.yaml", "{{- if .Values.rbac }}\nkind: ClusterRole\n{{- end }}\n");
+        assert_eq!(format, None);
+        assert!(findings[0].message.contains("Helm"), "{}", findings[0].message);
+        let (format, findings) = s.scan_text("c.yaml", "services: [\n");
+        assert_eq!((format, findings[0].rule), (None, Rule::NotAPolicy));
+        let (format, findings) = s.scan_text("p.yaml", "kind: Policy\nroles: [\n");
+        assert_eq!((format, findings[0].rule), (Some(Format::Native), Rule::PolicyInvalid));
     }
 }
