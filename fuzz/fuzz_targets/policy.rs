@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use llmguard::policy::model::Sensitivity;
 use llmguard::policy::params::PolicyParams;
 use llmguard::policy::ConfigClass;
-use llmguard::policy::model::Sensitivity;
 use llmguard::prompts::secrets::SecretDetector;
 use llmguard::report::Format;
 use llmguard::scan::policy::{PolicyScanner, PolicySettings};
@@ -29,8 +29,14 @@ fuzz_target!(|data: &[u8]| {
         today: 20_454,
         // Classified globs, so the classification-dependent checks run on every format.
         classes: vec![
-            ConfigClass { pattern: "hr-*".into(), sensitivity: Sensitivity::Restricted },
-            ConfigClass { pattern: "*/secrets".into(), sensitivity: Sensitivity::Confidential },
+            ConfigClass {
+                pattern: "hr-*".into(),
+                sensitivity: Sensitivity::Restricted,
+            },
+            ConfigClass {
+                pattern: "*/secrets".into(),
+                sensitivity: Sensitivity::Confidential,
+            },
         ],
         max_bytes: 1 << 20,
     };

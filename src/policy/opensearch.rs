@@ -188,7 +188,7 @@ pub fn parse(docs: &[Node], context: &[&Node], params: &PolicyParams, classes: &
                 for role in w.strings(v, &join(&path, "opendistro_security_roles")) {
                     p.bindings.push(Binding {
                         at: at(node, &path),
-                        name: Some(format!("internal user {name}")),
+                        name: Some(format!("internal user `{name}`")),
                         role,
                         subjects: vec![Subject {
                             at: at(node, &path),
@@ -242,7 +242,7 @@ fn mapping(w: &mut Walk, name: &str, node: &Node, path: &str) -> Binding {
     }
     Binding {
         at: at(node, path),
-        name: Some(format!("role mapping {name}")),
+        name: Some(format!("role mapping `{name}`")),
         role: Sp {
             value: name.to_string(),
             at: at(node, path),

@@ -718,8 +718,8 @@ fn structure(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams) {
                 Rule::BindingUndefinedRole,
                 &b.role.at,
                 format!(
-                    "binding{} refers to role `{}`, which is not defined{}: the subjects get nothing today, and whoever later creates a role of that name grants it to them",
-                    b.name.as_ref().map(|n| format!(" `{n}`")).unwrap_or_default(),
+                    "{} refers to role `{}`, which is not defined{}: the subjects get nothing today, and whoever later creates a role of that name grants it to them",
+                    binding_label(p, b),
                     b.role.value,
                     match p.format {
                         Format::Native => "",
@@ -773,6 +773,16 @@ fn bound<'p>(p: &'p Policy, b: &Binding) -> Vec<&'p Role> {
             .collect();
     }
     Vec::new()
+}
+
+/// How a binding is named in messages: "binding `x`", or OpenSearch's "role mapping `x`" and
+/// "internal user `x`" (their parser writes those names already quoted).
+fn binding_label(p: &Policy, b: &Binding) -> String {
+    match (&b.name, p.format) {
+        (Some(n), Format::Opensearch) => n.clone(),
+        (Some(n), _) => format!("binding `{n}`"),
+        (None, _) => "a binding".to_string(),
+    }
 }
 
 /// What a built-in role of the engine (not defined in the files read) grants.
@@ -1372,11 +1382,7 @@ fn bindings(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams, toda
                 );
             }
         }
-        let binding = b
-            .name
-            .as_ref()
-            .map(|n| format!("binding `{n}`"))
-            .unwrap_or_else(|| "a binding".into());
+        let binding = binding_label(p, b);
         let all: Vec<&Subject> = b.subjects.iter().filter(|s| everyone(p, params, s)).collect();
         if let Some(first) = all.first() {
             let system_role = p.format == Format::Kubernetes
@@ -1454,7 +1460,7 @@ fn bindings(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams, toda
                 &b.role.at,
                 format!(
                     "{binding} grants the built-in role `{}` — every action on every resource, the access-control plane included — to {}",
-                    b.role.value,
+                    crate::policy::kubernetes::bare_name(&b.role.value),
                     if who.is_empty() { "nobody yet".to_string() } else { format!("`{}`", who.join("`, `")) }
                 ),
                 &format!("builtin:{}", b.role.value),
@@ -1473,7 +1479,7 @@ fn bindings(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams, toda
                     &b.role.at,
                     format!(
                         "{binding} grants the built-in role `{}`, which reads every index, so it reaches {} data: {}",
-                        b.role.value,
+                        crate::policy::kubernetes::bare_name(&b.role.value),
                         worst.as_str(),
                         names.join(", ")
                     ),
