@@ -403,8 +403,18 @@ pub fn compute(policy: &Policy) -> Access {
                 }
                 if let Some(what) = mgmt {
                     let write = p.acts.iter().any(|a| a.writes()) || !p.management.is_empty();
-                    let secrets_read = matches!(&p.scope, Scope::Management { kind } if kind.contains("secret") || kind.contains("key") || kind.contains("token"))
-                        && p.acts.contains(&Act::Read);
+                    // Listing Kubernetes Secrets returns their data, as does reading every
+                    // resource of the core group (`resources: ["*"]`), Secrets included.
+                    let k8s = policy.format == Format::Kubernetes;
+                    let reads = p.acts.contains(&Act::Read) || (k8s && p.acts.contains(&Act::List));
+                    let secrets_read = reads
+                        && match &p.scope {
+                            Scope::Management { kind } => {
+                                kind.contains("secret") || kind.contains("key") || kind.contains("token")
+                            }
+                            Scope::Everything => k8s,
+                            _ => false,
+                        };
                     if write || secrets_read {
                         ra.management.push(ManagementGrant { via: via.clone(), what });
                     }

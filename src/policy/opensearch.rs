@@ -65,9 +65,23 @@ fn keys(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-/// The `_meta.type` of a security configuration document.
+/// The `_meta.type` of a security configuration document. A mapping of roles without `_meta`
+/// (what the REST API's `GET _plugins/_security/api/roles` returns, or a file written from it)
+/// is a roles file too when every entry is a role and one grants something.
 fn config_type(doc: &Node) -> Option<&str> {
-    doc.get("_meta").and_then(|m| m.get("type")).and_then(Node::as_str)
+    if let Some(t) = doc.get("_meta").and_then(|m| m.get("type")).and_then(Node::as_str) {
+        return Some(t);
+    }
+    let entries = doc.as_map()?;
+    let role_like = |v: &Node| {
+        v.as_map().is_some_and(|m| {
+            m.iter()
+                .all(|(k, _)| k.as_str().is_some_and(|k| ROLE_KEYS.contains(&k)))
+        })
+    };
+    let grants = |v: &Node| v.get("index_permissions").is_some() || v.get("cluster_permissions").is_some();
+    (!entries.is_empty() && entries.iter().all(|(_, v)| role_like(v)) && entries.iter().any(|(_, v)| grants(v)))
+        .then_some("roles")
 }
 
 /// Whether a document is an OpenSearch Security roles file.
@@ -460,6 +474,17 @@ mod tests {
                 Scope::Data { .. }
             ));
         }
+    }
+
+    #[test]
+    fn a_rest_api_export_without_meta_is_a_roles_file() {
+        let export = r#"{"kb": {"reserved": false, "cluster_permissions": [], "index_permissions": [{"index_patterns": ["kb-*"], "allowed_actions": ["read"], "fls": [], "masked_fields": [], "dls": ""}], "tenant_permissions": []}}"#;
+        let p = parsed(export, &[]);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.policies[0].roles[0].permissions[0].acts, [Act::Read]);
+        // Any other mapping is not.
+        let docs = yaml("services: {web: {image: nginx}}\n", YamlLimits::default()).unwrap();
+        assert!(!is_config(&docs[0]));
     }
 
     #[test]

@@ -71,9 +71,15 @@ pub fn clock(s: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
-/// `09:00-17:00` (also with spaces or `to`).
+/// `09:00-17:00` (also with spaces, `to`, an en dash, or a trailing time-zone name such as
+/// `UTC`; the zone itself is the policy's `timezone`).
 pub fn window(s: &str) -> Result<Window, String> {
-    let norm = s.replace(" to ", "-").replace('–', "-");
+    let mut norm = s.replace(" to ", "-").replace('–', "-");
+    if let Some((head, zone)) = norm.trim().rsplit_once(' ') {
+        if !zone.is_empty() && zone.len() <= 5 && zone.chars().all(|c| c.is_ascii_alphabetic()) {
+            norm = head.to_string();
+        }
+    }
     let (a, b) = norm
         .split_once('-')
         .ok_or_else(|| format!("`{s}` is not an hour window (HH:MM-HH:MM)"))?;
@@ -149,6 +155,8 @@ mod tests {
         assert!(window("25:00-26:00").is_err());
         assert!(window("09:00-09:00").is_err());
         assert!(window("nine to five").is_err());
+        assert_eq!(window("9:00 - 17:00 UTC").unwrap(), Window { start: 540, end: 1020 });
+        assert_eq!(window("22:00–06:00").unwrap().minutes(), 480);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(date("2000-03-01").unwrap().1, 11_017);
         assert_eq!(date("9999-12-31T23:59:59Z").unwrap().0, 9999);

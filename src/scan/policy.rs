@@ -953,9 +953,9 @@ fn broad(p: &Policy, perm: &Permission) -> bool {
             .any(|c| crate::policy::glob_match(&c.name, collection))
     };
     match &perm.scope {
-        Scope::Data { collection, .. } if p.format == Format::Kubernetes => {
-            is_glob(&perm.resource.value) && !classified(collection)
-        }
+        // A Kubernetes resource written as a glob (`*`, `pods/*`) is one, whatever the
+        // classification of the namespace.
+        Scope::Data { .. } if p.format == Format::Kubernetes => is_glob(&perm.resource.value),
         Scope::Data { collection, .. } if p.format != Format::Native && is_glob(collection) => !classified(collection),
         s => s.is_wildcard(),
     }
@@ -1125,7 +1125,12 @@ fn grant_class(p: &Policy, g: &access::ManagementGrant) -> (bool, Severity, Stri
     };
     let secrets = p.format == Format::Kubernetes
         && x.management.is_empty()
-        && matches!(&x.scope, Scope::Management { kind } if kind == "secrets");
+        && match &x.scope {
+            Scope::Management { kind } => kind == "secrets",
+            // Reading every core resource is reading every Secret; writing them is more.
+            Scope::Everything => !x.acts.iter().any(|a| a.writes()),
+            _ => false,
+        };
     if !secrets {
         let mut words: Vec<&str> = x.management.iter().map(|m| m.value.as_str()).collect();
         if words.is_empty() {
@@ -1146,6 +1151,7 @@ fn grant_class(p: &Policy, g: &access::ManagementGrant) -> (bool, Severity, Stri
 /// One phrase and severity for all of a Kubernetes role's grants on Secrets.
 fn credential_phrase(p: &Policy, role: &str, grants: &[&access::ManagementGrant]) -> (Severity, String) {
     let mut words: Vec<&str> = Vec::new();
+    let mut resources: Vec<&str> = Vec::new();
     let mut acts: BTreeSet<Act> = BTreeSet::new();
     for g in grants {
         if let Some(x) = perm(p, &g.via.role, g.via.perm) {
@@ -1153,6 +1159,9 @@ fn credential_phrase(p: &Policy, role: &str, grants: &[&access::ManagementGrant]
                 if !words.contains(&w.as_str()) {
                     words.push(w);
                 }
+            }
+            if !resources.contains(&x.resource.value.as_str()) {
+                resources.push(&x.resource.value);
             }
             acts.extend(x.acts.iter().copied());
         }
@@ -1178,7 +1187,10 @@ fn credential_phrase(p: &Policy, role: &str, grants: &[&access::ManagementGrant]
         (false, true, true) => Severity::Medium,
         _ => Severity::Low,
     };
-    (severity, format!("{what} (`{}` on `secrets`)", words.join("`, `")))
+    (
+        severity,
+        format!("{what} (`{}` on `{}`)", words.join("`, `"), resources.join("`, `")),
+    )
 }
 
 fn escalation(out: &mut Out, p: &Policy, acc: &Access) {
@@ -2090,7 +2102,7 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             }
         }
         for d in &c.allowed_days {
-            if day(&d.value).is_none() {
+            if days(&d.value).is_none() {
                 out.add(
                     Rule::ConditionInvalid,
                     &d.at,
@@ -2192,7 +2204,7 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             }
         }
         for dd in &d.days {
-            if day(&dd.value).is_none() {
+            if days(&dd.value).is_none() {
                 out.add(
                     Rule::ConditionInvalid,
                     &dd.at,
@@ -2276,6 +2288,30 @@ fn parsed_windows(c: &Conditions) -> Vec<time::Window> {
         .collect()
 }
 
+/// The days a `days_of_week`/`allowed_days` entry names: one day (`Monday`, `mon`), a range
+/// (`Mon-Fri`, `monday to friday`, wrapping past Sunday), or `weekdays`, `weekends`, `daily`.
+fn days(s: &str) -> Option<Vec<u8>> {
+    let l = s.trim().to_ascii_lowercase();
+    match l.as_str() {
+        "weekdays" | "weekday" | "workdays" | "business_days" | "business days" => return Some((0..5).collect()),
+        "weekends" | "weekend" => return Some(vec![5, 6]),
+        "daily" | "everyday" | "every day" | "all" | "*" => return Some((0..7).collect()),
+        _ => {}
+    }
+    if let Some(d) = day(&l) {
+        return Some(vec![d]);
+    }
+    let (a, b) = l.split_once('-').or_else(|| l.split_once(" to "))?;
+    let (a, b) = (day(a)?, day(b)?);
+    let mut out = vec![a];
+    let mut d = a;
+    while d != b {
+        d = (d + 1) % 7;
+        out.push(d);
+    }
+    Some(out)
+}
+
 fn day(s: &str) -> Option<u8> {
     const DAYS: [&str; 7] = [
         "monday",
@@ -2332,6 +2368,10 @@ mod tests {
         assert_eq!(day("Monday"), Some(0));
         assert_eq!(day("sat"), Some(5));
         assert_eq!(day("Funday"), None);
+        assert_eq!(days("Mon-Fri"), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(days("friday to monday"), Some(vec![4, 5, 6, 0]));
+        assert_eq!(days("weekends"), Some(vec![5, 6]));
+        assert_eq!(days("Mon-Funday"), None);
         assert!(covers("vectors/*", "vectors/public/*"));
         assert!(!covers("vectors/public/*", "vectors/*"));
     }

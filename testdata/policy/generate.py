@@ -198,7 +198,7 @@ def kubernetes():
     case("POL071-inline-secret", [dict(role("deployer", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], ns="rag"),
                                        metadata={"name": "deployer", "namespace": "rag", "annotations": {"ci/openai-key":
         "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"}})])
-    case("POL011-wildcard-resource", [role("all-reader", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}])])
+    case("POL011-wildcard-resource", [role("all-reader", [{"apiGroups": ["weaviate.io"], "resources": ["*"], "verbs": ["get"]}])])
     case("POL012-wildcard-verbs", [role("collections-admin", [{"apiGroups": ["weaviate.io"], "resources": ["collections"], "verbs": ["*"]}], kind="ClusterRole")])
     case("POL012-cluster-admin-binding", [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                                             "metadata": {"name": "ci-admin"},
