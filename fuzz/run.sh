@@ -78,6 +78,7 @@ seeds() {
     prompts) find $t/prompts -type f ;;
     # Every lineage fixture: metadata of every kind, and data files (read as metadata too).
     lineage) find $t/lineage -type f -size -65k ! -name '*.py' ;;
+    policy) find $t/policy -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
     oms) find $t/signing -type f -name '*.sig' ;;

@@ -580,12 +580,7 @@ pub fn lint_policy(args: &cli::LintPolicyArgs) -> anyhow::Result<(Report, Vec<sc
             skipped += 1;
         }
     }
-    let scanner = scan::policy::PolicyScanner {
-        params: &params,
-        secrets: &secrets,
-        settings,
-        views: std::sync::Mutex::new(Vec::new()),
-    };
+    let scanner = scan::policy::PolicyScanner::new(&params, &secrets, settings);
     let plain: Vec<walk::Target> = targets.iter().map(|(t, _)| t.clone()).collect();
     let outcomes = driver(&args.common).run(&plain, |t| scanner.scan(t))?;
     // YAML found in a directory that is not a policy is skipped and counted, not reported.

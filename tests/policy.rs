@@ -123,6 +123,27 @@ fn findings_carry_line_column_and_key_path() {
         "testdata/policy/kubernetes/llmguard.toml",
     ]);
     assert_eq!(v["findings"][0]["severity"], "critical", "{v}");
+    // Inheriting the power to manage roles is reported on the heir too, at its `inherits`.
+    let v = json(&["testdata/policy/native/POL022-inherited-escalation.yaml"]);
+    let msgs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("role `hr_admin` inherits from `hr_analyst`")),
+        "{msgs:?}"
+    );
+    // A binding to the built-in cluster-admin names the subjects it hands everything to.
+    let v = json(&[
+        "testdata/policy/kubernetes/POL012-cluster-admin-binding.yaml",
+        "--config",
+        "testdata/policy/kubernetes/llmguard.toml",
+    ]);
+    assert_eq!(v["findings"][0]["severity"], "critical", "{v}");
+    assert_eq!(v["findings"][0]["location"]["key_path"], "/2/roleRef/name", "{v}");
     // The secret is masked.
     let v = json(&["testdata/policy/native/POL071-inline-secret.yaml"]);
     let e = v["findings"][0]["evidence"].as_str().unwrap();
@@ -241,4 +262,88 @@ fn hostile_yaml_is_a_finding_with_bounded_memory() {
     std::fs::write(&big, text).unwrap();
     let v = json(&[big.to_str().unwrap()]);
     assert_eq!(rule_ids(&v), BTreeSet::from(["GEN002".to_string()]), "{v}");
+}
+
+/// Real-world-shaped inputs (testdata/policy/realworld/, see its expected.yaml): every file
+/// gives exactly the findings listed there, nothing crashes, and non-policy YAML is skipped.
+#[test]
+fn realworld_files_give_exactly_the_expected_findings() {
+    use llmguard::policy::yaml::{self, Value};
+    use std::collections::BTreeMap;
+    let dir = "testdata/policy/realworld";
+    let text = std::fs::read_to_string(format!("{dir}/expected.yaml")).unwrap();
+    let doc = yaml::parse(&text, yaml::YamlLimits::default()).unwrap().remove(0);
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in doc.get("files").unwrap().as_map().unwrap() {
+        let ids = v
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        expected.insert(k.as_str().unwrap().to_string(), ids);
+    }
+    let skipped = match doc.get("skipped").unwrap().value {
+        Value::Int(n) => n,
+        _ => panic!("skipped must be a number"),
+    };
+    let v = json(&["--fail-on", "never", "--config", &format!("{dir}/llmguard.toml"), dir]);
+    let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in v["artifacts"].as_array().unwrap() {
+        let path = a["path"].as_str().unwrap();
+        got.insert(
+            path.trim_start_matches(dir).trim_start_matches('/').to_string(),
+            Vec::new(),
+        );
+    }
+    for f in v["findings"].as_array().unwrap() {
+        let path = f["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(dir)
+            .trim_start_matches('/');
+        let line = f["location"]["line"].as_u64();
+        assert!(line.is_some_and(|l| l > 0), "every finding has a line: {f}");
+        got.get_mut(path)
+            .unwrap_or_else(|| panic!("finding in a file that is no artifact: {f}"))
+            .push(f["rule_id"].as_str().unwrap().to_string());
+    }
+    for ids in got.values_mut().chain(expected.values_mut()) {
+        ids.sort();
+    }
+    let mut diff = Vec::new();
+    for (path, ids) in &got {
+        match expected.get(path) {
+            Some(e) if e == ids => {}
+            Some(e) => diff.push(format!("{path}: expected {e:?}, got {ids:?}")),
+            None => diff.push(format!("{path}: not in expected.yaml, got {ids:?}")),
+        }
+    }
+    for path in expected.keys().filter(|p| !got.contains_key(*p)) {
+        diff.push(format!("{path}: expected, but not read as a policy"));
+    }
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    assert_eq!(
+        v["summary"]["skipped"].as_i64(),
+        i64::try_from(skipped).ok(),
+        "{}",
+        v["summary"]
+    );
+    // Findings in context files are reported once, in their own file: linting one file of a
+    // joined directory gives that file's findings only.
+    let one = json(&[
+        "--fail-on",
+        "never",
+        "--config",
+        &format!("{dir}/llmguard.toml"),
+        &format!("{dir}/opensearch/vector-search/roles_mapping.yml"),
+    ]);
+    assert_eq!(
+        rule_ids(&one),
+        BTreeSet::from(["POL025".to_string(), "POL055".to_string()]),
+        "{one}"
+    );
+    // A binding file alone resolves its role in the file beside it.
+    let one = json(&[&format!("{dir}/kubernetes/kubebuilder-rbac/role_binding.yaml")]);
+    assert!(rule_ids(&one).is_empty(), "{one}");
 }

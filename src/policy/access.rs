@@ -134,16 +134,18 @@ fn targets<'c>(policy: &'c Policy, p: &Permission) -> (Vec<&'c Collection>, Opti
 /// Ancestors of `role` (nearest first, each once), never looping.
 pub fn ancestors(policy: &Policy, role: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut queue: Vec<String> = vec![role.to_string()];
+    let mut seen: BTreeSet<&str> = BTreeSet::from([role]);
+    let mut queue: Vec<&str> = vec![role];
     let mut qi = 0;
     while qi < queue.len() {
-        let cur = queue[qi].clone();
+        let cur = queue[qi];
         qi += 1;
-        if let Some(r) = policy.role(&cur) {
+        if let Some(r) = policy.role(cur) {
             for parent in &r.inherits {
-                if parent.value != role && !out.contains(&parent.value) && policy.role(&parent.value).is_some() {
-                    out.push(parent.value.clone());
-                    queue.push(parent.value.clone());
+                let name = parent.value.as_str();
+                if policy.role(name).is_some() && seen.insert(name) {
+                    out.push(name.to_string());
+                    queue.push(name);
                 }
             }
         }
@@ -151,34 +153,111 @@ pub fn ancestors(policy: &Policy, role: &str) -> Vec<String> {
     out
 }
 
+/// Inheritance cycles: one per strongly connected component of the inheritance graph that
+/// holds a cycle (Tarjan, iterative: linear in roles and edges, no recursion), each written as
+/// a ring through the component starting at its smallest name.
 fn cycles(policy: &Policy) -> Vec<Vec<String>> {
-    let mut found: BTreeSet<Vec<String>> = BTreeSet::new();
-    for r in &policy.roles {
-        // Depth-first from r looking for a path back to r.
-        let mut stack: Vec<(String, Vec<String>)> = vec![(r.name.clone(), vec![r.name.clone()])];
-        let mut seen = BTreeSet::new();
-        while let Some((cur, path)) = stack.pop() {
-            if !seen.insert(cur.clone()) {
+    let names: Vec<&str> = policy.roles.iter().map(|r| r.name.as_str()).collect();
+    let id: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // Edges of the first definition of each name (a duplicate is reported on its own).
+    let edges: Vec<Vec<usize>> = names
+        .iter()
+        .map(|n| {
+            policy
+                .role(n)
+                .map(|r| {
+                    r.inherits
+                        .iter()
+                        .filter_map(|p| id.get(p.value.as_str()).copied())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let n = names.len();
+    let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
+    let (mut next, mut stack, mut out) = (0usize, Vec::new(), Vec::new());
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        // (node, position in its edge list)
+        let mut work = vec![(root, 0usize)];
+        while let Some(&mut (v, ref mut pos)) = work.last_mut() {
+            if *pos == 0 && index[v] == usize::MAX {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on[v] = true;
+            }
+            if let Some(&w) = edges[v].get(*pos) {
+                *pos += 1;
+                if index[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on[w] {
+                    low[v] = low[v].min(index[w]);
+                }
                 continue;
             }
-            let Some(role) = policy.role(&cur) else { continue };
-            for parent in &role.inherits {
-                if parent.value == r.name {
-                    let mut cyc = path.clone();
-                    // Rotate so the smallest name is first: one entry per cycle.
-                    if let Some(min) = cyc.iter().enumerate().min_by(|a, b| a.1.cmp(b.1)).map(|(i, _)| i) {
-                        cyc.rotate_left(min);
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on[w] = false;
+                    comp.push(w);
+                    if w == v {
+                        break;
                     }
-                    found.insert(cyc);
-                } else if !path.contains(&parent.value) {
-                    let mut next = path.clone();
-                    next.push(parent.value.clone());
-                    stack.push((parent.value.clone(), next));
+                }
+                let self_loop = comp.len() == 1 && edges[v].contains(&v);
+                if comp.len() > 1 || self_loop {
+                    out.push(ring(&comp, &edges, &names));
                 }
             }
         }
     }
-    found.into_iter().collect()
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A cycle through a strongly connected component, from its smallest name back to it
+/// (breadth-first inside the component, so the ring is a shortest one).
+fn ring(comp: &[usize], edges: &[Vec<usize>], names: &[&str]) -> Vec<String> {
+    let Some(&start) = comp.iter().min_by_key(|i| names[**i]) else {
+        return Vec::new();
+    };
+    let inside: BTreeSet<usize> = comp.iter().copied().collect();
+    let mut prev: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(v) = queue.pop_front() {
+        for &w in &edges[v] {
+            if w == start {
+                let mut path = vec![v];
+                let mut cur = v;
+                while cur != start {
+                    match prev.get(&cur) {
+                        Some(&p) => {
+                            path.push(p);
+                            cur = p;
+                        }
+                        None => break,
+                    }
+                }
+                path.reverse();
+                return path.into_iter().map(|i| names[i].to_string()).collect();
+            }
+            if inside.contains(&w) && w != start && !prev.contains_key(&w) {
+                prev.insert(w, v);
+                queue.push_back(w);
+            }
+        }
+    }
+    vec![names[start].to_string()]
 }
 
 /// Compute the matrix of one policy.
@@ -205,8 +284,55 @@ pub fn compute(policy: &Policy) -> Access {
             }
         }
     }
-    for r in &policy.roles {
-        let chain = ancestors(policy, &r.name);
+    // Every role's ancestors, computed once on integer ids (a dense aggregation graph —
+    // hundreds of ClusterRoles selecting each other — would otherwise take minutes).
+    let names: Vec<&str> = policy.roles.iter().map(|r| r.name.as_str()).collect();
+    let ids: BTreeMap<&str, usize> = names.iter().enumerate().rev().map(|(i, n)| (*n, i)).collect();
+    let adj: Vec<Vec<usize>> = policy
+        .roles
+        .iter()
+        .map(|r| {
+            r.inherits
+                .iter()
+                .filter_map(|p| ids.get(p.value.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut anc_of: BTreeMap<&str, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut seen = vec![usize::MAX; names.len()];
+    for (start, r) in policy.roles.iter().enumerate() {
+        if anc_of.contains_key(r.name.as_str()) || ids.get(r.name.as_str()) != Some(&start) {
+            continue;
+        }
+        // Breadth-first, nearest first; `seen[v] == start` marks this walk.
+        seen[start] = start;
+        let mut queue = vec![start];
+        let mut qi = 0;
+        while qi < queue.len() {
+            let v = queue[qi];
+            qi += 1;
+            for &w in &adj[v] {
+                if seen[w] != start {
+                    seen[w] = start;
+                    queue.push(w);
+                }
+            }
+        }
+        let chain: Vec<String> = queue[1..].iter().map(|i| names[*i].to_string()).collect();
+        let set = chain.iter().cloned().collect();
+        anc_of.insert(r.name.as_str(), (chain, set));
+    }
+    let no_ancestors: (Vec<String>, BTreeSet<String>) = (Vec::new(), BTreeSet::new());
+    // Only roles with exclusions matter between a role and the owner of a grant.
+    let excluding: BTreeSet<&str> = policy
+        .roles
+        .iter()
+        .filter(|r| !r.excludes.is_empty())
+        .map(|r| r.name.as_str())
+        .collect();
+    // Dormant roles (shipped by the engine, bound to nobody) grant nothing: not in the matrix.
+    for r in policy.roles.iter().filter(|r| !r.dormant) {
+        let chain = anc_of.get(r.name.as_str()).unwrap_or(&no_ancestors).0.clone();
         let mut ra = RoleAccess {
             role: r.name.clone(),
             inherits: chain.clone(),
@@ -223,8 +349,9 @@ pub fn compute(policy: &Policy) -> Access {
                 // The owner's own exclusions and those of the ancestors between (approximated
                 // by every ancestor that itself inherits from the owner).
                 excl.extend(owner.excludes.iter().map(|e| e.value.clone()));
-                for mid in &chain {
-                    if mid != owner_name && ancestors(policy, mid).contains(owner_name) {
+                for mid in chain.iter().filter(|m| excluding.contains(m.as_str())) {
+                    let mid_ancestors = &anc_of.get(mid.as_str()).unwrap_or(&no_ancestors).1;
+                    if mid != owner_name && mid_ancestors.contains(owner_name) {
                         if let Some(m) = policy.role(mid) {
                             excl.extend(m.excludes.iter().map(|e| e.value.clone()));
                         }
@@ -276,8 +403,18 @@ pub fn compute(policy: &Policy) -> Access {
                 }
                 if let Some(what) = mgmt {
                     let write = p.acts.iter().any(|a| a.writes()) || !p.management.is_empty();
-                    let secrets_read = matches!(&p.scope, Scope::Management { kind } if kind.contains("secret") || kind.contains("key") || kind.contains("token"))
-                        && p.acts.contains(&Act::Read);
+                    // Listing Kubernetes Secrets returns their data, as does reading every
+                    // resource of the core group (`resources: ["*"]`), Secrets included.
+                    let k8s = policy.format == Format::Kubernetes;
+                    let reads = p.acts.contains(&Act::Read) || (k8s && p.acts.contains(&Act::List));
+                    let secrets_read = reads
+                        && match &p.scope {
+                            Scope::Management { kind } => {
+                                kind.contains("secret") || kind.contains("key") || kind.contains("token")
+                            }
+                            Scope::Everything => k8s,
+                            _ => false,
+                        };
                     if write || secrets_read {
                         ra.management.push(ManagementGrant { via: via.clone(), what });
                     }

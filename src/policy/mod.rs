@@ -54,55 +54,97 @@ pub struct Parsed {
     pub format: Option<model::Format>,
 }
 
-/// Parse the text of one file: detect its format by content and map it into the model.
-pub fn parse(text: &str, params: &PolicyParams, classes: &[ConfigClass], limits: yaml::YamlLimits) -> Parsed {
-    let docs = match yaml::parse(text, limits) {
-        Ok(d) => d,
-        Err(yaml::YamlError::Syntax { line, column, message }) => {
-            return Parsed {
-                problems: vec![Problem {
-                    rule: Rule::PolicyInvalid,
-                    severity: None,
-                    at: At {
-                        line,
-                        column,
-                        path: String::new(),
-                    },
-                    message: format!("not valid YAML: {message}"),
-                    key: "yaml".into(),
-                }],
-                format: Some(model::Format::Native),
-                ..Parsed::default()
-            }
+/// The family of input formats a file belongs to, detected by content. Kubernetes manifests
+/// and OpenSearch security configuration are joined with the other files of their family in
+/// the same directory (see `scan::policy`); native policies stand alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Native,
+    Kubernetes,
+    Opensearch,
+}
+
+/// The YAML documents of a file, or the finding that it has none to read.
+pub fn read(text: &str, limits: yaml::YamlLimits) -> Result<Vec<Node>, Parsed> {
+    yaml::parse(text, limits).map_err(|e| {
+        let (rule, line, column, message, key) = match e {
+            yaml::YamlError::Syntax { line, column, message } => (
+                Rule::PolicyInvalid,
+                line,
+                column,
+                format!("not valid YAML: {message}"),
+                "yaml",
+            ),
+            yaml::YamlError::Limit { line, column, message } => (
+                Rule::ResourceLimit,
+                line,
+                column,
+                format!("YAML parsing stopped at a safety limit ({message}); the policy was not checked"),
+                "yaml-budget",
+            ),
+        };
+        Parsed {
+            problems: vec![Problem {
+                rule,
+                severity: None,
+                at: At {
+                    line,
+                    column,
+                    ..At::default()
+                },
+                message,
+                key: key.into(),
+            }],
+            format: Some(model::Format::Native),
+            ..Parsed::default()
         }
-        Err(yaml::YamlError::Limit { line, column, message }) => {
-            return Parsed {
-                problems: vec![Problem {
-                    rule: Rule::ResourceLimit,
-                    severity: None,
-                    at: At {
-                        line,
-                        column,
-                        path: String::new(),
-                    },
-                    message: format!("YAML parsing stopped at a safety limit ({message}); the policy was not checked"),
-                    key: "yaml-budget".into(),
-                }],
-                format: Some(model::Format::Native),
-                ..Parsed::default()
-            }
-        }
-    };
+    })
+}
+
+/// Which family the documents of one file belong to, if any.
+pub fn family(docs: &[Node]) -> Option<Family> {
     if docs.iter().any(native::is_native) {
-        native::parse(&docs, params)
+        Some(Family::Native)
     } else if docs.iter().any(kubernetes::is_rbac) {
-        kubernetes::parse(&docs, params, classes)
-    } else if docs.iter().any(opensearch::is_roles) {
-        opensearch::parse(&docs, params, classes)
+        Some(Family::Kubernetes)
+    } else if docs.iter().any(opensearch::is_config) {
+        Some(Family::Opensearch)
     } else {
-        Parsed::default()
+        None
     }
 }
+
+/// Map the documents of one file into the model, with `context`: documents of other files of
+/// the same family (marked with `Node::mark_context`) that define roles, bindings or action
+/// groups the file refers to. Problems found in context documents are dropped here: they
+/// belong to their own file.
+pub fn build(docs: &[Node], context: &[&Node], params: &PolicyParams, classes: &[ConfigClass]) -> Parsed {
+    let mut parsed = match family(docs) {
+        Some(Family::Native) => native::parse(docs, params),
+        Some(Family::Kubernetes) => kubernetes::parse(docs, context, params, classes),
+        Some(Family::Opensearch) => opensearch::parse(docs, context, params, classes),
+        None => Parsed::default(),
+    };
+    parsed.problems.retain(|p| !p.at.ctx);
+    for p in parsed.policies.iter_mut() {
+        p.reindex();
+    }
+    parsed
+}
+
+/// Parse the text of one file on its own: detect its format by content and map it into the
+/// model (no context from other files).
+pub fn parse(text: &str, params: &PolicyParams, classes: &[ConfigClass], limits: yaml::YamlLimits) -> Parsed {
+    match read(text, limits) {
+        Ok(docs) => build(&docs, &[], params, classes),
+        Err(parsed) => parsed,
+    }
+}
+
+/// Keys that only describe (documentation, ownership, tooling metadata): allowed on every
+/// mapping whose keys are otherwise checked, so enterprise templates that carry them on every
+/// object lint without POL001 noise, while a misspelt security key is still reported.
+pub const DESCRIPTIVE_KEYS: [&str; 5] = ["description", "labels", "annotations", "comment", "notes"];
 
 /// Shared helpers for walking a YAML tree with a JSON pointer and collecting problems.
 pub(crate) struct Walk<'p> {
@@ -115,6 +157,7 @@ pub(crate) fn at(node: &Node, path: &str) -> At {
         line: node.line,
         column: node.column,
         path: path.to_string(),
+        ctx: node.ctx,
     }
 }
 
@@ -182,6 +225,13 @@ impl Walk<'_> {
                 continue;
             }
             if let Some(known) = known {
+                // Descriptive keys are accepted on every mapping of a format whose keys are
+                // checked; they never change what a policy grants.
+                // `x-…` keys are extension keys by convention (Compose, OpenAPI): templates keep
+                // YAML anchors there (`x-strong-auth: &strong …`).
+                if DESCRIPTIVE_KEYS.contains(&name) || name.starts_with("x-") {
+                    continue;
+                }
                 if !known.iter().any(|x| x == name) {
                     let hint = closest(name, known)
                         .map(|c| format!("; did you mean `{c}`?"))
@@ -200,14 +250,26 @@ impl Walk<'_> {
         out
     }
 
+    /// A boolean. Policies written for YAML 1.1 loaders (PyYAML, and Go's yaml.v3 when it
+    /// decodes into a bool) spell booleans `yes`/`no`/`on`/`off`, and templates often quote
+    /// them: those strings are read as the boolean they name, anything else is wrong type.
     pub fn bool(&mut self, node: &Node, path: &str) -> Option<Sp<bool>> {
-        match &node.value {
-            Value::Bool(b) => Some(Sp {
-                value: *b,
+        let value = match &node.value {
+            Value::Bool(b) => Some(*b),
+            Value::Null => return None,
+            Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "y" => Some(true),
+                "false" | "no" | "off" | "n" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        match value {
+            Some(value) => Some(Sp {
+                value,
                 at: at(node, path),
             }),
-            Value::Null => None,
-            _ => {
+            None => {
                 self.wrong_type(node, path, "true or false");
                 None
             }
@@ -228,14 +290,22 @@ impl Walk<'_> {
         }
     }
 
+    /// A whole number (also written as a quoted string of digits, as templates do).
     pub fn uint(&mut self, node: &Node, path: &str) -> Option<Sp<u64>> {
-        match &node.value {
-            Value::Int(i) if *i >= 0 => Some(Sp {
-                value: u64::try_from(*i).unwrap_or(u64::MAX),
+        let value = match &node.value {
+            Value::Int(i) if *i >= 0 => Some(u64::try_from(*i).unwrap_or(u64::MAX)),
+            Value::Null => return None,
+            Value::Str(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+                Some(s.trim().parse::<u64>().unwrap_or(u64::MAX))
+            }
+            _ => None,
+        };
+        match value {
+            Some(value) => Some(Sp {
+                value,
                 at: at(node, path),
             }),
-            Value::Null => None,
-            _ => {
+            None => {
                 self.wrong_type(node, path, "a whole number, 0 or more");
                 None
             }
@@ -296,19 +366,29 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Glob match with `*` (any run, `/` included) and `?`; used for resources, index patterns and
-/// classification patterns alike.
+/// Glob match with `*` (any run, `/` included) and `?` (one character); used for resources,
+/// index patterns and classification patterns alike. Linear backtracking over bytes, no
+/// allocation (it runs in the inner loops of the checks).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let char_len = |b: u8| match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    };
+    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && p[pi] == b'?' {
             pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+            ti = (ti + char_len(t[ti])).min(t.len());
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -317,7 +397,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == b'*' {
         pi += 1;
     }
     pi == p.len()
@@ -338,9 +418,47 @@ mod tests {
         assert!(glob_match("*", "a/b"));
         assert!(!glob_match("hr-*", "finance"));
         assert!(glob_match("a?c", "abc"));
+        assert!(glob_match("a?c", "aéc"), "`?` is one character, not one byte");
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*-vectors-*", "kb-vectors-2024"));
+        assert!(glob_match("hr-**", "hr-"));
         assert!(overlaps("hr-*", "*"));
         assert!(!overlaps("hr-*", "fin-*"));
         assert_eq!(edit_distance("mfa_requried", "mfa_required"), 2);
         assert_eq!(closest("rols", &["roles".into(), "audit".into()]), Some("roles"));
+    }
+
+    #[test]
+    fn scalars_as_other_authors_write_them() {
+        let params = params::PolicyParams::builtin().unwrap();
+        let mut w = Walk {
+            problems: Vec::new(),
+            params: &params,
+        };
+        let docs = yaml::parse(
+            "a: 'true'\nb: yes\nc: Off\nd: '600'\ne: maybe\nf: -3\ng: ' 12 '\n",
+            yaml::YamlLimits::default(),
+        )
+        .unwrap();
+        let get = |k: &str| docs[0].get(k).unwrap().clone();
+        assert_eq!(w.bool(&get("a"), "/a").map(|x| x.value), Some(true));
+        assert_eq!(w.bool(&get("b"), "/b").map(|x| x.value), Some(true));
+        assert_eq!(w.bool(&get("c"), "/c").map(|x| x.value), Some(false));
+        assert_eq!(w.uint(&get("d"), "/d").map(|x| x.value), Some(600));
+        assert_eq!(w.uint(&get("g"), "/g").map(|x| x.value), Some(12));
+        assert!(w.problems.is_empty());
+        assert_eq!(w.bool(&get("e"), "/e"), None);
+        assert_eq!(w.uint(&get("f"), "/f"), None);
+        assert_eq!(w.problems.len(), 2, "anything else is still the wrong type");
+        // Descriptive and `x-` keys are accepted where keys are checked; others are not.
+        let doc = &yaml::parse(
+            "description: d\nlabels: {a: b}\nx-anchor: &a {k: v}\nroels: []\n",
+            yaml::YamlLimits::default(),
+        )
+        .unwrap()[0];
+        let kept = w.entries(doc, "", Some(&["roles".to_string()]), "the policy");
+        assert!(kept.is_empty());
+        assert_eq!(w.problems.last().map(|p| p.rule), Some(Rule::PolicyUnknownKey));
+        assert_eq!(w.problems.len(), 3);
     }
 }

@@ -11,6 +11,8 @@ pub struct At {
     pub line: u32,
     pub column: u32,
     pub path: String,
+    /// In a file read for context (another file of the directory), not the file linted.
+    pub ctx: bool,
 }
 
 impl At {
@@ -83,7 +85,7 @@ impl Sensitivity {
 }
 
 /// Canonical actions of the effective-access matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Act {
     Read,
@@ -170,7 +172,8 @@ pub struct Conditions {
     pub ip_whitelist: Vec<Sp<String>>,
     pub mfa_required: Option<Sp<bool>>,
     pub authentication: Vec<Sp<String>>,
-    pub allowed_hours: Option<Sp<String>>,
+    /// Windows (`HH:MM-HH:MM`) in which access is allowed; several mean any of them.
+    pub allowed_hours: Vec<Sp<String>>,
     pub allowed_days: Vec<Sp<String>>,
     pub pii_filtering: Option<Sp<bool>>,
     pub audit_logging: Option<Sp<bool>>,
@@ -186,6 +189,8 @@ pub struct Permission {
     pub acts: Vec<Act>,
     /// Whether the actions were written as a wildcard.
     pub wildcard_actions: bool,
+    /// The action words as written (lower-cased): verbs, allowed_actions, actions.
+    pub words: Vec<String>,
     /// Management actions (manage_roles…), as written.
     pub management: Vec<Sp<String>>,
     pub conditions: Option<Conditions>,
@@ -208,6 +213,9 @@ pub struct Role {
     pub excludes: Vec<Sp<String>>,
     /// Declared a service or LLM-application role.
     pub service: bool,
+    /// Shipped by the engine (OpenSearch `reserved: true`) and bound to nobody in the files
+    /// read: it grants nothing yet, so the checks on what it grants do not run on it.
+    pub dormant: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,6 +357,8 @@ pub struct Policy {
     pub gateway: Option<Gateway>,
     pub default_decision: Option<Sp<Decision>>,
     pub default_limits: Option<Sp<Limits>>,
+    /// Role name → index of its first definition (`reindex`), for lookups in large policies.
+    pub index: std::collections::BTreeMap<String, usize>,
 }
 
 impl Policy {
@@ -367,10 +377,23 @@ impl Policy {
             gateway: None,
             default_decision: None,
             default_limits: None,
+            index: std::collections::BTreeMap::new(),
         }
     }
 
+    /// The first role of that name (through the index once `reindex` has run).
     pub fn role(&self, name: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.name == name)
+        if self.index.is_empty() {
+            return self.roles.iter().find(|r| r.name == name);
+        }
+        self.index.get(name).and_then(|i| self.roles.get(*i))
+    }
+
+    /// Index the roles by name (after parsing; `role` falls back to a scan without it).
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for (i, r) in self.roles.iter().enumerate() {
+            self.index.entry(r.name.clone()).or_insert(i);
+        }
     }
 }

@@ -32,8 +32,8 @@ pub struct PolicyDocument {
     pub body: PolicyBody,
 }
 
+/// Descriptive only: any other key (team, tags, last_reviewed…) is accepted, never checked.
 #[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Metadata {
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -102,8 +102,8 @@ pub struct PermissionSpec {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionsSpec {
-    /// CIDR blocks requests must come from.
-    pub ip_whitelist: Option<Vec<String>>,
+    /// CIDR blocks requests must come from (a list, or one string separated by commas).
+    pub ip_whitelist: Option<StringOrList>,
     pub mfa_required: Option<bool>,
     /// certificate, mtls, api-key, oauth, … (a string or a list).
     pub authentication_method: Option<StringOrList>,
@@ -124,8 +124,8 @@ pub enum StringOrList {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeBasedAccess {
-    /// `HH:MM-HH:MM`.
-    pub allowed_hours: Option<String>,
+    /// `HH:MM-HH:MM`, or a list of such windows.
+    pub allowed_hours: Option<StringOrList>,
     pub allowed_days: Option<Vec<String>>,
     pub timezone: Option<String>,
 }
@@ -149,7 +149,7 @@ pub struct DataFiltering {
 pub struct RoleBinding {
     pub name: Option<String>,
     pub subjects: Vec<SubjectSpec>,
-    /// The role's name, or `{name: …}`.
+    /// The role's name, or `{name: …}`; a glob (`support_*`) binds every role it matches.
     pub role_ref: RoleRef,
 }
 
@@ -165,6 +165,10 @@ pub enum RoleRef {
 pub struct RoleRefMap {
     pub name: String,
     pub kind: Option<String>,
+    /// Kubernetes-style API group (`rbac.authorization.k8s.io`); not used.
+    #[serde(rename = "apiGroup")]
+    pub api_group: Option<String>,
+    pub namespace: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -174,6 +178,9 @@ pub struct SubjectSpec {
     pub kind: String,
     pub name: String,
     pub namespace: Option<String>,
+    /// Kubernetes-style API group (`rbac.authorization.k8s.io`); not used.
+    #[serde(rename = "apiGroup")]
+    pub api_group: Option<String>,
     /// Outside the organisation (partners, vendors, customers' systems).
     pub external: Option<bool>,
     pub authentication_method: Option<String>,
@@ -344,7 +351,37 @@ pub fn json_schema() -> String {
 
 fn schema() -> &'static serde_json::Value {
     static S: OnceLock<serde_json::Value> = OnceLock::new();
-    S.get_or_init(|| serde_json::to_value(schemars::schema_for!(PolicyDocument)).unwrap_or_default())
+    S.get_or_init(|| {
+        let mut s = serde_json::to_value(schemars::schema_for!(PolicyDocument)).unwrap_or_default();
+        descriptive(&mut s);
+        s
+    })
+}
+
+/// Every closed mapping of the format also accepts the descriptive keys (`description`,
+/// `labels`, `annotations`, `comment`, `notes`): the schema says so, and the walker accepts
+/// them (`super::DESCRIPTIVE_KEYS`) without reporting them.
+fn descriptive(schema: &mut serde_json::Value) {
+    fn add(obj: &mut serde_json::Value) {
+        let closed = obj.get("additionalProperties") == Some(&serde_json::Value::Bool(false));
+        let Some(props) = obj.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+            return;
+        };
+        if !closed {
+            return;
+        }
+        for key in super::DESCRIPTIVE_KEYS {
+            props.entry(key.to_string()).or_insert_with(
+                || serde_json::json!({"description": "Descriptive only; never changes what the policy grants."}),
+            );
+        }
+    }
+    add(schema);
+    if let Some(defs) = schema.get_mut("$defs").and_then(|d| d.as_object_mut()) {
+        for def in defs.values_mut() {
+            add(def);
+        }
+    }
 }
 
 /// Property names of a definition (`PolicyDocument` is the root), from the schema.
@@ -377,7 +414,12 @@ pub fn is_native(doc: &Node) -> bool {
     let sections = ["roles", "role_bindings", "data_classification", "dynamic_policies"]
         .iter()
         .any(|k| body.get(k).is_some());
+    // Other authors name the kind after what it guards (`VectorDBPolicy`, `AccessPolicy`);
+    // with the policy's own sections that is this shape too (Kubernetes' NetworkPolicy and
+    // the like have none of them).
+    let policy_kind = kind.is_some_and(|k| k != "Policy" && k.ends_with("Policy"));
     (kind == Some("Policy") && (sections || doc.get("apiVersion").is_some()))
+        || (policy_kind && sections)
         || (kind.is_none() && body.get("roles").is_some() && body.get("role_bindings").is_some())
 }
 
@@ -437,19 +479,10 @@ fn document(w: &mut Walk, doc: &Node, root: &str) -> Policy {
     p
 }
 
+/// `metadata` describes the policy and is never checked beyond being a mapping: templates
+/// carry team, tags, review dates and the like there.
 fn metadata(w: &mut Walk, node: &Node, path: &str) {
-    for (k, v, p) in w.entries(node, path, Some(known("Metadata")), "metadata") {
-        match k {
-            "labels" | "annotations" => {
-                for (_, lv, lp) in w.entries(v, &p, None, k) {
-                    w.string(lv, &lp);
-                }
-            }
-            _ => {
-                w.string(v, &p);
-            }
-        }
-    }
+    w.entries(node, path, None, "metadata");
 }
 
 fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
@@ -608,6 +641,7 @@ fn role(w: &mut Walk, node: &Node, path: &str) -> Option<Role> {
         limits: None,
         excludes: Vec::new(),
         service: false,
+        dormant: false,
     };
     for (k, v, p) in w.entries(node, path, Some(known("RoleSpec")), "a role") {
         match k {
@@ -741,6 +775,7 @@ fn permission(w: &mut Walk, node: &Node, path: &str) -> Option<Permission> {
         );
     }
     let (acts, wildcard_actions, management) = actions(w, &words);
+    let words: Vec<String> = words.iter().map(|x| x.value.trim().to_ascii_lowercase()).collect();
     let scope = scope(w.params, &resource.value);
     if let Scope::Unknown { kind } = &scope {
         w.problem(
@@ -759,6 +794,7 @@ fn permission(w: &mut Walk, node: &Node, path: &str) -> Option<Permission> {
         scope,
         acts,
         wildcard_actions,
+        words,
         management,
         conditions: conds,
     })
@@ -771,7 +807,7 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
     };
     for (k, v, p) in w.entries(node, path, Some(known("ConditionsSpec")), "conditions") {
         match k {
-            "ip_whitelist" => c.ip_whitelist = w.strings(v, &p),
+            "ip_whitelist" => c.ip_whitelist = split_list(w.strings(v, &p)),
             "mfa_required" => c.mfa_required = w.bool(v, &p),
             "authentication_method" => c.authentication = w.strings(v, &p),
             "pii_filtering" => c.pii_filtering = w.bool(v, &p),
@@ -780,7 +816,7 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
             _ => {
                 for (k2, v2, p2) in w.entries(v, &p, Some(known("TimeBasedAccess")), "time_based_access") {
                     match k2 {
-                        "allowed_hours" => c.allowed_hours = w.string(v2, &p2),
+                        "allowed_hours" => c.allowed_hours = w.strings(v2, &p2),
                         "allowed_days" => c.allowed_days = w.strings(v2, &p2),
                         _ => {
                             w.string(v2, &p2);
@@ -791,6 +827,28 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
         }
     }
     c
+}
+
+/// Entries written as one string separated by commas or spaces (`"10.0.0.0/8, 10.1.0.0/16"`)
+/// split into one entry each, keeping the position of the string.
+fn split_list(items: Vec<Sp<String>>) -> Vec<Sp<String>> {
+    let mut out = Vec::new();
+    for item in items {
+        let parts: Vec<&str> = item
+            .value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|x| !x.is_empty())
+            .collect();
+        if parts.len() <= 1 {
+            out.push(item);
+        } else {
+            out.extend(parts.into_iter().map(|x| Sp {
+                value: x.to_string(),
+                at: item.at.clone(),
+            }));
+        }
+    }
+    out
 }
 
 fn binding(w: &mut Walk, node: &Node, path: &str) -> Option<Binding> {

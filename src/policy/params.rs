@@ -29,10 +29,45 @@ pub struct RateDefaults {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesParams {
-    pub management_resources: Vec<String>,
+    pub rbac_resources: Vec<String>,
+    pub credential_resources: Vec<String>,
+    pub approval_resources: Vec<String>,
     pub escalation_verbs: Vec<String>,
     pub verbs: VerbMap,
+    pub other_verbs: Vec<String>,
     pub all_verbs: Vec<String>,
+    pub builtin_roles: BuiltinRoles,
+    pub everyone_subjects: Vec<String>,
+}
+
+/// Roles an engine ships (Kubernetes' default ClusterRoles, OpenSearch's static roles):
+/// bindings to them are not undefined references.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinRoles {
+    /// Grant every action on everything (cluster-admin, all_access).
+    pub everything: Vec<String>,
+    /// Read every index or resource.
+    #[serde(default)]
+    pub read_all: Vec<String>,
+    /// Reach only data bound to the caller (OpenSearch `own_index`): safe to grant to all.
+    #[serde(default)]
+    pub per_user: Vec<String>,
+    /// Known by name, not modelled.
+    pub known: Vec<String>,
+    /// Name prefixes of further built-in roles (`system:`).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+}
+
+impl BuiltinRoles {
+    pub fn is_builtin(&self, name: &str) -> bool {
+        has(&self.everything, name)
+            || has(&self.read_all, name)
+            || has(&self.per_user, name)
+            || has(&self.known, name)
+            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +78,17 @@ pub struct OpenSearchParams {
     pub action_groups: VerbMap,
     pub all: Vec<String>,
     pub crud: Vec<String>,
+    pub other_groups: Vec<String>,
+    pub permissions: Vec<PermissionFamily>,
+    pub builtin_roles: BuiltinRoles,
+}
+
+/// Index permissions matching `pattern` (a glob over the permission string) grant `acts`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionFamily {
+    pub pattern: String,
+    pub acts: Vec<super::model::Act>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,6 +24,30 @@ impl Window {
     }
 }
 
+/// The minutes of the day several windows cover together (index = minute after midnight).
+pub fn coverage(windows: &[Window]) -> Vec<bool> {
+    let mut day = vec![false; 1440];
+    for w in windows {
+        let mut m = w.start % 1440;
+        for _ in 0..w.minutes() {
+            day[m as usize] = true;
+            m = (m + 1) % 1440;
+        }
+    }
+    day
+}
+
+/// Minutes of the day covered by the union of `windows`.
+pub fn covered(windows: &[Window]) -> usize {
+    coverage(windows).iter().filter(|x| **x).count()
+}
+
+/// Whether two sets of windows share at least one minute.
+pub fn intersect(a: &[Window], b: &[Window]) -> bool {
+    let (ca, cb) = (coverage(a), coverage(b));
+    ca.iter().zip(&cb).any(|(x, y)| *x && *y)
+}
+
 /// `HH:MM` (or `H:MM`, `HH`) to minutes; 24:00 is the end of the day.
 pub fn clock(s: &str) -> Result<u32, String> {
     let s = s.trim();
@@ -47,9 +71,15 @@ pub fn clock(s: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
-/// `09:00-17:00` (also with spaces or `to`).
+/// `09:00-17:00` (also with spaces, `to`, an en dash, or a trailing time-zone name such as
+/// `UTC`; the zone itself is the policy's `timezone`).
 pub fn window(s: &str) -> Result<Window, String> {
-    let norm = s.replace(" to ", "-").replace('–', "-");
+    let mut norm = s.replace(" to ", "-").replace('–', "-");
+    if let Some((head, zone)) = norm.trim().rsplit_once(' ') {
+        if !zone.is_empty() && zone.len() <= 5 && zone.chars().all(|c| c.is_ascii_alphabetic()) {
+            norm = head.to_string();
+        }
+    }
     let (a, b) = norm
         .split_once('-')
         .ok_or_else(|| format!("`{s}` is not an hour window (HH:MM-HH:MM)"))?;
@@ -125,10 +155,23 @@ mod tests {
         assert!(window("25:00-26:00").is_err());
         assert!(window("09:00-09:00").is_err());
         assert!(window("nine to five").is_err());
+        assert_eq!(window("9:00 - 17:00 UTC").unwrap(), Window { start: 540, end: 1020 });
+        assert_eq!(window("22:00–06:00").unwrap().minutes(), 480);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(date("2000-03-01").unwrap().1, 11_017);
         assert_eq!(date("9999-12-31T23:59:59Z").unwrap().0, 9999);
         assert!(date("2025-02-30").is_err());
         assert!(date("31/12/2025").is_err());
+        let (a, b) = (window("07:00-12:00").unwrap(), window("13:00-19:00").unwrap());
+        assert_eq!(covered(&[a, b]), 660);
+        assert!(!intersect(&[a], &[b]));
+        assert!(intersect(
+            &[window("22:00-06:00").unwrap()],
+            &[window("05:00-07:00").unwrap()]
+        ));
+        assert_eq!(
+            covered(&[window("00:00-12:00").unwrap(), window("12:00-24:00").unwrap()]),
+            1440
+        );
     }
 }

@@ -18,6 +18,9 @@ pub struct Node {
     pub value: Value,
     pub line: u32,
     pub column: u32,
+    /// Read from another file of the same directory, for context only (see
+    /// `scan::policy`): findings located in it are reported when that file is linted.
+    pub ctx: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +79,24 @@ impl Node {
         }
     }
 
+    /// Mark this tree as context read from another file (iteratively: no recursion).
+    pub fn mark_context(&mut self) {
+        let mut stack: Vec<&mut Node> = vec![self];
+        while let Some(n) = stack.pop() {
+            n.ctx = true;
+            match &mut n.value {
+                Value::Seq(items) => stack.extend(items.iter_mut()),
+                Value::Map(entries) => {
+                    for (k, v) in entries.iter_mut() {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// The first value under `key` (a mapping with string keys).
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?
@@ -92,6 +113,7 @@ impl<'de> Deserialize<'de> for Node {
             value: s.value,
             line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
             column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
+            ctx: false,
         })
     }
 }

@@ -8,14 +8,42 @@ use crate::finding::{Finding, Location, Severity};
 use crate::policy::access::{self, Access};
 use crate::policy::model::*;
 use crate::policy::params::{has, PolicyParams};
+use crate::policy::yaml::Node;
+use crate::policy::Family;
 use crate::policy::{condition, time, ConfigClass, Problem};
 use crate::prompts::secrets::SecretDetector;
 use crate::report::{Artifact, Verdict};
 use crate::rules::Rule;
 use crate::walk::Target;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::io::Read;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// At most this many files of one directory are read for context, and at most this many
+/// bytes in all; a directory beyond them is joined partially (bindings to roles defined only
+/// in the files left out would then be reported as undefined).
+const MAX_CONTEXT_FILES: usize = 256;
+const MAX_CONTEXT_BYTES: u64 = 32 << 20;
+
+/// A file of a directory, read for context: the documents of its family only.
+struct CtxFile {
+    name: OsString,
+    family: Family,
+    docs: Vec<Node>,
+}
+
+type DirContext = Arc<OnceLock<Vec<CtxFile>>>;
+
+/// Where the other files of a linted file's directory come from.
+enum Context<'c> {
+    None,
+    /// Read (once per directory and run) from the directory of this file.
+    Directory(&'c Path),
+    /// Given as text.
+    Files(&'c [CtxFile]),
+}
 
 /// Settings of one run (configuration and flags over the built-in data).
 #[derive(Debug, Clone)]
@@ -41,16 +69,31 @@ pub struct PolicyScanner<'a> {
     pub secrets: &'a SecretDetector,
     pub settings: PolicySettings,
     pub views: Mutex<Vec<PolicyView>>,
+    /// Kubernetes and OpenSearch files of each directory, read once for context.
+    context: Mutex<BTreeMap<PathBuf, DirContext>>,
 }
 
 /// Builds findings for one file.
 struct Out<'a> {
     path: &'a str,
     findings: Vec<Finding>,
+    /// Whether each finding is located in a context file (dropped before returning).
+    ctx: Vec<bool>,
 }
 
 impl Out<'_> {
+    /// The findings located in the file itself.
+    fn own(self) -> Vec<Finding> {
+        self.findings
+            .into_iter()
+            .zip(self.ctx)
+            .filter(|(_, c)| !c)
+            .map(|(f, _)| f)
+            .collect()
+    }
+
     fn add(&mut self, rule: Rule, at: &At, message: String, key: &str) -> &mut Finding {
+        self.ctx.push(at.ctx);
         let location = Location {
             line: (at.line > 0).then_some(at.line),
             column: (at.column > 0).then_some(at.column),
@@ -68,7 +111,17 @@ fn sev(s: Sensitivity, table: [Severity; 4]) -> Severity {
     table[s as usize]
 }
 
-impl PolicyScanner<'_> {
+impl<'a> PolicyScanner<'a> {
+    pub fn new(params: &'a PolicyParams, secrets: &'a SecretDetector, settings: PolicySettings) -> Self {
+        PolicyScanner {
+            params,
+            secrets,
+            settings,
+            views: Mutex::new(Vec::new()),
+            context: Mutex::new(BTreeMap::new()),
+        }
+    }
+
     pub fn scan(&self, t: &Target) -> FileOutcome {
         let path = t.display.as_str();
         let mut bytes = Vec::new();
@@ -133,7 +186,7 @@ impl PolicyScanner<'_> {
                 };
             }
         };
-        let (format, findings) = self.scan_text(path, &text);
+        let (format, findings) = self.lint(path, &text, Some(&t.path));
         let recognised = format.is_some();
         let verdict = Verdict::from_findings(&findings, recognised, false);
         FileOutcome {
@@ -143,17 +196,105 @@ impl PolicyScanner<'_> {
         }
     }
 
-    /// Lint policy text; `None` format when it is not a policy (then no finding is made here:
-    /// the caller reports or skips it).
+    /// Lint policy text on its own (no other file of its directory is read); `None` format
+    /// when it is not a policy (then the only finding is `not-a-policy`: the caller reports
+    /// or skips it).
     pub fn scan_text(&self, path: &str, text: &str) -> (Option<Format>, Vec<Finding>) {
-        let limits = crate::policy::yaml::YamlLimits {
+        self.lint(path, text, None)
+    }
+
+    /// Lint policy text joined with the texts of other files of its directory (what `scan`
+    /// does with the files beside a Kubernetes or OpenSearch file), for tests and fuzzing.
+    pub fn scan_with_context(&self, path: &str, text: &str, context: &[&str]) -> (Option<Format>, Vec<Finding>) {
+        let files: Vec<CtxFile> = context
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| ctx_file(OsString::from(format!("context-{i}")), t, self.limits()))
+            .collect();
+        self.lint_in(path, text, Context::Files(&files))
+    }
+
+    fn limits(&self) -> crate::policy::yaml::YamlLimits {
+        crate::policy::yaml::YamlLimits {
             max_bytes: self.settings.max_bytes,
             ..Default::default()
+        }
+    }
+
+    /// Lint the text of `file` (when given, Kubernetes and OpenSearch files are joined with
+    /// the other files of their family in its directory).
+    fn lint(&self, path: &str, text: &str, file: Option<&Path>) -> (Option<Format>, Vec<Finding>) {
+        self.lint_in(path, text, file.map_or(Context::None, Context::Directory))
+    }
+
+    fn lint_in(&self, path: &str, text: &str, ctx: Context) -> (Option<Format>, Vec<Finding>) {
+        let parsed = match crate::policy::read(text, self.limits()) {
+            Ok(docs) => {
+                let family = crate::policy::family(&docs);
+                // The directory is read only for the families that are joined.
+                let dir = match (family, &ctx) {
+                    (Some(Family::Kubernetes | Family::Opensearch), Context::Directory(file)) => self.directory(file),
+                    _ => None,
+                };
+                let (files, own): (&[CtxFile], Option<&std::ffi::OsStr>) = match &ctx {
+                    Context::Files(files) => (files, None),
+                    Context::Directory(file) => (
+                        dir.as_ref().and_then(|d| d.get()).map(Vec::as_slice).unwrap_or(&[]),
+                        file.file_name(),
+                    ),
+                    Context::None => (&[], None),
+                };
+                let context: Vec<&Node> = match family {
+                    Some(f @ (Family::Kubernetes | Family::Opensearch)) => files
+                        .iter()
+                        .filter(|c| c.family == f && Some(c.name.as_os_str()) != own)
+                        .flat_map(|c| c.docs.iter())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                crate::policy::build(&docs, &context, self.params, &self.settings.classes)
+            }
+            Err(parsed) => {
+                // Unreadable YAML that is not a policy (an unrendered Helm template, some other
+                // broken YAML file) is not a policy finding; a policy that does not parse is.
+                let template = text.contains("{{") && text.contains("}}");
+                if template || !looks_like_policy(text) {
+                    let why = parsed.problems.first().map(|p| p.message.clone()).unwrap_or_default();
+                    let message = if template {
+                        format!("not an access policy llmguard reads: an unrendered Helm/Go template ({why}); render it (`helm template`) and lint the output")
+                    } else {
+                        format!("not an access policy llmguard reads: {why}, and nothing in it looks like a policy")
+                    };
+                    let mut out = Out {
+                        path,
+                        findings: Vec::new(),
+                        ctx: Vec::new(),
+                    };
+                    if parsed.problems.iter().any(|p| p.rule == Rule::ResourceLimit) {
+                        for p in &parsed.problems {
+                            problem(&mut out, p);
+                        }
+                        return (Some(Format::Native), out.own());
+                    }
+                    out.add(
+                        Rule::NotAPolicy,
+                        &At {
+                            line: 1,
+                            column: 1,
+                            ..At::default()
+                        },
+                        message,
+                        "format",
+                    );
+                    return (None, out.own());
+                }
+                parsed
+            }
         };
-        let parsed = crate::policy::parse(text, self.params, &self.settings.classes, limits);
         let mut out = Out {
             path,
             findings: Vec::new(),
+            ctx: Vec::new(),
         };
         for p in &parsed.problems {
             problem(&mut out, p);
@@ -164,16 +305,30 @@ impl PolicyScanner<'_> {
                 &At {
                     line: 1,
                     column: 1,
-                    path: String::new(),
+                    ..At::default()
                 },
-                "not an access policy llmguard reads: no `kind: Policy` document with roles, no Kubernetes RBAC object, no OpenSearch roles file (`_meta.type: roles`)".into(),
+                "not an access policy llmguard reads: no `kind: Policy` document with roles, no Kubernetes RBAC object, no OpenSearch Security roles, role mapping, action group or internal users file (`_meta.type`)".into(),
                 "format",
             );
-            return (None, out.findings);
+            return (None, out.own());
         };
         for policy in &parsed.policies {
-            let acc = access::compute(policy);
+            if let Some(why) = too_large(policy) {
+                out.add(
+                    Rule::ResourceLimit,
+                    &policy.at,
+                    format!("the policy is too large to check ({why}); it was parsed but not checked"),
+                    "policy-size",
+                );
+                continue;
+            }
+            let mut acc = access::compute(policy);
             self.check(&mut out, policy, &acc);
+            // The view shows the roles this file defines (context roles have their own file).
+            acc.roles.retain(|r| policy.role(&r.role).is_some_and(|x| !x.at.ctx));
+            if acc.roles.is_empty() && policy.roles.iter().all(|r| r.at.ctx) {
+                continue;
+            }
             if let Ok(mut v) = self.views.lock() {
                 v.push(PolicyView {
                     path: path.to_string(),
@@ -185,17 +340,31 @@ impl PolicyScanner<'_> {
         if !parsed.policies.is_empty() || !parsed.problems.is_empty() {
             self.secrets_in(&mut out, text);
         }
-        (Some(format), out.findings)
+        (Some(format), out.own())
+    }
+
+    /// The context files of `file`'s directory, read once per directory and run.
+    fn directory(&self, file: &Path) -> Option<DirContext> {
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let entry = {
+            let mut map = self.context.lock().ok()?;
+            map.entry(dir.clone()).or_default().clone()
+        };
+        entry.get_or_init(|| load_directory(&dir, self.settings.max_bytes));
+        Some(entry)
     }
 
     fn check(&self, out: &mut Out, p: &Policy, acc: &Access) {
-        structure(out, p, acc);
+        structure(out, p, acc, self.params);
         wildcards(out, p, acc);
         shadowed(out, p);
         reopened(out, p, acc);
         weak_auth(out, p, acc, self.params);
         escalation(out, p, acc);
-        bindings(out, p, self.params, self.settings.today);
+        bindings(out, p, acc, self.params, self.settings.today);
         pii(out, p, acc, self.params);
         tenancy(out, p, self.params);
         classification(out, p, acc);
@@ -212,6 +381,12 @@ impl PolicyScanner<'_> {
         if hits.is_empty() {
             return;
         }
+        // A YAML anchor or alias (`x-strong-auth: &strong-auth`) names a node, it holds no value.
+        hits.retain(|h| {
+            let value = text.get(h.start..h.end).unwrap_or("");
+            let quoted = h.start > 0 && matches!(text.as_bytes().get(h.start - 1), Some(b'"' | b'\''));
+            quoted || !(value.starts_with('&') || value.starts_with('*'))
+        });
         let lines = crate::prompts::input::LineIndex::new(text);
         let paths = key_paths_by_line(text);
         for h in hits {
@@ -227,6 +402,7 @@ impl PolicyScanner<'_> {
                     line,
                     column,
                     path: key_path,
+                    ctx: false,
                 },
                 format!(
                     "{} written into the policy: anyone who can read the repository holds it",
@@ -286,6 +462,111 @@ fn walk_paths(
     }
 }
 
+/// Limits on what one policy (with its context) may hold before the checks, some of which
+/// compare roles and permissions pairwise, would take unbounded time. Real policies, and even
+/// a large cluster's whole RBAC, stay far below them.
+const MAX_ROLES: usize = 20_000;
+const MAX_PERMISSIONS_PER_ROLE: usize = 1_000;
+const MAX_PERMISSIONS: usize = 100_000;
+const MAX_INHERITANCE_EDGES: usize = 200_000;
+
+fn too_large(p: &Policy) -> Option<String> {
+    let perms: usize = p.roles.iter().map(|r| r.permissions.len()).sum();
+    let widest = p.roles.iter().map(|r| r.permissions.len()).max().unwrap_or(0);
+    let edges: usize = p.roles.iter().map(|r| r.inherits.len()).sum();
+    if p.roles.len() > MAX_ROLES {
+        Some(format!("{} roles, more than {MAX_ROLES}", p.roles.len()))
+    } else if perms > MAX_PERMISSIONS {
+        Some(format!("{perms} permissions, more than {MAX_PERMISSIONS}"))
+    } else if widest > MAX_PERMISSIONS_PER_ROLE {
+        Some(format!(
+            "a role with {widest} permissions, more than {MAX_PERMISSIONS_PER_ROLE}"
+        ))
+    } else if edges > MAX_INHERITANCE_EDGES {
+        Some(format!("{edges} inheritance links, more than {MAX_INHERITANCE_EDGES}"))
+    } else {
+        None
+    }
+}
+
+/// Whether text that failed to parse still names what an access policy is made of.
+fn looks_like_policy(text: &str) -> bool {
+    [
+        "kind: Policy",
+        "kind: \"Policy\"",
+        "\"kind\": \"Policy\"",
+        "rbac.authorization.k8s.io",
+        "role_bindings",
+        "role_ref",
+        "roleRef",
+        "index_permissions",
+        "cluster_permissions",
+        "_meta:",
+        "permissions:",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+/// Read the Kubernetes and OpenSearch files of a directory for context: regular files (never
+/// symbolic links) named `*.yaml`, `*.yml` or `*.json`, in name order, within the limits above.
+/// Only the documents of those families are kept, marked as context.
+fn load_directory(dir: &Path, max_bytes: usize) -> Vec<CtxFile> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(OsString, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            [".yaml", ".yml", ".json"].iter().any(|x| n.ends_with(x))
+        })
+        .map(|e| (e.file_name(), e.path()))
+        .collect();
+    names.sort();
+    names.truncate(MAX_CONTEXT_FILES);
+    let limits = crate::policy::yaml::YamlLimits {
+        max_bytes,
+        ..Default::default()
+    };
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for (name, path) in names {
+        let len = std::fs::symlink_metadata(&path).map(|m| m.len()).unwrap_or(u64::MAX);
+        if len > max_bytes as u64 || total.saturating_add(len) > MAX_CONTEXT_BYTES {
+            continue;
+        }
+        total += len;
+        let mut text = String::new();
+        let read = std::fs::File::open(&path).and_then(|f| f.take(len).read_to_string(&mut text));
+        if read.is_ok() {
+            out.extend(ctx_file(name, &text, limits));
+        }
+    }
+    out
+}
+
+/// The Kubernetes or OpenSearch documents of one context file, marked as context.
+fn ctx_file(name: OsString, text: &str, limits: crate::policy::yaml::YamlLimits) -> Option<CtxFile> {
+    let docs = crate::policy::read(text, limits).ok()?;
+    let family = match crate::policy::family(&docs)? {
+        f @ (Family::Kubernetes | Family::Opensearch) => f,
+        Family::Native => return None,
+    };
+    let mut docs: Vec<Node> = docs
+        .into_iter()
+        .filter(|d| match family {
+            Family::Kubernetes => crate::policy::kubernetes::is_rbac(d),
+            _ => crate::policy::opensearch::is_config(d),
+        })
+        .collect();
+    for d in docs.iter_mut() {
+        d.mark_context();
+    }
+    Some(CtxFile { name, family, docs })
+}
+
 fn problem(out: &mut Out, p: &Problem) {
     let f = out.add(p.rule, &p.at, p.message.clone(), &p.key);
     if let Some(s) = p.severity {
@@ -298,7 +579,7 @@ fn perm<'p>(p: &'p Policy, role: &str, i: usize) -> Option<&'p Permission> {
 }
 
 /// Duplicates, cycles, undefined references, default decision.
-fn structure(out: &mut Out, p: &Policy, acc: &Access) {
+fn structure(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams) {
     let mut seen: Vec<&Role> = Vec::new();
     for r in &p.roles {
         if let Some(first) = seen.iter().find(|s| s.name == r.name) {
@@ -355,7 +636,30 @@ fn structure(out: &mut Out, p: &Policy, acc: &Access) {
             }
         }
     }
-    for u in &acc.unresolved {
+    if p.format == Format::Native && p.collections.is_empty() && !acc.unresolved.is_empty() {
+        let at = At {
+            path: format!("{}/data_classification", p.at.path),
+            ..p.at.clone()
+        };
+        let mut names: Vec<&str> = acc.unresolved.iter().map(|u| u.segment.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        out.add(
+            Rule::PolicyUndefinedReference,
+            &at,
+            format!(
+                "the policy has no `data_classification`: the collections its permissions name ({}) have no sensitivity, so the checks that depend on it (wildcards on sensitive data, PII filtering, strong authentication, accessible_by) did not run",
+                names.join(", ")
+            ),
+            "no-classification",
+        )
+        .severity = Severity::Low;
+    }
+    for u in acc
+        .unresolved
+        .iter()
+        .filter(|_| !p.collections.is_empty() || p.format != Format::Native)
+    {
         if let Some(perm) = perm(p, &u.role, u.perm) {
             out.add(
                 Rule::PolicyUndefinedReference,
@@ -409,14 +713,19 @@ fn structure(out: &mut Out, p: &Policy, acc: &Access) {
         }
     }
     for b in &p.bindings {
-        if !(role_names.contains(b.role.value.as_str()) || (p.format == Format::Opensearch && p.roles.is_empty())) {
+        if bound(p, b).is_empty() && builtin(p, params, &b.role.value).is_none() {
             out.add(
                 Rule::BindingUndefinedRole,
                 &b.role.at,
                 format!(
-                    "binding{} refers to role `{}`, which is not defined: the subjects get nothing today, and whoever later creates a role of that name grants it to them",
-                    b.name.as_ref().map(|n| format!(" `{n}`")).unwrap_or_default(),
-                    b.role.value
+                    "{} refers to role `{}`, which is not defined{}: the subjects get nothing today, and whoever later creates a role of that name grants it to them",
+                    binding_label(p, b),
+                    b.role.value,
+                    match p.format {
+                        Format::Native => "",
+                        Format::Kubernetes => " in this file, the other RBAC files of its directory or the API server's default roles",
+                        Format::Opensearch => " in the roles.yml beside it nor among the plugin's static roles",
+                    }
                 ),
                 &b.role.value,
             );
@@ -450,6 +759,63 @@ fn structure(out: &mut Out, p: &Policy, acc: &Access) {
     }
 }
 
+/// The roles a binding names: the role of that name, or (native format) every role a glob
+/// role_ref (`support_*`) matches.
+fn bound<'p>(p: &'p Policy, b: &Binding) -> Vec<&'p Role> {
+    if let Some(r) = p.role(&b.role.value) {
+        return vec![r];
+    }
+    if p.format == Format::Native && is_glob(&b.role.value) {
+        return p
+            .roles
+            .iter()
+            .filter(|r| crate::policy::glob_match(&b.role.value, &r.name))
+            .collect();
+    }
+    Vec::new()
+}
+
+/// How a binding is named in messages: "binding `x`", or OpenSearch's "role mapping `x`" and
+/// "internal user `x`" (their parser writes those names already quoted).
+fn binding_label(p: &Policy, b: &Binding) -> String {
+    match (&b.name, p.format) {
+        (Some(n), Format::Opensearch) => n.clone(),
+        (Some(n), _) => format!("binding `{n}`"),
+        (None, _) => "a binding".to_string(),
+    }
+}
+
+/// What a built-in role of the engine (not defined in the files read) grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builtin {
+    Everything,
+    ReadAll,
+    Known,
+}
+
+fn builtin(p: &Policy, params: &PolicyParams, role: &str) -> Option<Builtin> {
+    if p.role(role).is_some() {
+        return None;
+    }
+    let (list, name) = match p.format {
+        Format::Native => return None,
+        Format::Kubernetes => (
+            &params.kubernetes.builtin_roles,
+            crate::policy::kubernetes::bare_name(role),
+        ),
+        Format::Opensearch => (&params.opensearch.builtin_roles, role),
+    };
+    if has(&list.everything, name) && (p.format != Format::Kubernetes || role.starts_with("ClusterRole/")) {
+        Some(Builtin::Everything)
+    } else if has(&list.read_all, name) {
+        Some(Builtin::ReadAll)
+    } else if list.is_builtin(name) {
+        Some(Builtin::Known)
+    } else {
+        None
+    }
+}
+
 /// The most sensitive collection a permission reaches in the role's effective access, and
 /// whether the grant survives there (after exclusions and denies).
 fn reached(acc: &Access, role: &str, owner: &str, perm: usize) -> Vec<(String, Sensitivity, BTreeSet<Act>)> {
@@ -469,7 +835,9 @@ fn reached(acc: &Access, role: &str, owner: &str, perm: usize) -> Vec<(String, S
 }
 
 fn wildcards(out: &mut Out, p: &Policy, acc: &Access) {
-    for r in &p.roles {
+    for r in p.roles.iter().filter(|r| !r.dormant) {
+        // Kubernetes writes one rule for many resources: one finding per rule, not per resource.
+        let mut reported: Vec<(&str, Rule)> = Vec::new();
         for (i, perm) in r.permissions.iter().enumerate() {
             let wild_res = broad(p, perm);
             if !wild_res && !perm.wildcard_actions {
@@ -480,69 +848,115 @@ fn wildcards(out: &mut Out, p: &Policy, acc: &Access) {
                 (true, false) => "a wildcard resource",
                 _ => "wildcard actions",
             };
-            let hit = reached(acc, &r.name, &r.name, i);
+            let (siblings, resources) = rule_siblings(p, r, i);
+            let hit: Vec<(String, Sensitivity, BTreeSet<Act>)> = siblings
+                .iter()
+                .flat_map(|j| reached(acc, &r.name, &r.name, *j))
+                .collect();
             let writes = perm.acts.iter().any(|a| a.writes());
+            let rule = if writes {
+                Rule::WildcardWriteGrant
+            } else {
+                Rule::WildcardOnSensitiveData
+            };
+            if reported.contains(&(perm.at.path.as_str(), rule)) {
+                continue;
+            }
             if writes {
                 let worst = hit.iter().map(|h| h.1).max();
-                let n = hit.len();
-                let everything = matches!(perm.scope, Scope::Everything);
-                {
-                    let acts: Vec<&str> = perm.acts.iter().filter(|a| a.writes()).map(|a| a.as_str()).collect();
-                    out.add(
-                        Rule::WildcardWriteGrant,
-                        &perm.resource.at,
-                        format!(
-                            "role `{}` holds {what} (`{}`) that grants {} on {}",
-                            r.name,
-                            perm.resource.value,
-                            acts.join("/"),
-                            if everything {
-                                "everything, the access-control plane included".to_string()
-                            } else {
-                                format!("{n} collection(s)")
-                            }
-                        ),
-                        &format!("{}#{i}", r.name),
-                    )
-                    .severity = match worst {
-                        Some(Sensitivity::Restricted) => Severity::Critical,
-                        _ if everything => Severity::Critical,
-                        _ => Severity::High,
-                    };
-                    continue;
-                }
+                let n = hit.iter().map(|h| h.0.as_str()).collect::<BTreeSet<_>>().len();
+                let everything = siblings
+                    .iter()
+                    .any(|j| matches!(r.permissions[*j].scope, Scope::Everything));
+                let acts: Vec<&str> = perm.acts.iter().filter(|a| a.writes()).map(|a| a.as_str()).collect();
+                out.add(
+                    Rule::WildcardWriteGrant,
+                    &perm.resource.at,
+                    format!(
+                        "role `{}` holds {what} (`{resources}`) that grants {} on {}",
+                        r.name,
+                        acts.join("/"),
+                        if everything {
+                            "everything, the access-control plane included".to_string()
+                        } else if n == 0 {
+                            "every resource it names (none of them classified)".to_string()
+                        } else {
+                            format!("{n} classified collection(s)")
+                        }
+                    ),
+                    &format!("{}#{i}", r.name),
+                )
+                .severity = match worst {
+                    _ if everything => Severity::Critical,
+                    Some(Sensitivity::Restricted) => Severity::Critical,
+                    Some(_) => Severity::High,
+                    // Nothing classified reached: the wildcard is still broader than least
+                    // privilege, but no known sensitive data is at stake.
+                    None if p.format == Format::Native => Severity::High,
+                    None => Severity::Medium,
+                };
+                reported.push((perm.at.path.as_str(), rule));
+                continue;
             }
-            let sensitive: Vec<&(String, Sensitivity, BTreeSet<Act>)> =
-                hit.iter().filter(|h| h.1 >= Sensitivity::Confidential).collect();
+            // Reading data (not only listing it) on confidential or restricted collections.
+            let sensitive: Vec<&(String, Sensitivity, BTreeSet<Act>)> = hit
+                .iter()
+                .filter(|h| h.1 >= Sensitivity::Confidential && h.2.iter().any(|a| *a != Act::List))
+                .collect();
             if let Some(worst) = sensitive.iter().map(|h| h.1).max() {
-                let names: Vec<&str> = sensitive.iter().map(|h| h.0.as_str()).collect();
+                let mut names: Vec<&str> = sensitive.iter().map(|h| h.0.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
                 out.add(
                     Rule::WildcardOnSensitiveData,
                     &perm.resource.at,
                     format!(
-                        "role `{}` reaches {} data through {what} (`{}`): {}; name the collections it needs instead",
+                        "role `{}` reaches {} data through {what} (`{resources}`): {}; name the collections it needs instead",
                         r.name,
                         worst.as_str(),
-                        perm.resource.value,
                         names.join(", ")
                     ),
                     &format!("{}#{i}", r.name),
                 )
                 .severity = sev(worst, [Severity::Low, Severity::Low, Severity::Medium, Severity::High]);
+                reported.push((perm.at.path.as_str(), rule));
             }
         }
     }
 }
 
+/// The permissions written by the same entry as permission `i` (a Kubernetes rule lists many
+/// resources; other formats write one resource per entry), and their resources as text.
+fn rule_siblings(p: &Policy, r: &Role, i: usize) -> (Vec<usize>, String) {
+    let at = &r.permissions[i].at;
+    let same: Vec<usize> = if p.format == Format::Kubernetes {
+        (0..r.permissions.len())
+            .filter(|j| {
+                r.permissions[*j].at == *at && (broad(p, &r.permissions[*j]) || r.permissions[*j].wildcard_actions)
+            })
+            .collect()
+    } else {
+        vec![i]
+    };
+    let names: Vec<&str> = same.iter().map(|j| r.permissions[*j].resource.value.as_str()).collect();
+    (same, names.join("`, `"))
+}
+
 /// Whether a permission's resource is a wildcard. In formats whose classification is itself a
 /// set of globs (Kubernetes, OpenSearch), a pattern inside one classified pattern (`hr-*` under
-/// `hr-*`) is no broader than the classification and does not count.
+/// `hr-*`) is no broader than the classification and does not count; a Kubernetes ClusterRole
+/// reaches every namespace by definition, so only the resource as written counts there.
 fn broad(p: &Policy, perm: &Permission) -> bool {
-    match &perm.scope {
-        Scope::Data { collection, .. } if p.format != Format::Native && is_glob(collection) => !p
-            .collections
+    let classified = |collection: &str| {
+        p.collections
             .iter()
-            .any(|c| crate::policy::glob_match(&c.name, collection)),
+            .any(|c| crate::policy::glob_match(&c.name, collection))
+    };
+    match &perm.scope {
+        // A Kubernetes resource written as a glob (`*`, `pods/*`) is one, whatever the
+        // classification of the namespace.
+        Scope::Data { .. } if p.format == Format::Kubernetes => is_glob(&perm.resource.value),
+        Scope::Data { collection, .. } if p.format != Format::Native && is_glob(collection) => !classified(collection),
         s => s.is_wildcard(),
     }
 }
@@ -557,7 +971,7 @@ fn covers(a: &str, b: &str) -> bool {
 }
 
 fn shadowed(out: &mut Out, p: &Policy) {
-    for r in &p.roles {
+    for r in p.roles.iter().filter(|r| !r.dormant) {
         for (j, pj) in r.permissions.iter().enumerate() {
             for (i, pi) in r.permissions.iter().enumerate() {
                 if i == j {
@@ -567,7 +981,12 @@ fn shadowed(out: &mut Out, p: &Policy) {
                 // pi shadows pj: reaches all of pj's resource with a superset of its actions,
                 // under no more conditions. Among equal pairs, the later one is reported.
                 let broader = covers(&pi.resource.value, &pj.resource.value) || (same_resource && i < j);
-                let acts_cover = pj.acts.iter().all(|a| pi.acts.contains(a))
+                // Kubernetes and OpenSearch verbs are distinct permissions (`get` is not
+                // covered by `watch`): compare them as written unless the broader one is `*`.
+                let words_cover =
+                    p.format == Format::Native || pi.wildcard_actions || pj.words.iter().all(|w| pi.words.contains(w));
+                let acts_cover = words_cover
+                    && pj.acts.iter().all(|a| pi.acts.contains(a))
                     && pj
                         .management
                         .iter()
@@ -651,6 +1070,8 @@ fn weak_auth(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams) {
             if cell.sensitivity != Sensitivity::Restricted {
                 continue;
             }
+            // Every write action the role holds there without strong authentication, one finding.
+            let mut weak: Vec<(Act, &access::Via)> = Vec::new();
             for (act, vias) in &cell.actions {
                 if !act.writes() {
                     continue;
@@ -663,72 +1084,266 @@ fn weak_auth(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams) {
                             .is_some_and(|c| strong(c, params))
                             || p.role(&v.role).is_some_and(|r| strong(&r.conditions, params))
                     });
-                if ok {
-                    continue;
+                if let (false, Some(v)) = (ok, vias.first()) {
+                    weak.push((*act, v));
                 }
-                let Some(v) = vias.first() else { continue };
-                let at = perm(p, &v.role, v.perm)
-                    .map(|x| x.resource.at.clone())
-                    .unwrap_or_else(|| role.at.clone());
-                out.add(
-                    Rule::WeakAuthOnRestrictedWrite,
-                    &at,
-                    format!(
-                        "role `{}` may {} restricted collection `{cname}` without a strong authentication condition (mfa_required or certificate/mTLS)",
-                        ra.role,
-                        act.as_str()
-                    ),
-                    &format!("{}:{cname}:{}", ra.role, act.as_str()),
-                )
-                .severity = if *act == Act::Admin || *act == Act::Delete { Severity::Critical } else { Severity::High };
             }
+            let Some((_, v)) = weak.first() else { continue };
+            let at = perm(p, &v.role, v.perm)
+                .map(|x| x.resource.at.clone())
+                .unwrap_or_else(|| role.at.clone());
+            let acts: Vec<&str> = weak.iter().map(|(a, _)| a.as_str()).collect();
+            out.add(
+                Rule::WeakAuthOnRestrictedWrite,
+                &at,
+                format!(
+                    "role `{}` may {} restricted collection `{cname}` without a strong authentication condition (mfa_required or certificate/mTLS)",
+                    ra.role,
+                    acts.join("/")
+                ),
+                &format!("{}:{cname}", ra.role),
+            )
+            .severity = if weak.iter().any(|(a, _)| matches!(a, Act::Admin | Act::Delete)) {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
         }
     }
+}
+
+/// How serious a grant on the access-control plane is, and what it is in words. Reading or
+/// writing Kubernetes Secrets is credential access (`true`; high cluster-wide, lower in one
+/// namespace); anything else on the plane lets the role grant itself anything (critical).
+fn grant_class(p: &Policy, g: &access::ManagementGrant) -> (bool, Severity, String) {
+    let Some(x) = perm(p, &g.via.role, g.via.perm) else {
+        return (
+            false,
+            Severity::Critical,
+            format!("`{}` via `{}`", g.what, g.via.resource),
+        );
+    };
+    let secrets = p.format == Format::Kubernetes
+        && x.management.is_empty()
+        && match &x.scope {
+            Scope::Management { kind } => kind == "secrets",
+            // Reading every core resource is reading every Secret; writing them is more.
+            Scope::Everything => !x.acts.iter().any(|a| a.writes()),
+            _ => false,
+        };
+    if !secrets {
+        let mut words: Vec<&str> = x.management.iter().map(|m| m.value.as_str()).collect();
+        if words.is_empty() {
+            words = x.words.iter().map(String::as_str).collect();
+        }
+        let how = if words.is_empty() {
+            format!("`{}` via `{}`", g.what, g.via.resource)
+        } else if words == [g.via.resource.as_str()] {
+            format!("`{}`", g.via.resource)
+        } else {
+            format!("`{}` on `{}`", words.join("`, `"), g.via.resource)
+        };
+        return (false, Severity::Critical, how);
+    }
+    (true, Severity::Critical, x.words.join(","))
+}
+
+/// One phrase and severity for all of a Kubernetes role's grants on Secrets.
+fn credential_phrase(p: &Policy, role: &str, grants: &[&access::ManagementGrant]) -> (Severity, String) {
+    let mut words: Vec<&str> = Vec::new();
+    let mut resources: Vec<&str> = Vec::new();
+    let mut acts: BTreeSet<Act> = BTreeSet::new();
+    for g in grants {
+        if let Some(x) = perm(p, &g.via.role, g.via.perm) {
+            for w in &x.words {
+                if !words.contains(&w.as_str()) {
+                    words.push(w);
+                }
+            }
+            if !resources.contains(&x.resource.value.as_str()) {
+                resources.push(&x.resource.value);
+            }
+            acts.extend(x.acts.iter().copied());
+        }
+    }
+    let reads = acts.iter().any(|a| matches!(a, Act::Read | Act::List));
+    let writes = acts.iter().any(|a| a.writes());
+    let mut parts = role.splitn(3, '/');
+    let (kind, ns) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let cluster = kind == "ClusterRole";
+    let scope = if cluster {
+        "in every namespace".to_string()
+    } else {
+        format!("in namespace `{ns}`")
+    };
+    let what = match (reads, writes) {
+        (true, true) => format!("read and write every Secret {scope}"),
+        (true, false) => format!("read every Secret {scope}"),
+        _ => format!("create or change Secrets {scope}"),
+    };
+    let severity = match (cluster, reads, writes) {
+        (true, true, _) => Severity::High,
+        (true, false, _) => Severity::Medium,
+        (false, true, true) => Severity::Medium,
+        _ => Severity::Low,
+    };
+    (
+        severity,
+        format!("{what} (`{}` on `{}`)", words.join("`, `"), resources.join("`, `")),
+    )
 }
 
 fn escalation(out: &mut Out, p: &Policy, acc: &Access) {
     for ra in &acc.roles {
         let Some(role) = p.role(&ra.role) else { continue };
-        let mut inherited_reported = BTreeSet::new();
-        for g in &ra.management {
-            if g.via.role == ra.role {
-                let at = perm(p, &g.via.role, g.via.perm)
-                    .map(|x| x.resource.at.clone())
-                    .unwrap_or_else(|| role.at.clone());
-                out.add(
-                    Rule::PrivilegeEscalation,
-                    &at,
+        // The role's own grants, one finding per class (credentials, control plane).
+        for credential in [false, true] {
+            let own: Vec<(Severity, String, &access::ManagementGrant)> = ra
+                .management
+                .iter()
+                .filter(|g| g.via.role == ra.role)
+                .map(|g| {
+                    let (c, sev, how) = grant_class(p, g);
+                    (c, sev, how, g)
+                })
+                .filter(|(c, ..)| *c == credential)
+                .map(|(_, sev, how, g)| (sev, how, g))
+                .collect();
+            let Some((_, _, first)) = own.first() else { continue };
+            let at = perm(p, &first.via.role, first.via.perm)
+                .map(|x| x.resource.at.clone())
+                .unwrap_or_else(|| role.at.clone());
+            let (severity, message) = if credential {
+                let grants: Vec<&access::ManagementGrant> = own.iter().map(|(.., g)| *g).collect();
+                let (severity, what) = credential_phrase(p, &ra.role, &grants);
+                (
+                    severity,
                     format!(
-                        "role `{}` can manage the access-control plane (`{}` via `{}`): it can grant itself or others any permission",
-                        ra.role, g.what, g.via.resource
+                        "role `{}` can {what}: Secrets hold service-account tokens and other credentials, so whoever holds the role holds the identities they belong to; name the Secrets it needs (`resourceNames`)",
+                        ra.role
                     ),
-                    &format!("{}#{}", ra.role, g.via.perm),
-                );
-            } else if inherited_reported.insert(g.via.role.clone()) {
-                let at = role
-                    .inherits
-                    .iter()
-                    .find(|i| i.value == g.via.role || access::ancestors(p, &i.value).contains(&g.via.role))
-                    .map(|i| i.at.clone())
-                    .unwrap_or_else(|| role.at.clone());
-                out.add(
-                    Rule::PrivilegeEscalation,
-                    &at,
+                )
+            } else {
+                let mut hows: Vec<&str> = own.iter().map(|(_, h, _)| h.as_str()).collect();
+                hows.dedup();
+                (
+                    Severity::Critical,
                     format!(
-                        "role `{}` inherits from `{}` the power to manage the access-control plane (`{}`)",
-                        ra.role, g.via.role, g.what
+                        "role `{}` can manage the access-control plane ({}): it can grant itself or others any permission",
+                        ra.role,
+                        hows.join(", ")
                     ),
-                    &format!("{}<{}", ra.role, g.via.role),
-                );
-            }
+                )
+            };
+            out.add(
+                Rule::PrivilegeEscalation,
+                &at,
+                message,
+                &format!("{}#{}", ra.role, if credential { "credentials" } else { "plane" }),
+            )
+            .severity = severity;
+        }
+        // Inherited grants, one finding per ancestor that holds them.
+        let mut ancestors: Vec<&str> = ra
+            .management
+            .iter()
+            .filter(|g| g.via.role != ra.role)
+            .map(|g| g.via.role.as_str())
+            .collect();
+        ancestors.sort_unstable();
+        ancestors.dedup();
+        for anc in ancestors {
+            let grants: Vec<(bool, Severity, String)> = ra
+                .management
+                .iter()
+                .filter(|g| g.via.role == anc)
+                .map(|g| grant_class(p, g))
+                .collect();
+            let only_credentials = grants.iter().all(|g| g.0);
+            let severity = if only_credentials {
+                let list: Vec<&access::ManagementGrant> = ra.management.iter().filter(|g| g.via.role == anc).collect();
+                credential_phrase(p, anc, &list).0
+            } else {
+                Severity::Critical
+            };
+            let mut whats: Vec<&str> = ra
+                .management
+                .iter()
+                .filter(|g| g.via.role == anc)
+                .map(|g| g.what.as_str())
+                .collect();
+            whats.sort_unstable();
+            whats.dedup();
+            let at = role
+                .inherits
+                .iter()
+                .find(|i| i.value == anc || access::ancestors(p, &i.value).iter().any(|a| a == anc))
+                .map(|i| i.at.clone())
+                .unwrap_or_else(|| role.at.clone());
+            out.add(
+                Rule::PrivilegeEscalation,
+                &at,
+                if only_credentials {
+                    format!(
+                        "role `{}` inherits from `{anc}` access to credentials (`{}`)",
+                        ra.role,
+                        whats.join("`, `")
+                    )
+                } else {
+                    format!(
+                        "role `{}` inherits from `{anc}` the power to manage the access-control plane (`{}`)",
+                        ra.role,
+                        whats.join("`, `")
+                    )
+                },
+                &format!("{}<{anc}", ra.role),
+            )
+            .severity = severity;
         }
     }
 }
 
-fn bindings(out: &mut Out, p: &Policy, params: &PolicyParams, today: i64) {
+/// Whether a subject stands for every identity.
+fn everyone(p: &Policy, params: &PolicyParams, s: &Subject) -> bool {
+    s.name.trim() == "*"
+        || (p.format == Format::Kubernetes
+            && matches!(s.kind, SubjectKind::Group | SubjectKind::User)
+            && has(&params.kubernetes.everyone_subjects, &s.name))
+}
+
+/// Whether every grant of a role (its own and inherited) is bound to the caller: per-user
+/// resources only, nothing on the access-control plane.
+fn user_scoped_only(p: &Policy, role: &Role, params: &PolicyParams) -> bool {
+    let mut names = vec![role.name.clone()];
+    names.extend(access::ancestors(p, &role.name));
+    let perms: Vec<&Permission> = names
+        .iter()
+        .filter_map(|n| p.role(n))
+        .flat_map(|r| r.permissions.iter())
+        .collect();
+    !perms.is_empty()
+        && perms.iter().all(|x| {
+            x.management.is_empty()
+                && match &x.scope {
+                    Scope::Data { rest, collection, .. } => params
+                        .user_placeholders
+                        .iter()
+                        .map(String::as_str)
+                        .chain(["${user", "${attr"])
+                        .any(|ph| rest.contains(ph) || collection.contains(ph) || x.resource.value.contains(ph)),
+                    _ => false,
+                }
+        })
+}
+
+fn bindings(out: &mut Out, p: &Policy, acc: &Access, params: &PolicyParams, today: i64) {
     for b in &p.bindings {
-        let role = p.role(&b.role.value);
-        if let Some(exp) = role.and_then(|r| r.conditions.expires_at.as_ref()) {
+        let roles = bound(p, b);
+        let built = builtin(p, params, &b.role.value);
+        for role in &roles {
+            let Some(exp) = role.conditions.expires_at.as_ref() else {
+                continue;
+            };
             if let Ok((_, day)) = time::date(&exp.value) {
                 if day < today {
                     out.add(
@@ -736,16 +1351,17 @@ fn bindings(out: &mut Out, p: &Policy, params: &PolicyParams, today: i64) {
                         &b.role.at,
                         format!(
                             "role `{}` expired on {} (line {}) but is still bound to {} subject(s): remove the binding or the role",
-                            b.role.value,
+                            role.name,
                             exp.value,
                             exp.at.line,
                             b.subjects.len()
                         ),
-                        &b.role.value,
+                        &role.name,
                     );
                 }
             }
         }
+        let roles_strong = !roles.is_empty() && roles.iter().all(|r| strong(&r.conditions, params));
         for s in &b.subjects {
             if !s.external {
                 continue;
@@ -754,7 +1370,7 @@ fn bindings(out: &mut Out, p: &Policy, params: &PolicyParams, today: i64) {
                 || s.authentication
                     .as_deref()
                     .is_some_and(|a| has(&params.key_authentication, a))
-                || role.is_some_and(|r| {
+                || roles.iter().any(|r| {
                     !strong(&r.conditions, params)
                         && (r.conditions.authentication.is_empty()
                             || r.conditions
@@ -766,7 +1382,7 @@ fn bindings(out: &mut Out, p: &Policy, params: &PolicyParams, today: i64) {
                 .authentication
                 .as_deref()
                 .is_some_and(|a| has(&params.strong_authentication, a));
-            if by_key && !strong_subject && !role.is_some_and(|r| strong(&r.conditions, params)) {
+            if by_key && !strong_subject && !roles_strong {
                 out.add(
                     Rule::ExternalApiKeyOnly,
                     &s.at,
@@ -776,6 +1392,135 @@ fn bindings(out: &mut Out, p: &Policy, params: &PolicyParams, today: i64) {
                     ),
                     &s.name,
                 );
+            }
+        }
+        let binding = binding_label(p, b);
+        let all: Vec<&Subject> = b.subjects.iter().filter(|s| everyone(p, params, s)).collect();
+        if let Some(first) = all.first() {
+            let system_role = p.format == Format::Kubernetes
+                && built.is_some()
+                && crate::policy::kubernetes::bare_name(&b.role.value).starts_with("system:");
+            let user_only = (!roles.is_empty() && roles.iter().all(|r| user_scoped_only(p, r, params)))
+                || (p.format == Format::Opensearch && has(&params.opensearch.builtin_roles.per_user, &b.role.value));
+            let unknown = roles.is_empty() && built.is_none();
+            if system_role || user_only || unknown {
+                continue;
+            }
+            let (writes, what) = match built {
+                Some(Builtin::Everything) => (true, "every action on everything".to_string()),
+                Some(Builtin::ReadAll) => (false, "reads of every index".to_string()),
+                Some(Builtin::Known) => (false, "a built-in role".to_string()),
+                None => {
+                    let mut acts: BTreeSet<Act> = BTreeSet::new();
+                    let mut manages = false;
+                    for r in &roles {
+                        if let Some(ra) = acc.role(&r.name) {
+                            acts.extend(ra.collections.values().flat_map(|c| c.actions.keys().copied()));
+                            manages |= !ra.management.is_empty();
+                        }
+                        // Unclassified resources (Kubernetes, OpenSearch) are not in the matrix.
+                        for x in &r.permissions {
+                            acts.extend(x.acts.iter().copied());
+                        }
+                    }
+                    let shown: Vec<&str> = acts.iter().map(|a| a.as_str()).collect();
+                    (
+                        manages || acts.iter().any(|a| a.writes()),
+                        if manages {
+                            "control of the access-control plane".to_string()
+                        } else if shown.is_empty() {
+                            "what it grants".to_string()
+                        } else {
+                            format!("{} access", shown.join("/"))
+                        },
+                    )
+                }
+            };
+            let anonymous = all
+                .iter()
+                .any(|s| ["system:unauthenticated", "system:anonymous"].contains(&s.name.as_str()));
+            out.add(
+                Rule::BindingToEveryone,
+                &first.at,
+                format!(
+                    "{binding} grants role `{}` to every {} (`{}`): {what}",
+                    b.role.value,
+                    if anonymous {
+                        "request, unauthenticated ones included"
+                    } else {
+                        "identity"
+                    },
+                    first.name
+                ),
+                &format!("{}:{}", b.role.value, first.name),
+            )
+            .severity = if writes || anonymous {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+        } else if built == Some(Builtin::Everything) {
+            let machine = b.subjects.iter().any(|s| {
+                matches!(
+                    s.kind,
+                    SubjectKind::ServiceAccount | SubjectKind::ApiKey | SubjectKind::Other
+                )
+            });
+            let who: Vec<&str> = b.subjects.iter().map(|s| s.name.as_str()).collect();
+            out.add(
+                Rule::WildcardWriteGrant,
+                &b.role.at,
+                format!(
+                    "{binding} grants the built-in role `{}` — every action on every resource, the access-control plane included — to {}",
+                    crate::policy::kubernetes::bare_name(&b.role.value),
+                    if who.is_empty() { "nobody yet".to_string() } else { format!("`{}`", who.join("`, `")) }
+                ),
+                &format!("builtin:{}", b.role.value),
+            )
+            .severity = if machine { Severity::Critical } else { Severity::High };
+        } else if built == Some(Builtin::ReadAll) {
+            let sensitive: Vec<&Collection> = p
+                .collections
+                .iter()
+                .filter(|c| c.sensitivity >= Sensitivity::Confidential)
+                .collect();
+            if let Some(worst) = sensitive.iter().map(|c| c.sensitivity).max() {
+                let names: Vec<&str> = sensitive.iter().map(|c| c.name.as_str()).collect();
+                out.add(
+                    Rule::WildcardOnSensitiveData,
+                    &b.role.at,
+                    format!(
+                        "{binding} grants the built-in role `{}`, which reads every index, so it reaches {} data: {}",
+                        crate::policy::kubernetes::bare_name(&b.role.value),
+                        worst.as_str(),
+                        names.join(", ")
+                    ),
+                    &format!("builtin:{}", b.role.value),
+                )
+                .severity = sev(worst, [Severity::Low, Severity::Low, Severity::Medium, Severity::High]);
+            }
+        }
+        // A role_ref of only `*` binds every role there is, and every role added later.
+        if p.format == Format::Native && !b.role.value.is_empty() && b.role.value.chars().all(|c| c == '*') {
+            let manages = roles
+                .iter()
+                .any(|r| acc.role(&r.name).is_some_and(|ra| !ra.management.is_empty()));
+            let writes = roles.iter().any(|r| {
+                acc.role(&r.name)
+                    .is_some_and(|ra| ra.collections.values().any(|c| c.actions.keys().any(|a| a.writes())))
+            });
+            if writes || manages {
+                out.add(
+                    Rule::WildcardWriteGrant,
+                    &b.role.at,
+                    format!(
+                        "{binding} binds every role (`role_ref: {}`, {} today, and any added later), write access included",
+                        b.role.value,
+                        roles.len()
+                    ),
+                    &format!("role_ref:{}", b.role.value),
+                )
+                .severity = if manages { Severity::Critical } else { Severity::High };
             }
         }
     }
@@ -857,7 +1602,7 @@ fn tenancy(out: &mut Out, p: &Policy, params: &PolicyParams) {
         .as_ref()
         .and_then(|g| g.user_context_propagation.as_ref())
         .filter(|x| !x.value);
-    for r in &p.roles {
+    for r in p.roles.iter().filter(|r| !r.dormant) {
         for (i, perm) in r.permissions.iter().enumerate() {
             let Scope::Data { collection, rest, .. } = &perm.scope else {
                 continue;
@@ -1045,18 +1790,30 @@ fn encryption(out: &mut Out, p: &Policy, _params: &PolicyParams, min_tls: &str) 
     }
 }
 
+/// A service or LLM-application role: declared so, bound to a ServiceAccount or API key, or
+/// named like one (`rag_service`) unless every subject bound to it is a person or a group of
+/// people (a `support_agent` role for human agents is not an AI agent).
 fn is_service(p: &Policy, r: &Role, params: &PolicyParams) -> bool {
+    let subjects: Vec<&Subject> = p
+        .bindings
+        .iter()
+        .filter(|b| bound(p, b).iter().any(|x| x.name == r.name))
+        .flat_map(|b| b.subjects.iter())
+        .collect();
+    let machine = subjects
+        .iter()
+        .any(|s| matches!(s.kind, SubjectKind::ServiceAccount | SubjectKind::ApiKey));
+    let human_only = !subjects.is_empty()
+        && subjects
+            .iter()
+            .all(|s| matches!(s.kind, SubjectKind::User | SubjectKind::Group));
     r.service
-        || p.bindings.iter().any(|b| {
-            b.role.value == r.name
-                && b.subjects
-                    .iter()
-                    .any(|s| matches!(s.kind, SubjectKind::ServiceAccount | SubjectKind::ApiKey))
-        })
-        || r.name
-            .to_ascii_lowercase()
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|w| has(&params.service_role_words, w))
+        || machine
+        || (!human_only
+            && r.name
+                .to_ascii_lowercase()
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| has(&params.service_role_words, w)))
 }
 
 fn rate_limits(out: &mut Out, p: &Policy, params: &PolicyParams) {
@@ -1316,32 +2073,36 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
                 }
             }
         }
-        if let Some(h) = &c.allowed_hours {
+        let mut windows = Vec::new();
+        for h in &c.allowed_hours {
             match time::window(&h.value) {
-                Ok(w) if w.whole_day() => {
-                    out.add(
-                        Rule::ConditionAlwaysTrue,
-                        &h.at,
-                        format!(
-                            "role `{role}`: allowed_hours `{}` is the whole day; the condition restricts nothing",
-                            h.value
-                        ),
-                        "hours",
-                    );
-                }
-                Ok(_) => {}
+                Ok(w) => windows.push(w),
                 Err(why) => {
                     out.add(
                         Rule::ConditionInvalid,
                         &h.at,
                         format!("role `{role}`: allowed_hours {why}"),
-                        "hours",
+                        &format!("hours:{}", h.value),
                     );
                 }
             }
         }
+        if !windows.is_empty() && time::covered(&windows) >= 1439 {
+            if let Some(h) = c.allowed_hours.first() {
+                let shown: Vec<&str> = c.allowed_hours.iter().map(|h| h.value.as_str()).collect();
+                out.add(
+                    Rule::ConditionAlwaysTrue,
+                    &h.at,
+                    format!(
+                        "role `{role}`: allowed_hours `{}` cover the whole day; the condition restricts nothing",
+                        shown.join("`, `")
+                    ),
+                    "hours",
+                );
+            }
+        }
         for d in &c.allowed_days {
-            if day(&d.value).is_none() {
+            if days(&d.value).is_none() {
                 out.add(
                     Rule::ConditionInvalid,
                     &d.at,
@@ -1375,15 +2136,59 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             }
         }
     }
+    // A permission's window that never meets its role's window: the grant can never be used.
+    for r in &p.roles {
+        let role_windows = parsed_windows(&r.conditions);
+        if role_windows.is_empty() {
+            continue;
+        }
+        for (i, perm) in r.permissions.iter().enumerate() {
+            let Some(c) = &perm.conditions else { continue };
+            let pw = parsed_windows(c);
+            if let (false, Some(h)) = (
+                pw.is_empty() || time::intersect(&role_windows, &pw),
+                c.allowed_hours.first(),
+            ) {
+                out.add(
+                    Rule::ConditionInvalid,
+                    &h.at,
+                    format!(
+                        "role `{}`: the permission on `{}` is allowed only at {}, which never meets the role's allowed_hours ({}): the two conditions contradict each other and the grant can never be used",
+                        r.name,
+                        perm.resource.value,
+                        c.allowed_hours.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(", "),
+                        r.conditions.allowed_hours.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    &format!("{}#{i}:hours", r.name),
+                );
+            }
+        }
+    }
     // Role windows, for inverted deny rules.
-    let windows: Vec<(String, time::Window)> = p
+    let windows: Vec<(String, Vec<time::Window>)> = p
         .roles
         .iter()
-        .filter_map(|r| {
-            let h = r.conditions.allowed_hours.as_ref()?;
-            Some((r.name.clone(), time::window(&h.value).ok()?))
-        })
+        .map(|r| (r.name.clone(), parsed_windows(&r.conditions)))
+        .filter(|(_, w)| !w.is_empty())
         .collect();
+    for d in &p.dynamic {
+        for c in &d.allowed_countries {
+            if d.denied_countries
+                .iter()
+                .any(|x| x.value.eq_ignore_ascii_case(&c.value))
+            {
+                out.add(
+                    Rule::ConditionInvalid,
+                    &c.at,
+                    format!(
+                        "dynamic policy `{}` both allows and denies country `{}`: the conditions contradict each other, and which wins depends on the engine",
+                        d.name, c.value
+                    ),
+                    &format!("contradiction:{}", c.value),
+                );
+            }
+        }
+    }
     for d in &p.dynamic {
         for c in d.allowed_countries.iter().chain(d.denied_countries.iter()) {
             if !params.countries.iter().any(|x| x == &c.value) {
@@ -1399,7 +2204,7 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             }
         }
         for dd in &d.days {
-            if day(&dd.value).is_none() {
+            if days(&dd.value).is_none() {
                 out.add(
                     Rule::ConditionInvalid,
                     &dd.at,
@@ -1445,7 +2250,7 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
                         .iter()
                         .filter(|(r, _)| d.roles.is_empty() || d.roles.iter().any(|x| &x.value == r));
                     for (r, rw) in affected {
-                        if *rw == w {
+                        if time::coverage(rw) == time::coverage(&[w]) {
                             out.add(
                                 Rule::DynamicRuleInverted,
                                 &t.at,
@@ -1473,6 +2278,38 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             );
         }
     }
+}
+
+/// The windows of `allowed_hours` that parse (the others are reported on their own).
+fn parsed_windows(c: &Conditions) -> Vec<time::Window> {
+    c.allowed_hours
+        .iter()
+        .filter_map(|h| time::window(&h.value).ok())
+        .collect()
+}
+
+/// The days a `days_of_week`/`allowed_days` entry names: one day (`Monday`, `mon`), a range
+/// (`Mon-Fri`, `monday to friday`, wrapping past Sunday), or `weekdays`, `weekends`, `daily`.
+fn days(s: &str) -> Option<Vec<u8>> {
+    let l = s.trim().to_ascii_lowercase();
+    match l.as_str() {
+        "weekdays" | "weekday" | "workdays" | "business_days" | "business days" => return Some((0..5).collect()),
+        "weekends" | "weekend" => return Some(vec![5, 6]),
+        "daily" | "everyday" | "every day" | "all" | "*" => return Some((0..7).collect()),
+        _ => {}
+    }
+    if let Some(d) = day(&l) {
+        return Some(vec![d]);
+    }
+    let (a, b) = l.split_once('-').or_else(|| l.split_once(" to "))?;
+    let (a, b) = (day(a)?, day(b)?);
+    let mut out = vec![a];
+    let mut d = a;
+    while d != b {
+        d = (d + 1) % 7;
+        out.push(d);
+    }
+    Some(out)
 }
 
 fn day(s: &str) -> Option<u8> {
@@ -1531,7 +2368,81 @@ mod tests {
         assert_eq!(day("Monday"), Some(0));
         assert_eq!(day("sat"), Some(5));
         assert_eq!(day("Funday"), None);
+        assert_eq!(days("Mon-Fri"), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(days("friday to monday"), Some(vec![4, 5, 6, 0]));
+        assert_eq!(days("weekends"), Some(vec![5, 6]));
+        assert_eq!(days("Mon-Funday"), None);
         assert!(covers("vectors/*", "vectors/public/*"));
         assert!(!covers("vectors/public/*", "vectors/*"));
+    }
+
+    fn scanner<'a>(params: &'a PolicyParams, secrets: &'a SecretDetector) -> PolicyScanner<'a> {
+        PolicyScanner::new(
+            params,
+            secrets,
+            PolicySettings {
+                min_retention_days: 365,
+                min_tls: "1.2".into(),
+                today: 20_454,
+                classes: Vec::new(),
+                max_bytes: 16 << 20,
+            },
+        )
+    }
+
+    /// Every ClusterRole aggregating every other (a dense inheritance graph) is checked in
+    /// bounded time: one cycle finding for the whole strongly connected set.
+    #[test]
+    fn dense_aggregation_is_one_cycle_and_fast() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let mut text = String::new();
+        for i in 0..300 {
+            text.push_str(&format!(
+                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r{i}, labels: {{all: 'yes'}}}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{all: 'yes'}}}}]}}\nrules: [{{apiGroups: [''], resources: [configmaps], verbs: [get]}}]\n"
+            ));
+        }
+        let started = std::time::Instant::now();
+        let (_, findings) = scanner(&params, &secrets).scan_text("dense.yaml", &text);
+        let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules.iter().filter(|r| **r == Rule::InheritanceCycle).count(),
+            1,
+            "{rules:?}"
+        );
+        assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_policy_too_large_to_check_is_a_limit_finding() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let resources: Vec<String> = (0..1_001).map(|i| format!("r{i}")).collect();
+        let text = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: wide}}\nrules: [{{apiGroups: [x], resources: [{}], verbs: [get]}}]\n",
+            resources.join(", ")
+        );
+        let (format, findings) = scanner(&params, &secrets).scan_text("wide.yaml", &text);
+        assert_eq!(format, Some(Format::Kubernetes));
+        assert_eq!(
+            findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            [Rule::ResourceLimit]
+        );
+    }
+
+    /// An unrendered Helm template is not a policy (skipped in directory walks), a broken
+    /// policy is still an invalid policy.
+    #[test]
+    fn templates_and_broken_policies() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let s = scanner(&params, &secrets);
+        let (format, findings) = s.scan_text("t.yaml", "{{- if .Values.rbac }}\nkind: ClusterRole\n{{- end }}\n");
+        assert_eq!(format, None);
+        assert!(findings[0].message.contains("Helm"), "{}", findings[0].message);
+        let (format, findings) = s.scan_text("c.yaml", "services: [\n");
+        assert_eq!((format, findings[0].rule), (None, Rule::NotAPolicy));
+        let (format, findings) = s.scan_text("p.yaml", "kind: Policy\nroles: [\n");
+        assert_eq!((format, findings[0].rule), (Some(Format::Native), Rule::PolicyInvalid));
     }
 }

@@ -75,6 +75,10 @@ def native():
     case("POL022-escalation", lambda p: role(p, "docs_ingest")["permissions"].append(
         {"resource": "roles/*", "actions": ["create", "update"]}))
 
+    # Inheriting the power to manage roles is escalation too (both roles are reported).
+    case("POL022-inherited-escalation", lambda p: role(p, "hr_analyst")["permissions"].append(
+        {"resource": "roles/*", "actions": ["manage_roles"]}))
+
     def p023(p):
         p["roles"].append({"name": "partner_reader", "role_type": "service",
                            "permissions": [{"resource": "vectors/product_docs/*", "actions": ["read"]}],
@@ -83,6 +87,7 @@ def native():
         p["role_bindings"].append({"name": "partner", "subjects": [
             {"kind": "APIKey", "name": "partner-search", "external": True}], "role_ref": "partner_reader"})
     case("POL023-external-api-key", p023)
+    case("POL025-everyone", lambda p: p["role_bindings"][2]["subjects"].append({"kind": "Group", "name": "*"}))
     case("POL024-expired", lambda p: role(p, "hr_analyst")["conditions"].update({"expires_at": "2025-06-30"}))
     case("POL031-pii-off", lambda p: role(p, "hr_analyst")["conditions"].update({"pii_filtering": False}))
     case("POL032-cross-tenant", lambda p: role(p, "rag_service")["permissions"][1].update(
@@ -109,18 +114,33 @@ def native():
     case("POL051-no-default", lambda p: p.pop("default_decision"))
     case("POL052-undefined-collection", lambda p: role(p, "rag_service")["permissions"].append(
         {"resource": "vectors/faq/*", "actions": ["read"]}))
+    case("POL052-undefined-role", lambda p: role(p, "hr_admin").update({"inherits": ["hr_analyst", "hr_lead"]}))
+    case("POL052-undefined-action", lambda p: role(p, "docs_ingest")["permissions"][0].update(
+        {"actions": ["create", "update", "reindex"]}))
     case("POL053-cycle", lambda p: role(p, "hr_analyst").update({"inherits": ["hr_admin"]}))
     case("POL054-duplicate-role", lambda p: p["roles"].append(copy.deepcopy(role(p, "docs_ingest"))))
     case("POL055-binding-undefined", lambda p: p["role_bindings"][1].update({"role_ref": "docs_ingester"}))
     case("POL061-always-true", lambda p: role(p, "rag_service")["conditions"].update({"ip_whitelist": ["0.0.0.0/0"]}))
+    case("POL061-whole-day", lambda p: role(p, "hr_analyst")["conditions"]["time_based_access"].update(
+        {"allowed_hours": "00:00-24:00"}))
+    case("POL061-never-expires", lambda p: role(p, "hr_analyst")["conditions"].update({"expires_at": "9999-12-31"}))
+    case("POL062-bad-hours", lambda p: role(p, "hr_analyst")["conditions"]["time_based_access"].update(
+        {"allowed_hours": "25:00-26:00"}))
     case("POL062-bad-country", lambda p: p["dynamic_policies"][0]["conditions"]["geo_location"].update(
         {"denied_countries": ["US", "UK"]}))
+
+    # Contradictory conditions: the permission's window never meets the role's.
+    case("POL062-contradictory-hours", lambda p: role(p, "hr_analyst")["permissions"][0].update(
+        {"conditions": {"time_based_access": {"allowed_hours": "20:00-23:00"}}}))
 
     def p063(p):
         geo = p["dynamic_policies"][0]["conditions"]["geo_location"]
         geo.pop("denied_countries")
         geo["allowed_countries"] = ["DE", "FR"]
     case("POL063-inverted", p063)
+    case("POL063-inverted-window", lambda p: p["dynamic_policies"].append(
+        {"name": "hr-after-hours", "applies_to": {"collections": ["hr_records"], "roles": ["hr_analyst"]},
+         "conditions": {"time_of_day": "08:00-19:00"}, "action": "deny"}))
     case("POL071-inline-secret", lambda p: p["metadata"].update({"annotations": {
         "deploy-key": "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"}}))
 
@@ -170,9 +190,27 @@ def kubernetes():
         r["rules"] = rules
         return r
 
-    case("POL011-wildcard-resource", [role("all-reader", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}])])
+    case("POL001-unknown-key", [role("typo", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
+                                               "resourceName": ["settings"]}], ns="rag")])
+    case("POL002-wrong-type", [role("odd-rules", "get everything", ns="rag")])
+    text = yaml.safe_dump_all(copy.deepcopy(K8S_CLEAN), sort_keys=False, width=120)
+    dump(os.path.join(d, "POL004-duplicate-key.yaml"), text.replace("  - get\n  - list\n", "  - get\n  - list\n  verbs:\n  - '*'\n", 1))
+    case("POL071-inline-secret", [dict(role("deployer", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], ns="rag"),
+                                       metadata={"name": "deployer", "namespace": "rag", "annotations": {"ci/openai-key":
+        "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"}})])
+    case("POL011-wildcard-resource", [role("all-reader", [{"apiGroups": ["weaviate.io"], "resources": ["*"], "verbs": ["get"]}])])
     case("POL012-wildcard-verbs", [role("collections-admin", [{"apiGroups": ["weaviate.io"], "resources": ["collections"], "verbs": ["*"]}], kind="ClusterRole")])
+    case("POL012-cluster-admin-binding", [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                                            "metadata": {"name": "ci-admin"},
+                                            "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "ci"}],
+                                            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}}])
+    case("POL013-shadowed", [role("shadow", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]},
+                                             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], ns="rag")])
     case("POL022-secrets", [role("secret-reader", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}], ns="rag")])
+    everyone = copy.deepcopy(K8S_CLEAN[1])
+    everyone["metadata"]["name"] = "rag-reader-all"
+    everyone["subjects"] = [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]
+    case("POL025-everyone", [everyone])
     case("POL052-bad-verb", [role("odd", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["fly"]}], ns="rag")])
     case("POL053-aggregation-cycle", [
         role("a", [], kind="ClusterRole", labels={"agg": "a"}, agg={"agg": "b"}),
@@ -214,7 +252,22 @@ def opensearch():
     case("POL012-indices-all", lambda p: p["docs_reader"]["index_permissions"][0].update({"allowed_actions": ["indices_all"]}))
     case("POL022-security-admin", lambda p: p["docs_reader"].update({"cluster_permissions": ["restapi:admin/*"]}))
     case("POL031-no-masking", lambda p: [p["hr_reader"]["index_permissions"][0].pop(k) for k in ("masked_fields", "fls")])
+    case("POL001-unknown-key", lambda p: p["hr_reader"]["index_permissions"][0].update(
+        {"masked_field": p["hr_reader"]["index_permissions"][0].pop("masked_fields")}))
+    case("POL002-wrong-type", lambda p: p["hr_reader"].update({"index_permissions": "all of hr"}))
+    dump(os.path.join(d, "POL004-duplicate-key.yml"), yaml.safe_dump(OS_CLEAN, sort_keys=False, width=120) +
+         "docs_reader:\n  index_permissions: [{index_patterns: ['*'], allowed_actions: [read]}]\n")
+    case("POL013-shadowed", lambda p: p["docs_reader"]["index_permissions"].append(
+        {"index_patterns": ["docs-*"], "allowed_actions": ["read"]}))
     case("POL052-unknown-action", lambda p: p["docs_reader"]["index_permissions"][0].update({"allowed_actions": ["teleport"]}))
+
+
+    # roles_mapping.yml files are joined with the roles files of the directory.
+    meta = {"_meta": {"type": "rolesmapping", "config_version": 2}}
+    dump(os.path.join(d, "roles_mapping.yml"), dict(meta, docs_reader={"backend_roles": ["docs-team"]},
+                                                    hr_reader={"backend_roles": ["hr"]}))
+    dump(os.path.join(d, "POL025-mapping-everyone.yml"), dict(meta, hr_reader={"users": ["*"]}))
+    dump(os.path.join(d, "POL055-mapping-undefined.yml"), dict(meta, hr_admin={"backend_roles": ["hr-admins"]}))
 
 
 if __name__ == "__main__":
