@@ -176,24 +176,21 @@ pub struct InjectionDetector {
     entries: Vec<Entry>,
     threshold: f32,
     context: Context,
-    /// Keywords of word-view entries, over the view.
-    word_ac: AhoCorasick,
-    /// Keywords that start with a space (` ai `), without it: they also match at the start
-    /// of the view, where there is no space before them.
-    word_starts: Vec<Vec<u8>>,
+    /// The non-ASCII keywords of word-view entries (Chinese), over the view where it holds
+    /// non-ASCII text (the ASCII ones are in `stream`), and their indices in the keywords.
+    wide_ac: AhoCorasick,
+    wide_kw: Vec<usize>,
     /// Keywords of raw entries, over the original text.
     raw_ac: AhoCorasick,
-    /// The entries each keyword of `word_ac` / `raw_ac` (by pattern id) belongs to: a window
+    /// The entries each word keyword / keyword of `raw_ac` (by pattern id) belongs to: a window
     /// runs only the entries whose own keyword opened it, so the cost is one small regex per
     /// candidate rather than the whole set (which falls back to the slow engines on
     /// keyword-dense text).
     word_kw_entries: Vec<Vec<usize>>,
     raw_kw_entries: Vec<Vec<usize>>,
-    /// `word_starts[i]` is the keyword index of its `word_kw` entry.
-    word_start_kw: Vec<usize>,
-    /// Over [`normalize::stream`]: the ASCII keywords of `word_ac` (non-ASCII keywords can
-    /// only come from non-ASCII text, which the stream flags anyway) and the literals word
-    /// entries' matches start with.
+    /// Over [`normalize::stream`] and over span views: the ASCII word keywords (non-ASCII
+    /// ones can only come from non-ASCII text, which the stream flags anyway) and the literals
+    /// word entries' matches start with.
     stream: StreamFilter,
     /// View bytes a span keeps either side of what it was opened for: a keyword there, the
     /// window around it and the context around a match in that window.
@@ -205,9 +202,10 @@ pub struct InjectionDetector {
 #[derive(Debug, Clone, Default)]
 struct StreamPattern {
     len: usize,
-    /// A word keyword: the entries it opens windows for, and those of them whose start
-    /// literals are unknown.
+    /// A word keyword (its index): the entries it opens windows for, and those of them whose
+    /// start literals are unknown.
     keyword: bool,
+    kw: usize,
     opens: u128,
     unknown: u128,
     always: bool,
@@ -363,8 +361,10 @@ fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
 
 /// What a match state of the stream DFA stands for: the union of the patterns it matches
 /// (keywords end there; start literals end there, `lit_len` long).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct StateSummary {
+    /// The word keywords ending here: (index, length).
+    keywords: Vec<(usize, usize)>,
     known: bool,
     keyword: bool,
     always: bool,
@@ -427,12 +427,13 @@ impl StreamFilter {
                 _ => {}
             }
         }
-        for (k, owners) in word_kw.iter().zip(kw_entries) {
+        for (kw, (k, owners)) in word_kw.iter().zip(kw_entries).enumerate() {
             if !k.is_ascii() {
                 continue;
             }
             let i = slot(k.as_bytes(), &mut pats, &mut what);
             what[i].keyword = true;
+            what[i].kw = kw;
             what[i].always |= !gated;
             for &e in owners {
                 what[i].opens |= bit(e);
@@ -491,6 +492,7 @@ impl StreamFilter {
                     continue;
                 };
                 if p.keyword {
+                    st.keywords.push((p.kw, p.len));
                     st.keyword = true;
                     st.always |= p.always;
                     st.opens |= p.opens;
@@ -517,7 +519,8 @@ impl StreamFilter {
     /// What match state `sid` stands for.
     fn summary(&self, sid: aho_corasick::automaton::StateID) -> &StateSummary {
         // Never used (every match state is summarised); stay correct: it counts as a keyword.
-        const UNKNOWN: StateSummary = StateSummary {
+        static UNKNOWN: StateSummary = StateSummary {
+            keywords: Vec::new(),
             known: true,
             keyword: true,
             always: true,
@@ -531,30 +534,6 @@ impl StreamFilter {
             Some(s) if s.known => s,
             _ => &UNKNOWN,
         }
-    }
-
-    /// The start literals in a span's view (in order) and the offsets of its non-ASCII
-    /// characters; offsets count from a space before the view (view offset + 1, as in the
-    /// stream).
-    fn view_starts(&self, view: &[u8]) -> (Vec<Start>, Vec<usize>) {
-        let (mut starts, mut wide) = (Vec::new(), Vec::new());
-        let dfa = &self.dfa;
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            return (starts, wide);
-        };
-        // The view is preceded by a space (or starts the text): a literal may begin with it.
-        sid = dfa.next_state(Anchored::No, sid, b' ');
-        for (i, &b) in view.iter().enumerate() {
-            if b >= 0xC0 {
-                wide.push(i + 1);
-            }
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                // In the stream's offsets: the space before the view is 0.
-                starts.extend(Start::new(self.summary(sid), i + 1));
-            }
-        }
-        (starts, wide)
     }
 }
 
@@ -641,11 +620,6 @@ impl InjectionDetector {
         }
         word_kw.sort();
         word_kw.dedup();
-        let (word_starts, word_start_kw): (Vec<Vec<u8>>, Vec<usize>) = word_kw
-            .iter()
-            .enumerate()
-            .filter_map(|(i, k)| k.strip_prefix(' ').map(|k| (k.as_bytes().to_vec(), i)))
-            .unzip();
         raw_kw.sort();
         raw_kw.dedup();
         let owners = |kws: &[String], view: View| -> Vec<Vec<usize>> {
@@ -666,12 +640,10 @@ impl InjectionDetector {
             file: file.into(),
             message: format!("keywords: {e}"),
         };
-        // Over span views only (the stream DFA reads whole texts): the contiguous NFA, a tenth
-        // of the DFA's size and build time.
-        let word_ac = AhoCorasick::builder()
+        let wide_kw: Vec<usize> = (0..word_kw.len()).filter(|&i| !word_kw[i].is_ascii()).collect();
+        let wide_ac = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .prefilter(false)
-            .build(&word_kw)
+            .build(wide_kw.iter().map(|&i| &word_kw[i]))
             .map_err(ac_err)?;
         // Case-sensitive and few: the SIMD (Teddy) prefilter does the work.
         let raw_ac = AhoCorasick::builder().build(&raw_kw).map_err(ac_err)?;
@@ -696,9 +668,8 @@ impl InjectionDetector {
             entries,
             threshold: spec.threshold,
             context,
-            word_ac,
-            word_starts,
-            word_start_kw,
+            wide_ac,
+            wide_kw,
             word_kw_entries,
             raw_kw_entries,
             raw_ac,
@@ -707,27 +678,41 @@ impl InjectionDetector {
         })
     }
 
-    /// The word keywords in a view, as `(start, end, keyword)` (`at_start`: the view is the
-    /// start of the text's, where a keyword's leading space may be missing).
-    fn keyword_hits(&self, view: &[u8], at_start: bool) -> Vec<(usize, usize, usize)> {
-        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
-        if at_start {
-            if let Some((k, kw)) = self
-                .word_starts
-                .iter()
-                .zip(&self.word_start_kw)
-                .find(|(k, _)| view.starts_with(k))
-            {
-                hits.push((0, k.len(), *kw));
+    /// One pass over a view (of a span, or of a whole text), preceded by a space as the whole
+    /// text's view has it (or as its start reads): the word keywords in it as `(start, end,
+    /// keyword)`, overlapping ones too (`ignor` must not hide `ignorier` at the same place),
+    /// the start literals, and the offsets of non-ASCII characters (`Start` offsets).
+    fn view_scan(&self, view: &[u8]) -> ViewScan {
+        let f = &self.stream;
+        let dfa = &f.dfa;
+        let mut scan = ViewScan::default();
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return scan;
+        };
+        sid = dfa.next_state(Anchored::No, sid, b' ');
+        for (i, &b) in view.iter().enumerate() {
+            if b >= 0xC0 {
+                scan.wide.push(i + 1);
+            }
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                let st = f.summary(sid);
+                for &(kw, len) in &st.keywords {
+                    // A leading space may be the one before the view.
+                    scan.hits.push(((i + 1).saturating_sub(len), i + 1, kw));
+                }
+                // In the stream's offsets: the space before the view is 0.
+                scan.starts.extend(Start::new(st, i + 1));
             }
         }
-        hits.extend(
-            // Overlapping: `ignor` (English) must not hide `ignorier` (German) at the same place.
-            self.word_ac
-                .find_overlapping_iter(view)
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
-        );
-        hits
+        if !scan.wide.is_empty() {
+            scan.hits
+                .extend(self.wide_ac.find_overlapping_iter(view).filter_map(|m| {
+                    let kw = *self.wide_kw.get(m.pattern().as_usize())?;
+                    Some((m.start(), m.end(), kw))
+                }));
+        }
+        scan
     }
 
     /// Run each entry whose keyword was hit over the merged windows around its own hits, in
@@ -907,8 +892,9 @@ impl InjectionDetector {
             let mut grown = false;
             for r in ranges.iter_mut().filter(|r| r.span.is_none()) {
                 let norm = Normalized::new(&text[r.start..r.end]);
-                let hits = self.keyword_hits(norm.text.as_bytes(), r.start == 0);
-                let live = self.live(norm.text.as_bytes(), &hits);
+                let scan = self.view_scan(norm.text.as_bytes());
+                let live = self.live(&scan, norm.text.len());
+                let hits = scan.hits;
                 // Every keyword of a region that is run counts, not only those that opened the
                 // span: its windows must fit too.
                 let run = |j: &usize| live.as_ref().is_none_or(|l| l[*j] != 0);
@@ -969,12 +955,12 @@ impl InjectionDetector {
     /// match may start: a region (the merged windows of an entry's hits) in which one of the
     /// entry's start literals starts within a window of one of its hits. Every match starts
     /// with one, so the other regions need not be run; `None` when that cannot be told.
-    fn live(&self, view: &[u8], hits: &[(usize, usize, usize)]) -> Option<Vec<u128>> {
+    fn live(&self, scan: &ViewScan, len: usize) -> Option<Vec<u128>> {
         let f = &self.stream;
         if !f.gated {
             return None;
         }
-        let (starts, wide) = f.view_starts(view);
+        let ViewScan { hits, starts, wide } = scan;
         let w = WORD_WINDOW + 2;
         let opens = |kw: usize| -> u128 {
             self.word_kw_entries
@@ -988,7 +974,7 @@ impl InjectionDetector {
                 let (from, to) = (s + 1, e + 1);
                 let opens = opens(kw);
                 let mut m = opens & f.unknown;
-                m |= opens & starts_within(&starts, from, to);
+                m |= opens & starts_within(starts, from, to);
                 let lo = wide.partition_point(|&x| x + w < from);
                 if wide.get(lo).is_some_and(|&x| x <= to + w) {
                     m |= opens & f.wide;
@@ -1004,7 +990,7 @@ impl InjectionDetector {
             }
         }
         for (entry, list) in per_entry {
-            for (_, _, members) in regions(&list, WORD_WINDOW, view.len()) {
+            for (_, _, members) in regions(&list, WORD_WINDOW, len) {
                 if members.iter().any(|&j| near[j] & bit(entry) != 0) {
                     for j in members {
                         live[j] |= bit(entry);
@@ -1050,7 +1036,7 @@ impl InjectionDetector {
         self.scan_raw(text, &mut raw_found);
         let spans = if whole {
             let norm = Normalized::new(text);
-            let hits = self.keyword_hits(norm.text.as_bytes(), true);
+            let hits = self.view_scan(norm.text.as_bytes()).hits;
             vec![Span {
                 start: 0,
                 end: text.len(),
@@ -1215,6 +1201,14 @@ struct Found {
     end: usize,
 }
 
+/// What one pass over a view finds (`InjectionDetector::view_scan`).
+#[derive(Debug, Default)]
+struct ViewScan {
+    hits: Vec<(usize, usize, usize)>,
+    starts: Vec<Start>,
+    wide: Vec<usize>,
+}
+
 /// A part of a text (`start..end`, both restart points) with its word view and the word
 /// keywords in it.
 struct Span {
@@ -1241,11 +1235,14 @@ fn push_found(found: &mut Vec<Found>, entry: usize, start: usize, end: usize) {
     }
 }
 
-/// Keyword positions (ascending) widened by `w` and merged into disjoint regions, each with
-/// the indices (third field) of the keywords in it.
+/// Keyword positions widened by `w` and merged into disjoint regions (the union of the
+/// windows, whatever order the keywords were found in), each with the indices (third field)
+/// of the keywords in it.
 fn regions(hits: &[(usize, usize, usize)], w: usize, len: usize) -> Vec<(usize, usize, Vec<usize>)> {
+    let mut sorted = hits.to_vec();
+    sorted.sort_unstable();
     let mut out: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-    for &(s, e, j) in hits {
+    for (s, e, j) in sorted {
         let (lo, hi) = (s.saturating_sub(w), e.saturating_add(w).min(len));
         match out.last_mut() {
             Some(last) if lo <= last.1 => {
