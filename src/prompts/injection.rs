@@ -182,6 +182,12 @@ pub struct InjectionDetector {
     wide_kw: Vec<usize>,
     /// Keywords of raw entries, over the original text.
     raw_ac: AhoCorasick,
+    /// The raw keywords that start with punctuation (`<|`, `](`, `[INST]`), over the original
+    /// text (their first bytes are rare, so its prefilter skips well), and their indices; the
+    /// others are found by `stream` (see `RawWord`).
+    punct_ac: AhoCorasick,
+    punct_kw: Vec<usize>,
+    raw_words: Vec<Vec<RawWord>>,
     /// The entries each word keyword / keyword of `raw_ac` (by pattern id) belongs to: a window
     /// runs only the entries whose own keyword opened it, so the cost is one small regex per
     /// candidate rather than the whole set (which falls back to the slow engines on
@@ -202,6 +208,8 @@ pub struct InjectionDetector {
 #[derive(Debug, Clone, Default)]
 struct StreamPattern {
     len: usize,
+    /// The stream form of raw keywords (`user ` for `User:`): an index into `raw_words`.
+    raw: Option<usize>,
     /// A word keyword (its index): the entries it opens windows for, and those of them whose
     /// start literals are unknown.
     keyword: bool,
@@ -365,6 +373,9 @@ fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
 struct StateSummary {
     /// The word keywords ending here: (index, length).
     keywords: Vec<(usize, usize)>,
+    /// The stream forms of raw keywords ending here: (index into `raw_words`, whether the
+    /// form ends with the space a separator shows as).
+    raw: Vec<(usize, bool)>,
     known: bool,
     keyword: bool,
     always: bool,
@@ -402,6 +413,7 @@ impl StreamFilter {
         shapes: Vec<(Option<StartLiterals>, usize)>,
         word_kw: &[String],
         kw_entries: &[Vec<usize>],
+        raw_forms: &[Vec<u8>],
     ) -> Result<Self, aho_corasick::BuildError> {
         let gated = spec.patterns.len() <= 128;
         let (starts, shortest): (Vec<Option<StartLiterals>>, Vec<usize>) =
@@ -439,6 +451,10 @@ impl StreamFilter {
                 what[i].opens |= bit(e);
             }
             what[i].unknown = what[i].opens & unknown;
+        }
+        for (r, form) in raw_forms.iter().enumerate() {
+            let i = slot(form, &mut pats, &mut what);
+            what[i].raw = Some(r);
         }
         for (e, lits) in starts.iter().enumerate() {
             for l in lits.iter().flat_map(|l| &l.ascii) {
@@ -491,6 +507,12 @@ impl StreamFilter {
                 let Some(p) = what.get(dfa.match_pattern(sid, i).as_usize()) else {
                     continue;
                 };
+                if let Some(r) = p.raw {
+                    let spaced = pats
+                        .get(dfa.match_pattern(sid, i).as_usize())
+                        .is_some_and(|b| b.last() == Some(&b' '));
+                    st.raw.push((r, spaced));
+                }
                 if p.keyword {
                     st.keywords.push((p.kw, p.len));
                     st.keyword = true;
@@ -521,6 +543,7 @@ impl StreamFilter {
         // Never used (every match state is summarised); stay correct: it counts as a keyword.
         static UNKNOWN: StateSummary = StateSummary {
             keywords: Vec::new(),
+            raw: Vec::new(),
             known: true,
             keyword: true,
             always: true,
@@ -647,7 +670,27 @@ impl InjectionDetector {
             .map_err(ac_err)?;
         // Case-sensitive and few: the SIMD (Teddy) prefilter does the work.
         let raw_ac = AhoCorasick::builder().build(&raw_kw).map_err(ac_err)?;
-        let stream = StreamFilter::new(spec, shapes, &word_kw, &word_kw_entries).map_err(ac_err)?;
+        // Raw keywords that start with a letter or digit are found in the stream by their
+        // stream form, then checked against the text; the others by their own automaton.
+        let mut punct_kw = Vec::new();
+        let mut raw_forms: Vec<Vec<u8>> = Vec::new();
+        let mut raw_words: Vec<Vec<RawWord>> = Vec::new();
+        for (r, k) in raw_kw.iter().enumerate() {
+            match RawWord::new(r, k) {
+                Some((form, w)) => match raw_forms.iter().position(|f| *f == form) {
+                    Some(i) => raw_words[i].push(w),
+                    None => {
+                        raw_forms.push(form);
+                        raw_words.push(vec![w]);
+                    }
+                },
+                None => punct_kw.push(r),
+            }
+        }
+        let punct_ac = AhoCorasick::builder()
+            .build(punct_kw.iter().map(|&r| &raw_kw[r]))
+            .map_err(ac_err)?;
+        let stream = StreamFilter::new(spec, shapes, &word_kw, &word_kw_entries, &raw_forms).map_err(ac_err)?;
         let longest = word_kw.iter().map(String::len).max().unwrap_or(0);
         let c = &spec.context;
         let margin = WORD_WINDOW + c.around.max(c.before).max(ADDRESS_BEFORE).max(ADDRESS_AFTER) + longest + 8;
@@ -673,6 +716,9 @@ impl InjectionDetector {
             word_kw_entries,
             raw_kw_entries,
             raw_ac,
+            punct_ac,
+            punct_kw,
+            raw_words,
             stream,
             margin,
         })
@@ -793,7 +839,10 @@ impl InjectionDetector {
     /// of some keyword of its entry and starts with one of the entry's literals, which shows
     /// in the stream within that window unless the stream flags something there (and then a
     /// span around the flag holds the keyword, and `spans` widens it for every keyword in it).
-    fn candidates(&self, text: &str, out: &mut Vec<(usize, usize)>) {
+    ///
+    /// Also the raw keywords found by their stream forms (see `RawWord`), into `raw` as
+    /// `(start, end, raw keyword)`.
+    fn candidates(&self, text: &str, out: &mut Vec<(usize, usize)>, raw: &mut Vec<(usize, usize, usize)>) {
         let f = &self.stream;
         let dfa = &f.dfa;
         let Ok(start) = dfa.start_state(Anchored::No) else {
@@ -812,7 +861,26 @@ impl InjectionDetector {
             sid
         });
         out.extend(signals.into_iter().map(|at| (at, at + 1)));
-        if !events.iter().any(|e| f.summary(e.2).keyword) {
+        let bytes = text.as_bytes();
+        let mut keywords = false;
+        for &(_, offset, sid) in &events {
+            let st = f.summary(sid);
+            keywords |= st.keyword;
+            for &(r, spaced) in &st.raw {
+                // The keyword's leading part ends before the separator the space stands for,
+                // or with this letter.
+                let lead_end = if spaced { offset } else { offset + 1 };
+                for w in self.raw_words.get(r).map_or(&[][..], Vec::as_slice) {
+                    let Some(start) = lead_end.checked_sub(w.lead) else {
+                        continue;
+                    };
+                    if bytes.get(start..).is_some_and(|t| t.starts_with(&w.text)) {
+                        raw.push((start, start + w.text.len(), w.kw));
+                    }
+                }
+            }
+        }
+        if !keywords {
             return;
         }
         // The entries whose matches fit in the text's view (`len` is one more, for the space
@@ -1031,9 +1099,30 @@ impl InjectionDetector {
     /// Every match of every entry in `text`, in the original text, with its score (`None`:
     /// not a match after all, off a character boundary or without what it `requires`).
     fn matches(&self, text: &str, whole: bool) -> Vec<Scored<Option<f32>>> {
-        // Raw entries need no view to match, only to be scored.
+        // Raw entries need no view to match, only to be scored. Over the whole view, their
+        // keywords come from one automaton (the definition); otherwise those that start with a
+        // word come out of the stream, with the candidates for the word entries.
         let mut raw_found: Vec<Found> = Vec::new();
-        self.scan_raw(text, &mut raw_found);
+        let mut marks = Vec::new();
+        if whole {
+            self.scan_raw(text, &mut raw_found);
+        } else {
+            let mut raw_hits = Vec::new();
+            self.candidates(text, &mut marks, &mut raw_hits);
+            raw_hits.extend(
+                self.punct_ac
+                    .find_overlapping_iter(text)
+                    .filter_map(|m| Some((m.start(), m.end(), *self.punct_kw.get(m.pattern().as_usize())?))),
+            );
+            self.match_entries(
+                &raw_hits,
+                None,
+                &self.raw_kw_entries,
+                text.as_bytes(),
+                RAW_WINDOW,
+                &mut raw_found,
+            );
+        }
         let spans = if whole {
             let norm = Normalized::new(text);
             let hits = self.view_scan(norm.text.as_bytes()).hits;
@@ -1045,8 +1134,6 @@ impl InjectionDetector {
                 live: None,
             }]
         } else {
-            let mut marks = Vec::new();
-            self.candidates(text, &mut marks);
             marks.extend(raw_found.iter().map(|f| (f.start, f.end)));
             if marks.is_empty() {
                 return Vec::new();
@@ -1199,6 +1286,43 @@ struct Found {
     entry: usize,
     start: usize,
     end: usize,
+}
+
+/// A raw keyword that starts with a letter or digit (`User:`, `https://`, `curl `), found by
+/// its stream form (`user `, `https `, `curl `): where the form ends in the stream, the keyword
+/// (if it is there) ends its leading part (up to its trailing separators) right before that
+/// separator, or at that letter; it is then compared with the text.
+#[derive(Debug, Clone)]
+struct RawWord {
+    /// Index into the raw keywords; the keyword; the length of its leading part.
+    kw: usize,
+    text: Vec<u8>,
+    lead: usize,
+}
+
+impl RawWord {
+    /// The stream form of raw keyword `k` (index `kw`) and how to check it; `None` when it
+    /// starts with punctuation or has no word in it.
+    fn new(kw: usize, k: &str) -> Option<(Vec<u8>, RawWord)> {
+        if !k.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let mut form = Vec::new();
+        let ((), _) = normalize::stream(k, &mut Vec::new(), (), |(), b, _, _| form.push(b));
+        // The stream starts with a space: a keyword matches inside a word too.
+        form.remove(0);
+        let lead = k.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).len();
+        (form.len() >= 3 && k.is_ascii()).then(|| {
+            (
+                form,
+                RawWord {
+                    kw,
+                    text: k.as_bytes().to_vec(),
+                    lead,
+                },
+            )
+        })
+    }
 }
 
 /// What one pass over a view finds (`InjectionDetector::view_scan`).
