@@ -76,8 +76,12 @@ seeds() {
     gguf) find $t/models -type f -name '*.gguf' ;;
     chat_template) find $t/chat_templates -type f ;;
     prompts) find $t/prompts -type f ;;
+    # Every lineage fixture: metadata of every kind, and data files (read as metadata too).
+    lineage) find $t/lineage -type f -size -65k ! -name '*.py' ;;
+    policy) find $t/policy -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) ;;
     h5 | hdf5 | keras*) find $t -type f \( -name '*.h5' -o -name '*.hdf5' -o -name '*.keras' \) ;;
     onnx*) find $t -type f -name '*.onnx' ;;
+    oms) find $t/signing -type f -name '*.sig' ;;
     # The whole scanner: every fixture of every format up to 64 KiB (the -max_len).
     scan) find $t/models -type f -size -65k ! -name 'manifest*.json' ! -name GLOBALS.txt ;;
   esac 2>/dev/null

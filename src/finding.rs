@@ -107,7 +107,7 @@ pub struct Finding {
 }
 
 /// What silenced a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SuppressionKind {
     /// An `[[ignore]]` entry or a disabled rule in `llmguard.toml`.
@@ -118,7 +118,7 @@ pub enum SuppressionKind {
     Baseline,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Suppression {
     pub kind: SuppressionKind,
     /// The reason the configuration or comment gave (or which baseline).

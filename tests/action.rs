@@ -165,7 +165,15 @@ impl Runner {
             let path = std::env::var("PATH").unwrap_or_default();
             cmd.env("PATH", format!("{}:{path}", fake_cargo.display()));
         }
-        let o = cmd.output().expect("bash runs");
+        let child = {
+            let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("bash runs")
+        };
+        let o = child.wait_with_output().expect("bash runs");
         let log = format!(
             "{}{}",
             String::from_utf8_lossy(&o.stdout),
@@ -176,10 +184,17 @@ impl Runner {
     }
 }
 
+/// Serialises writing executables against forking (see `restore_cache`).
+static FORK_LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// What actions/cache would restore after a run that built these sources: the binary and the
 /// stamp the build step writes beside it.
 fn restore_cache(root: &Path, key: &str) {
     std::fs::create_dir_all(root.join("bin")).unwrap();
+    // No process may be forked while the copy is open for writing: the child would hold the
+    // write descriptor until it execs, and running the copy meanwhile fails with "Text file
+    // busy" (ETXTBSY). Copies take the lock exclusively, spawns shared.
+    let _guard = FORK_LOCK.write().unwrap_or_else(|e| e.into_inner());
     std::fs::copy(env!("CARGO_BIN_EXE_llmguard"), root.join("bin/llmguard")).unwrap();
     std::fs::write(root.join("source-key"), format!("{key}\n")).unwrap();
 }
@@ -384,6 +399,8 @@ fn hostile_input_values_are_data_not_shell() {
         ("config", "c.toml; touch pwned"),
         ("fail-on", "high'; touch pwned; '"),
         ("command", "scan-model; touch pwned"),
+        ("public-keys", "k.pub; touch pwned\n$(touch pwned)"),
+        ("verify-signature", "true; touch pwned"),
     ];
     for (input, value) in hostile {
         let run = Runner::new(ws.path()).run(&[(input, value)]);
@@ -409,6 +426,53 @@ fn hostile_input_values_are_data_not_shell() {
         "a newline cannot forge an output: {}",
         run.log
     );
+}
+
+#[test]
+fn signature_inputs_verify_oms_signatures() {
+    let signed = "testdata/signing/models/key-ok";
+    let ws = workspace_with(&[
+        ("models/bert/config.json", &format!("{signed}/config.json")),
+        ("models/bert/model.safetensors", &format!("{signed}/model.safetensors")),
+        (
+            "models/bert/tokenizer/vocab.txt",
+            &format!("{signed}/tokenizer/vocab.txt"),
+        ),
+        ("models/bert/model.sig", &format!("{signed}/model.sig")),
+        ("keys/team key.pub", "testdata/signing/keys/team.pub"),
+    ]);
+    let verified = Runner::new(ws.path()).run(&[("paths", "models"), ("public-keys", "keys/team key.pub\n")]);
+    assert_eq!(verified.outputs["exit-code"], "0", "{}", verified.log);
+    assert!(
+        verified.log.contains(r"--public-key keys/team\ key.pub -- models"),
+        "{}",
+        verified.log
+    );
+    assert!(rule_ids(&sarif(&verified, ws.path())).iter().any(|r| r == "MOD610"));
+    // A changed byte fails the step; an unsigned model does too once verification is on.
+    let weights = ws.path().join("models/bert/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+    let tampered = Runner::new(ws.path()).run(&[("paths", "models"), ("public-keys", "keys/team key.pub")]);
+    assert_eq!(tampered.outputs["exit-code"], "1", "{}", tampered.log);
+    assert!(tampered.failed);
+    assert!(rule_ids(&sarif(&tampered, ws.path())).iter().any(|r| r == "MOD605"));
+    std::fs::remove_file(ws.path().join("models/bert/model.sig")).unwrap();
+    let unsigned = Runner::new(ws.path()).run(&[("paths", "models"), ("verify-signature", "true")]);
+    assert_eq!(unsigned.outputs["exit-code"], "1", "{}", unsigned.log);
+    assert!(
+        unsigned.log.contains("--verify-signature -- models"),
+        "{}",
+        unsigned.log
+    );
+    assert!(rule_ids(&sarif(&unsigned, ws.path())).iter().any(|r| r == "MOD601"));
+    // Only scan-model and aibom take them; anything but true/false is refused.
+    let wrong = Runner::new(ws.path()).run(&[("command", "scan-prompts"), ("public-keys", "keys/team key.pub")]);
+    assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
+    assert!(wrong.log.contains("scan-model and aibom only"), "{}", wrong.log);
+    let wrong = Runner::new(ws.path()).run(&[("verify-signature", "yes")]);
+    assert_eq!(wrong.outputs["exit-code"], "2", "{}", wrong.log);
 }
 
 #[test]
@@ -475,7 +539,11 @@ fn cache_miss_installs_from_the_action_checkout_with_cargo_locked() {
 /// no `${{ }}` inside a `run:` script, every action pinned to a full commit SHA with its tag.
 #[test]
 fn no_expression_in_run_scripts_and_every_action_pinned() {
-    let mut files = vec![repo().join("action.yml"), repo().join("examples/devsecllmops.yml")];
+    let mut files = vec![
+        repo().join("action.yml"),
+        repo().join("examples/devsecllmops.yml"),
+        repo().join("examples/sharded-scan.yml"),
+    ];
     let workflows = repo().join(".github/workflows");
     for e in std::fs::read_dir(&workflows).expect(".github/workflows") {
         files.push(e.unwrap().path());
@@ -520,4 +588,120 @@ fn no_expression_in_run_scripts_and_every_action_pinned() {
             }
         }
     }
+}
+
+#[test]
+fn aibom_writes_the_document_beside_the_sarif() {
+    let ws = workspace_with(&[
+        (
+            "models/bot/model-00001-of-00002.safetensors",
+            "testdata/aibom/models/support-bot/model-00001-of-00002.safetensors",
+        ),
+        (
+            "models/bot/model-00002-of-00002.safetensors",
+            "testdata/aibom/models/support-bot/model-00002-of-00002.safetensors",
+        ),
+        (
+            "models/bot/config.json",
+            "testdata/aibom/models/support-bot/config.json",
+        ),
+        ("models/bot/README.md", "testdata/aibom/models/support-bot/README.md"),
+        ("models/evil.pkl", MALICIOUS),
+    ]);
+    let run = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("args", "--scan"),
+        ("bom-file", "reports/aibom.cdx.json"),
+        ("upload-sarif", "true"),
+    ]);
+    assert_eq!(run.outputs["exit-code"], "1", "{}", run.log);
+    assert_eq!(run.outputs["bom-file"], "reports/aibom.cdx.json", "{}", run.log);
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("reports/aibom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["vulnerabilities"][0]["id"], "MOD101");
+    let rules = rule_ids(&sarif(&run, ws.path()));
+    assert!(
+        rules.iter().any(|r| r == "BOM050") && rules.iter().any(|r| r == "MOD101"),
+        "{rules:?}"
+    );
+    assert_eq!(run.uploads[0]["category"], "llmguard-aibom");
+    // Other commands write no document and say so.
+    let plain = Runner::new(ws.path()).run(&[("paths", "models/evil.pkl")]);
+    assert_eq!(plain.outputs["bom-file"], "");
+    // A multi-line bom-file is refused before anything runs.
+    let bad = Runner::new(ws.path()).run(&[("command", "aibom"), ("bom-file", "a\nb")]);
+    assert_eq!(bad.outputs["exit-code"], "2");
+    assert_eq!(bad.outputs["bom-file"], "");
+}
+
+/// The signing inputs reach `aibom` too: each model's status and signer land in the document,
+/// and a signature that fails verification fails the step as it does for scan-model.
+#[test]
+fn aibom_takes_the_signature_inputs() {
+    let signed = "testdata/signing/models/key-ok";
+    let ws = workspace_with(&[
+        ("models/bert/config.json", &format!("{signed}/config.json")),
+        ("models/bert/model.safetensors", &format!("{signed}/model.safetensors")),
+        (
+            "models/bert/tokenizer/vocab.txt",
+            &format!("{signed}/tokenizer/vocab.txt"),
+        ),
+        ("models/bert/model.sig", &format!("{signed}/model.sig")),
+        ("keys/team key.pub", "testdata/signing/keys/team.pub"),
+    ]);
+    let status = |ws: &Path| -> (String, Option<String>) {
+        let bom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(ws.join("aibom.cdx.json")).unwrap()).unwrap();
+        let props = bom["components"][0]["properties"].as_array().unwrap().clone();
+        let get = |name: &str| {
+            props
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_string())
+        };
+        (
+            get("llmguard:signature:status").unwrap(),
+            get("llmguard:signature:signer"),
+        )
+    };
+    let verified = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("public-keys", "keys/team key.pub"),
+    ]);
+    assert_eq!(verified.outputs["exit-code"], "0", "{}", verified.log);
+    assert!(
+        verified.log.contains(r"--public-key keys/team\ key.pub -- models"),
+        "{}",
+        verified.log
+    );
+    let (state, signer) = status(ws.path());
+    assert_eq!(state, "verified");
+    assert!(signer.unwrap().starts_with("key keys/team key.pub (ECDSA P-256"));
+    let rules = rule_ids(&sarif(&verified, ws.path()));
+    assert!(rules.iter().any(|r| r == "MOD610"), "{rules:?}");
+    assert!(
+        !rules.iter().any(|r| r == "BOM020"),
+        "a verified signature is provenance: {rules:?}"
+    );
+    // Without the key the signature is only seen, never taken as verified.
+    let seen = Runner::new(ws.path()).run(&[("command", "aibom"), ("paths", "models")]);
+    assert_eq!(seen.outputs["exit-code"], "0", "{}", seen.log);
+    assert_eq!(status(ws.path()), ("signed-unverified".to_string(), None));
+    // A changed byte: failed in the document, MOD605 in the SARIF, and the step fails.
+    let weights = ws.path().join("models/bert/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+    let tampered = Runner::new(ws.path()).run(&[
+        ("command", "aibom"),
+        ("paths", "models"),
+        ("public-keys", "keys/team key.pub"),
+    ]);
+    assert_eq!(tampered.outputs["exit-code"], "1", "{}", tampered.log);
+    assert!(tampered.failed);
+    assert_eq!(status(ws.path()).0, "failed");
+    assert!(rule_ids(&sarif(&tampered, ws.path())).iter().any(|r| r == "MOD605"));
 }

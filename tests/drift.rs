@@ -36,6 +36,22 @@ fn docs_are_generated() {
 }
 
 #[test]
+fn policy_schema_is_published() {
+    check(
+        "docs/schema/policy.schema.json",
+        &llmguard::policy::native::json_schema(),
+    );
+}
+
+#[test]
+fn lineage_schema_is_published() {
+    check(
+        "docs/schema/lineage.schema.json",
+        &llmguard::lineage::own::json_schema(),
+    );
+}
+
+#[test]
 fn json_schema_is_published() {
     check("docs/schema/report.schema.json", &llmguard::report::json_schema());
 }
@@ -54,4 +70,38 @@ fn report_matches_schema_shape() {
     for key in ["schema_version", "tool", "command", "summary", "findings", "artifacts"] {
         assert!(required.contains(&key), "{key} not required by the schema");
     }
+}
+
+/// A shard report (`--shard`) carries fields unsharded reports do not: each is in the
+/// published schema, and so is every field of the shard object.
+#[test]
+fn shard_report_fields_are_in_the_schema() {
+    use clap::Parser;
+    let schema: serde_json::Value = serde_json::from_str(&llmguard::report::json_schema()).unwrap();
+    let cli = llmguard::cli::Cli::try_parse_from([
+        "llmguard",
+        "scan-model",
+        "--shard",
+        "1/1",
+        "testdata/models/malicious/proto0_global_os_system.pkl",
+    ])
+    .unwrap();
+    let llmguard::cli::Command::ScanModel(args) = cli.command else {
+        unreachable!("scan-model")
+    };
+    let report = llmguard::scan_model(&args).unwrap();
+    let mut buf = Vec::new();
+    llmguard::report::render(&report, llmguard::report::Format::Json, false, &mut buf).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    let keys = |x: &serde_json::Value| -> Vec<String> { x.as_object().unwrap().keys().cloned().collect() };
+    for (value, props) in [
+        (&v, &schema["properties"]),
+        (&v["shard"], &schema["$defs"]["ShardInfo"]["properties"]),
+        (&v["findings"][0], &schema["$defs"]["JsonFinding"]["properties"]),
+    ] {
+        for k in keys(value) {
+            assert!(keys(props).contains(&k), "`{k}` is not in the published schema");
+        }
+    }
+    assert!(v["findings"][0]["key"].is_string() && v["findings"][0]["uri"].is_string());
 }

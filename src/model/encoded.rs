@@ -101,8 +101,13 @@ fn is_b64(c: u8) -> bool {
 
 /// Base64 text with line breaks (MIME style) removed; None if it is not base64 text.
 fn b64_text(s: &[u8]) -> Option<Vec<u8>> {
+    // Checked before copying: most strings a pickle or a config holds (dotted names, paths,
+    // prose) fail on an early byte, and this runs on every one of them.
+    if !s.iter().all(|&c| is_b64(c) || matches!(c, b'\n' | b'\r')) {
+        return None;
+    }
     let text: Vec<u8> = s.iter().copied().filter(|c| !matches!(c, b'\n' | b'\r')).collect();
-    (text.len() >= MIN_LEN && text.iter().all(|&c| is_b64(c))).then_some(text)
+    (text.len() >= MIN_LEN).then_some(text)
 }
 
 fn b64_decode(text: &[u8]) -> Option<Vec<u8>> {

@@ -216,6 +216,49 @@ pub struct Gguf {
     /// Offset of the tensor data, when the whole header was read.
     pub data_start: Option<u64>,
     pub issues: Vec<Issue>,
+    /// Elements of every tensor whose shape was read (the parameter count), and the same by
+    /// GGML tensor type id (the quantisation mix).
+    pub parameters: u64,
+    pub elements_by_type: std::collections::BTreeMap<u32, u64>,
+}
+
+/// The name of a GGML tensor type (`ggml_type` in ggml.h), for the ids gguf-py 0.19 knows.
+pub fn ggml_type_name(type_id: u32) -> Option<&'static str> {
+    Some(match type_id {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        6 => "Q5_0",
+        7 => "Q5_1",
+        8 => "Q8_0",
+        9 => "Q8_1",
+        10 => "Q2_K",
+        11 => "Q3_K",
+        12 => "Q4_K",
+        13 => "Q5_K",
+        14 => "Q6_K",
+        15 => "Q8_K",
+        16 => "IQ2_XXS",
+        17 => "IQ2_XS",
+        18 => "IQ3_XXS",
+        19 => "IQ1_S",
+        20 => "IQ4_NL",
+        21 => "IQ3_S",
+        22 => "IQ2_S",
+        23 => "IQ4_XS",
+        24 => "I8",
+        25 => "I16",
+        26 => "I32",
+        27 => "I64",
+        28 => "F64",
+        29 => "IQ1_M",
+        30 => "BF16",
+        34 => "TQ1_0",
+        35 => "TQ2_0",
+        39 => "MXFP4",
+        _ => return None,
+    })
 }
 
 /// Stops parsing; the reason is already in `issues`.
@@ -702,6 +745,11 @@ impl<R: Read> Parser<'_, R> {
             elements = elements.and_then(|e| e.checked_mul(d));
         }
         let type_id = self.u32("tensor type")?;
+        if let Some(n) = elements {
+            self.out.parameters = self.out.parameters.saturating_add(n);
+            let e = self.out.elements_by_type.entry(type_id).or_default();
+            *e = e.saturating_add(n);
+        }
         let off_at = self.input.pos();
         let offset = self.u64("tensor data offset")?;
         let align = self.out.alignment.unwrap_or(32);
@@ -832,6 +880,11 @@ mod tests {
         assert_eq!(g.templates[0].text, "{{ messages }}");
         assert_eq!(g.alignment, Some(32));
         assert!(g.data_start.is_some());
+        // One F32 tensor of 4 × 2: the parameter count and the type mix.
+        assert_eq!(g.parameters, 8);
+        assert_eq!(g.elements_by_type.get(&0), Some(&8));
+        assert_eq!(ggml_type_name(0), Some("F32"));
+        assert_eq!(ggml_type_name(4), None);
     }
 
     fn first_issue(data: &[u8]) -> Issue {

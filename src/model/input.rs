@@ -2,7 +2,7 @@
 //! file is read or skipped through here, so a 2^64 length field costs reading what the file
 //! really holds and never an allocation of that size.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
 /// Why a streaming read stopped.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -13,25 +13,50 @@ pub enum InputError {
     Io { offset: u64, message: String },
 }
 
+/// Data of known length (a file or a stored archive member): the first fill of the buffer
+/// reads this much, and each later fill twice as much as the one before, up to `MAX_BUF`. The
+/// buffer is zero-filled as it grows (safe code cannot read into uninitialised memory), and
+/// many parses are attempts on archive members that stop being a pickle after a few bytes:
+/// they should not pay for a full-size buffer. The first size is the head of a member that
+/// the zip walker already holds in memory.
+const FIRST_BUF: usize = 1024;
+const MAX_BUF: usize = 16 * 1024;
+/// A stream (a decompressor): every fill reads up to this much, as std's `BufReader` of this
+/// capacity did. A decoder can fail partway (a corrupt stream, a bad checksum at its end) and
+/// what it hands over before failing depends on the sizes asked of it, so streams keep the
+/// read sizes the scanner has always used.
+const STREAM_BUF: usize = 8 * 1024;
+
 pub struct Input<R: Read> {
-    inner: BufReader<R>,
+    inner: R,
+    /// `buf[start..end]` is read from `inner` and not consumed yet.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
     pos: u64,
     /// The length of the data, when the caller knows it: a length field that runs past it is
     /// truncation at once, without reading (and discarding) everything up to the end.
     len: Option<u64>,
     /// Set when a length ran past `len`: the data counts as read to its end.
     at_end: bool,
+    /// The size of the first fill and the largest one (a read at least this large bypasses
+    /// an empty buffer).
+    first_buf: usize,
+    max_buf: usize,
 }
 
 impl<R: Read> Input<R> {
     pub fn new(reader: R) -> Self {
         Input {
-            // Small on purpose: many parses are attempts on members that turn out not to be
-            // pickles, and std zero-fills a reader's buffer before its first read.
-            inner: BufReader::with_capacity(8 * 1024, reader),
+            inner: reader,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
             pos: 0,
             len: None,
             at_end: false,
+            first_buf: STREAM_BUF,
+            max_buf: STREAM_BUF,
         }
     }
 
@@ -41,6 +66,8 @@ impl<R: Read> Input<R> {
     pub fn with_len(reader: R, len: u64) -> Self {
         Input {
             len: Some(len),
+            first_buf: FIRST_BUF,
+            max_buf: MAX_BUF,
             ..Input::new(reader)
         }
     }
@@ -54,6 +81,7 @@ impl<R: Read> Input<R> {
         }
         self.pos = self.pos.max(len);
         self.at_end = true;
+        self.start = self.end;
         Some(InputError::Truncated(self.pos))
     }
 
@@ -62,7 +90,26 @@ impl<R: Read> Input<R> {
         if self.at_end {
             return Ok(&[]);
         }
-        self.inner.fill_buf()
+        if self.start == self.end {
+            let size = match self.buf.len() {
+                0 => self.first_buf,
+                n => (2 * n).min(self.max_buf),
+            };
+            if size > self.buf.len() {
+                self.buf.resize(size, 0);
+            }
+            let n = self.inner.read(&mut self.buf)?;
+            self.start = 0;
+            self.end = n;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    /// Consume `n` buffered bytes.
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.pos += n as u64;
     }
 
     /// Bytes consumed so far.
@@ -78,7 +125,15 @@ impl<R: Read> Input<R> {
     }
 
     /// The next byte, or `None` at a clean end of data.
+    #[inline]
     pub fn peek(&mut self) -> Result<Option<u8>, InputError> {
+        match self.buffered(1) {
+            Some(b) => Ok(Some(b[0])),
+            None => self.peek_slow(),
+        }
+    }
+
+    fn peek_slow(&mut self) -> Result<Option<u8>, InputError> {
         loop {
             match self.fill() {
                 Ok(buf) => return Ok(buf.first().copied()),
@@ -88,19 +143,43 @@ impl<R: Read> Input<R> {
         }
     }
 
+    /// The next `n` bytes when they are all in the buffer (the common case, which the
+    /// functions below answer without a call).
+    #[inline]
+    fn buffered(&self, n: usize) -> Option<&[u8]> {
+        let end = self.start.checked_add(n)?;
+        if end > self.end {
+            return None;
+        }
+        self.buf.get(self.start..end)
+    }
+
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, InputError> {
-        match self.peek()? {
+        if let Some(b) = self.buffered(1) {
+            let b = b[0];
+            self.consume(1);
+            return Ok(b);
+        }
+        match self.peek_slow()? {
             Some(b) => {
-                self.inner.consume(1);
-                self.pos += 1;
+                self.consume(1);
                 Ok(b)
             }
             None => Err(InputError::Truncated(self.pos)),
         }
     }
 
+    #[inline]
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N], InputError> {
         let mut out = [0u8; N];
+        // Buffered bytes within the known length: no truncation to report.
+        let within = self.len.is_none_or(|len| self.pos.saturating_add(N as u64) <= len);
+        if let (true, Some(b)) = (within, self.buffered(N)) {
+            out.copy_from_slice(b);
+            self.consume(N);
+            return Ok(out);
+        }
         self.exact(&mut out)?;
         Ok(out)
     }
@@ -111,28 +190,51 @@ impl<R: Read> Input<R> {
         }
         let mut filled = 0;
         while filled < out.len() {
-            let n = match self.inner.read(&mut out[filled..]) {
-                Ok(0) => return Err(InputError::Truncated(self.pos)),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io_err(e)),
+            let buffered = self.end - self.start;
+            let rest = out.len() - filled;
+            if buffered > 0 {
+                let n = buffered.min(rest);
+                out[filled..filled + n].copy_from_slice(&self.buf[self.start..self.start + n]);
+                self.consume(n);
+                filled += n;
+                continue;
+            }
+            // Nothing buffered: a large read goes straight into `out`.
+            let got = if rest >= self.max_buf {
+                self.inner.read(&mut out[filled..]).inspect(|&n| {
+                    self.pos += n as u64;
+                    filled += n;
+                })
+            } else {
+                self.fill().map(<[u8]>::len)
             };
-            filled += n;
-            self.pos += n as u64;
+            match got {
+                Ok(0) => return Err(InputError::Truncated(self.pos)),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(e)),
+            }
         }
         Ok(())
     }
 
     /// Read `len` bytes, keeping at most `keep` of them; the rest are skipped, not stored.
     pub fn read_kept(&mut self, len: u64, keep: usize) -> Result<Vec<u8>, InputError> {
+        let mut out = Vec::new();
+        self.read_kept_into(len, keep, &mut out)?;
+        Ok(out)
+    }
+
+    /// `read_kept` into `out` (cleared first), so a caller can reuse one buffer.
+    pub fn read_kept_into(&mut self, len: u64, keep: usize, out: &mut Vec<u8>) -> Result<(), InputError> {
+        out.clear();
         if let Some(e) = self.past_end(len) {
             return Err(e);
         }
         let kept = len.min(keep as u64) as usize;
-        let mut out = vec![0u8; kept];
-        self.exact(&mut out)?;
-        self.skip(len - kept as u64)?;
-        Ok(out)
+        out.resize(kept, 0);
+        self.exact(out)?;
+        self.skip(len - kept as u64)
     }
 
     pub fn skip(&mut self, mut len: u64) -> Result<(), InputError> {
@@ -147,8 +249,7 @@ impl<R: Read> Input<R> {
                 Err(e) => return Err(self.io_err(e)),
             };
             let n = avail.min(usize::try_from(len).unwrap_or(usize::MAX));
-            self.inner.consume(n);
-            self.pos += n as u64;
+            self.consume(n);
             len -= n as u64;
         }
         Ok(())
@@ -174,8 +275,7 @@ impl<R: Read> Input<R> {
             out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             long |= chunk.len() > room;
             let used = done.unwrap_or(buf.len());
-            self.inner.consume(used);
-            self.pos += used as u64;
+            self.consume(used);
             if done.is_some() {
                 return Ok((out, long));
             }
@@ -192,8 +292,7 @@ impl<R: Read> Input<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.io_err(e)),
             };
-            self.inner.consume(n);
-            self.pos += n as u64;
+            self.consume(n);
         }
     }
 }
@@ -205,8 +304,15 @@ impl<R: Read> Read for Input<R> {
         if self.at_end {
             return Ok(0);
         }
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
+        if self.start == self.end && buf.len() >= self.max_buf {
+            let n = self.inner.read(buf)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let avail = self.fill()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -257,14 +363,38 @@ mod tests {
                 assert_eq!(i.line(4), Err(InputError::Truncated(100_000)));
                 assert_eq!(i.read(&mut [0u8; 4]).unwrap(), 0);
             }
-            assert_eq!(unknown.inner.get_ref().1, 100_000);
-            assert!(known.inner.get_ref().1 <= 8 * 1024, "read {}", known.inner.get_ref().1);
+            assert_eq!(unknown.inner.1, 100_000);
+            assert!(known.inner.1 <= MAX_BUF, "read {}", known.inner.1);
         }
         // Within the length, reads are the same as without it.
         let mut known = Input::with_len(&b"abc\ndef"[..], 7);
         assert_eq!(known.line(10).unwrap(), (b"abc".to_vec(), false));
         assert_eq!(known.read_kept(3, 3).unwrap(), b"def".to_vec());
         assert_eq!(known.peek(), Ok(None));
+    }
+
+    /// Records the size of every read asked of it.
+    struct Asked<'a>(&'a [u8], Vec<usize>);
+
+    impl Read for Asked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1.push(buf.len());
+            self.0.read(buf)
+        }
+    }
+
+    #[test]
+    fn streams_are_read_in_fixed_chunks_known_lengths_from_small_ones() {
+        // A decoder hands over different data before failing depending on the sizes asked of
+        // it, so a stream is read as std's 8 KiB BufReader read it; data of known length starts
+        // with 1 KiB and doubles.
+        let data = vec![1u8; 40_000];
+        let mut stream = Input::new(Asked(&data, Vec::new()));
+        stream.skip(40_000).unwrap();
+        assert!(stream.inner.1.iter().all(|&n| n == STREAM_BUF), "{:?}", stream.inner.1);
+        let mut known = Input::with_len(Asked(&data, Vec::new()), 40_000);
+        known.skip(40_000).unwrap();
+        assert_eq!(known.inner.1[..5], [1024, 2048, 4096, 8192, 16384]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod input;
 pub mod jinja;
 pub mod keras;
 pub mod numpy;
+pub mod oms;
 pub mod onnx;
 pub mod pickle;
 pub mod safetensors;

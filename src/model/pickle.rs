@@ -7,19 +7,16 @@
 //! stack and the opcode count have limits, so hostile streams cost bounded memory and time.
 
 use super::input::{Input, InputError};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
-use std::rc::{Rc, Weak};
 
 const STR_KEEP: usize = 1024;
 /// Symbolic data one stream may keep (string bytes, containers, memo entries, and the imports,
 /// calls and other records it reports), and the records one file may keep across its streams.
 /// Past it the analysis stops with a limit finding: precision must never silently degrade.
 const RETAIN_LIMIT: usize = 64 << 20;
-/// Estimated heap bytes of one container besides its items (the `Rc`, `RefCell` and `Vec`
-/// headers, allocator overhead, and its entry in the machine's list of containers), and of
-/// one item. (The memo has its own bound, `max_memo`
+/// Estimated heap bytes of one container besides its items (its slot, the `Vec` header,
+/// allocator overhead, and its entry in the heap's list of used slots), and of one item. (The memo has its own bound, `max_memo`
 /// entries; what they point at is charged when it is made.)
 const CONTAINER_COST: usize = 96;
 const ITEM_COST: usize = 32;
@@ -30,8 +27,18 @@ const ITEM_COST: usize = 32;
 const RECORD_COST: usize = 512;
 const STREAM_COST: usize = 256;
 const CONTAINER_KEEP: usize = 256;
-/// The lists of containers and call results made are pruned of freed ones from this length.
+/// A stream's heap is collected after at least this many containers and call results are made.
 const PRUNE_FLOOR: usize = 4096;
+
+/// Make room for `more` items in one of the machine's growing tables (memo, slots, tuple
+/// pool), four times what it holds at a time rather than std's twice: the tables of a large
+/// pickle are copied a third as often, and a new block's pages that are not used yet are
+/// never touched (so never faulted in).
+fn reserve_4x<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve(more.max(3 * v.len()).max(16));
+    }
+}
 
 /// A callee as a key for folding repeated calls.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -355,6 +362,7 @@ impl Memo {
             if !self.sparse.is_empty() {
                 self.sparse.remove(&key);
             }
+            reserve_4x(&mut self.dense, 1);
             self.dense.push(v);
         } else {
             self.sparse.insert(key, v);
@@ -362,37 +370,114 @@ impl Memo {
     }
 }
 
-#[derive(Clone, Default)]
+/// A symbolic value. Values are plain data (`Copy`): strings, containers and call results live
+/// in the stream's `Heap` and are named by index, so copying a value onto the stack or into
+/// the memo allocates nothing and dropping one frees nothing.
+#[derive(Clone, Copy, Default)]
 enum V {
     None,
     Bool,
-    Int(i128),
+    Int(Int),
     BigInt,
     Float,
-    Str(Rc<str>, bool),
+    Str(Text, bool),
     Bytes,
-    Tuple(Rc<Items>),
-    List(Rc<Items>),
+    Tuple(Cont),
+    List(Cont),
     /// Keys and values, flattened: `k0, v0, k1, v1, …`.
-    Dict(Rc<Items>),
+    Dict(Cont),
     Set,
     Global(usize),
     Ext(u32),
-    Obj(Rc<Obj>),
+    Obj(Obj),
     Pers,
     Buffer,
     #[default]
     Unknown,
 }
 
-/// Container contents. Dropping is iterative (see `teardown`), so a million nested tuples or a
-/// long chain of call results cannot overflow the stack when they are freed.
-struct Items(RefCell<Vec<V>>);
+/// An `i128` stored as bytes, so that a value is 24 bytes rather than the 32 an `i128`'s
+/// alignment would make it (the memo and every container hold values).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Int([u8; 16]);
 
-struct Obj {
+impl Int {
+    fn get(self) -> i128 {
+        i128::from_le_bytes(self.0)
+    }
+}
+
+fn int(n: i128) -> V {
+    V::Int(Int(n.to_le_bytes()))
+}
+
+/// A kept string: a range of `Heap::text`.
+#[derive(Clone, Copy)]
+struct Text {
+    at: u32,
+    len: u32,
+}
+
+/// A container (tuple, list, dict) in `Heap::conts`.
+#[derive(Clone, Copy)]
+struct Cont(u32);
+
+/// A call result in `Heap::objs`.
+#[derive(Clone, Copy)]
+struct Obj(u32);
+
+struct ContSlot {
+    items: Items,
+    /// What making it charged to the retention budget, refunded when it is freed.
+    cost: u32,
+    marked: bool,
+}
+
+/// Where a container's items are: a tuple's (which never change) in the heap's tuple pool, a
+/// list's or dict's (which grow) in a vector of their own.
+enum Items {
+    Pool { at: u32, len: u32 },
+    Own(Vec<V>),
+}
+
+struct ObjSlot {
     callee: V,
     args: V,
-    state: RefCell<Option<V>>,
+    state: Option<V>,
+    marked: bool,
+}
+
+/// Everything one stream's values point at. Strings are appended to one buffer and kept until
+/// the stream ends (they are charged to the budget and never refunded, so the buffer is as
+/// bounded as the budget). Containers and call results are slots, freed by a mark-and-sweep
+/// collection from the stack and the memo, so that what a stream no longer reaches stops
+/// counting against the budget (a list of a million records keeps only its first items) and
+/// its slot is reused. Nothing is freed recursively, and reference cycles (a list appended to
+/// itself, an object whose state holds it) need no special care: what the stream no longer
+/// reaches is freed like anything else, and the whole heap is a few vectors dropped when the
+/// stream ends.
+struct Heap {
+    text: String,
+    /// The items of every tuple, one after another (a checkpoint makes thousands of small
+    /// tuples: one allocation for all of them instead of one each). Freed tuples leave their
+    /// items behind until a collection finds that more than half the pool is such waste and
+    /// moves the live tuples together.
+    tuple_items: Vec<V>,
+    pool_waste: usize,
+    conts: Vec<ContSlot>,
+    objs: Vec<ObjSlot>,
+    free_conts: Vec<u32>,
+    free_objs: Vec<u32>,
+    /// The slots in use: a collection visits these, not every slot ever made.
+    used_conts: Vec<u32>,
+    used_objs: Vec<u32>,
+    /// Containers and call results made since the last collection, and how many make the next
+    /// one due: at least as many as were alive after the last, so a collection's work (which is
+    /// proportional to what is alive) is paid for by as many allocations.
+    made: usize,
+    collect_at: usize,
+    /// The mark phase's work list, kept between collections.
+    work: Vec<V>,
 }
 
 #[cfg(test)]
@@ -401,51 +486,239 @@ thread_local! {
     static LIVE_CONTAINERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn items(v: Vec<V>) -> Rc<Items> {
-    #[cfg(test)]
-    LIVE_CONTAINERS.with(|n| n.set(n.get() + 1));
-    Rc::new(Items(RefCell::new(v)))
-}
-
-/// Free values without recursion: a value whose last owner is us gives its children to the
-/// work list before it is dropped, empty.
-fn teardown(mut work: Vec<V>) {
-    while let Some(v) = work.pop() {
-        match v {
-            V::Tuple(rc) | V::List(rc) | V::Dict(rc) => {
-                if let Ok(mut inner) = Rc::try_unwrap(rc) {
-                    work.append(inner.0.get_mut());
-                }
-            }
-            V::Obj(rc) => {
-                if let Ok(mut o) = Rc::try_unwrap(rc) {
-                    work.push(std::mem::take(&mut o.callee));
-                    work.push(std::mem::take(&mut o.args));
-                    work.extend(o.state.get_mut().take());
-                }
-            }
-            _ => {}
-        }
+#[cfg(test)]
+impl Drop for Heap {
+    fn drop(&mut self) {
+        let live = self.used_conts.len();
+        LIVE_CONTAINERS.with(|n| n.set(n.get() - live));
     }
 }
 
-impl Drop for Items {
-    fn drop(&mut self) {
+/// Put `slot` in a free slot of `slots` or a new one, and list it as used.
+fn place<T>(slots: &mut Vec<T>, free: &mut Vec<u32>, used: &mut Vec<u32>, slot: T) -> u32 {
+    let i = match free.pop() {
+        Some(i) => {
+            if let Some(s) = slots.get_mut(i as usize) {
+                *s = slot;
+            }
+            i
+        }
+        None => {
+            reserve_4x(slots, 1);
+            slots.push(slot);
+            // The budget (and the opcode limit) keep the number of slots far below 2^32.
+            u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
+        }
+    };
+    reserve_4x(used, 1);
+    used.push(i);
+    i
+}
+
+impl Heap {
+    fn new() -> Heap {
+        Heap {
+            text: String::new(),
+            tuple_items: Vec::new(),
+            pool_waste: 0,
+            conts: Vec::new(),
+            objs: Vec::new(),
+            free_conts: Vec::new(),
+            free_objs: Vec::new(),
+            used_conts: Vec::new(),
+            used_objs: Vec::new(),
+            made: 0,
+            collect_at: PRUNE_FLOOR,
+            work: Vec::new(),
+        }
+    }
+
+    /// Keep a string (as Python would decode it: invalid UTF-8 becomes U+FFFD).
+    fn add_text(&mut self, bytes: &[u8]) -> Text {
+        let at = self.text.len();
+        // Validation first: its ASCII fast path is several times quicker than the lossy
+        // decoder's, and nearly every string a pickle holds is valid.
+        match std::str::from_utf8(bytes) {
+            Ok(s) => self.text.push_str(s),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(bytes)),
+        }
+        // The budget keeps the buffer far below 4 GiB; `text` never panics on a bad range.
+        Text {
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+            len: u32::try_from(self.text.len() - at).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn text(&self, t: Text) -> &str {
+        let at = t.at as usize;
+        self.text.get(at..at.saturating_add(t.len as usize)).unwrap_or("")
+    }
+
+    fn alloc_cont(&mut self, items: Items, cost: usize) -> Cont {
         #[cfg(test)]
-        LIVE_CONTAINERS.with(|n| n.set(n.get() - 1));
-        let children = std::mem::take(self.0.get_mut());
-        if !children.is_empty() {
-            teardown(children);
+        LIVE_CONTAINERS.with(|n| n.set(n.get() + 1));
+        self.made += 1;
+        let slot = ContSlot {
+            items,
+            // At most `CONTAINER_COST` plus 512 items.
+            cost: u32::try_from(cost).unwrap_or(u32::MAX),
+            marked: false,
+        };
+        Cont(place(&mut self.conts, &mut self.free_conts, &mut self.used_conts, slot))
+    }
+
+    /// A tuple of `items`, copied to the pool.
+    fn alloc_tuple(&mut self, items: &[V], cost: usize) -> Cont {
+        // The budget keeps the pool far below 2^32 items; `items` never panics on a bad range.
+        let at = u32::try_from(self.tuple_items.len()).unwrap_or(u32::MAX);
+        reserve_4x(&mut self.tuple_items, items.len());
+        self.tuple_items.extend_from_slice(items);
+        let len = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        self.alloc_cont(Items::Pool { at, len }, cost)
+    }
+
+    fn alloc_obj(&mut self, callee: V, args: V) -> Obj {
+        self.made += 1;
+        let slot = ObjSlot {
+            callee,
+            args,
+            state: None,
+            marked: false,
+        };
+        Obj(place(&mut self.objs, &mut self.free_objs, &mut self.used_objs, slot))
+    }
+
+    /// A container's items (empty for an index that is not one, which a value the stream
+    /// still reaches never is).
+    fn items(&self, c: Cont) -> &[V] {
+        match self.conts.get(c.0 as usize).map(|s| &s.items) {
+            Some(Items::Pool { at, len }) => pooled(&self.tuple_items, *at, *len),
+            Some(Items::Own(items)) => items,
+            None => &[],
         }
+    }
+
+    /// A list's or dict's items, to add to (tuples do not change).
+    fn items_mut(&mut self, c: Cont) -> Option<&mut Vec<V>> {
+        match self.conts.get_mut(c.0 as usize).map(|s| &mut s.items) {
+            Some(Items::Own(items)) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn obj(&self, o: Obj) -> Option<&ObjSlot> {
+        self.objs.get(o.0 as usize)
+    }
+
+    fn obj_mut(&mut self, o: Obj) -> Option<&mut ObjSlot> {
+        self.objs.get_mut(o.0 as usize)
+    }
+
+    fn collection_due(&self) -> bool {
+        self.made >= self.collect_at
+    }
+
+    /// Mark everything reachable from `roots`, iteratively: a chain of a million nested tuples
+    /// is no deeper for this than a flat list.
+    fn mark<'r>(&mut self, roots: impl IntoIterator<Item = &'r V>) {
+        let mut work = std::mem::take(&mut self.work);
+        for &root in roots {
+            work.push(root);
+            while let Some(v) = work.pop() {
+                match v {
+                    V::Tuple(c) | V::List(c) | V::Dict(c) => {
+                        if let Some(s) = self.conts.get_mut(c.0 as usize) {
+                            if !s.marked {
+                                s.marked = true;
+                                work.extend_from_slice(match &s.items {
+                                    Items::Pool { at, len } => pooled(&self.tuple_items, *at, *len),
+                                    Items::Own(items) => items,
+                                });
+                            }
+                        }
+                    }
+                    V::Obj(o) => {
+                        if let Some(s) = self.objs.get_mut(o.0 as usize) {
+                            if !s.marked {
+                                s.marked = true;
+                                work.push(s.callee);
+                                work.push(s.args);
+                                work.extend(s.state);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.work = work;
+    }
+
+    /// Free every used slot that `mark` did not reach; returns what the freed containers were
+    /// charged.
+    fn sweep(&mut self) -> usize {
+        let mut refund = 0;
+        let (conts, free, waste) = (&mut self.conts, &mut self.free_conts, &mut self.pool_waste);
+        self.used_conts.retain(|&i| {
+            let Some(s) = conts.get_mut(i as usize) else {
+                return false;
+            };
+            if std::mem::take(&mut s.marked) {
+                return true;
+            }
+            #[cfg(test)]
+            LIVE_CONTAINERS.with(|n| n.set(n.get() - 1));
+            refund += s.cost as usize;
+            if let Items::Pool { len, .. } = s.items {
+                *waste += len as usize;
+            }
+            s.items = Items::Own(Vec::new());
+            free.push(i);
+            false
+        });
+        if self.pool_waste > PRUNE_FLOOR && 2 * self.pool_waste > self.tuple_items.len() {
+            self.compact_pool();
+        }
+        let (objs, free) = (&mut self.objs, &mut self.free_objs);
+        self.used_objs.retain(|&i| {
+            let Some(s) = objs.get_mut(i as usize) else {
+                return false;
+            };
+            if std::mem::take(&mut s.marked) {
+                return true;
+            }
+            (s.callee, s.args, s.state) = (V::Unknown, V::Unknown, None);
+            free.push(i);
+            false
+        });
+        self.made = 0;
+        self.collect_at = (self.used_conts.len() + self.used_objs.len()).max(PRUNE_FLOOR);
+        refund
+    }
+
+    /// Move the items of the live tuples together, dropping those of freed ones.
+    fn compact_pool(&mut self) {
+        let mut pool = Vec::with_capacity(self.tuple_items.len().saturating_sub(self.pool_waste));
+        for &i in &self.used_conts {
+            if let Some(ContSlot {
+                items: Items::Pool { at, len },
+                ..
+            }) = self.conts.get_mut(i as usize)
+            {
+                let moved = u32::try_from(pool.len()).unwrap_or(u32::MAX);
+                pool.extend_from_slice(pooled(&self.tuple_items, *at, *len));
+                *at = moved;
+            }
+        }
+        self.tuple_items = pool;
+        self.pool_waste = 0;
     }
 }
 
-impl Drop for Obj {
-    fn drop(&mut self) {
-        let mut children = vec![std::mem::take(&mut self.callee), std::mem::take(&mut self.args)];
-        children.extend(self.state.get_mut().take());
-        teardown(children);
-    }
+/// `len` items at `at` of a tuple pool (empty for a range that is not in it).
+fn pooled(pool: &[V], at: u32, len: u32) -> &[V] {
+    let at = at as usize;
+    pool.get(at..at.saturating_add(len as usize)).unwrap_or(&[])
 }
 
 struct Machine<'a> {
@@ -460,15 +733,12 @@ struct Machine<'a> {
     at: u64,
     op: u8,
     retained: usize,
-    /// Every container and call result made, emptied when the stream ends: a pickle can build
-    /// reference cycles (a list appended to itself, an object whose state holds it) that `Rc`
-    /// alone would never free, and one process scans many files.
-    made: Vec<(Weak<Items>, usize)>,
-    objs: Vec<Weak<Obj>>,
-    /// `made`/`objs` lengths at which dead entries are next dropped (and their cost refunded).
-    made_prune_at: usize,
-    objs_prune_at: usize,
-    /// Where the record of each (callee, BUILD or not) is in `calls`, to fold repeats.
+    heap: Heap,
+    /// The operand being read (reused: most are a few bytes).
+    scratch: Vec<u8>,
+    /// Where the record of each callee is in `calls`, to fold repeats: for an import, by its
+    /// index (`[call, BUILD]`); for anything else, in a map.
+    import_calls: Vec<[Option<usize>; 2]>,
     call_index: HashMap<(CallKey, bool), usize>,
 }
 
@@ -495,21 +765,17 @@ impl From<InputError> for StreamError {
     }
 }
 
-fn str_of(bytes: &[u8], long: bool) -> V {
-    V::Str(Rc::from(String::from_utf8_lossy(bytes).as_ref()), long)
-}
-
 fn le_int(bytes: &[u8]) -> V {
     if bytes.len() > 16 {
         return V::BigInt;
     }
     if bytes.is_empty() {
-        return V::Int(0);
+        return int(0);
     }
     let negative = bytes[bytes.len() - 1] & 0x80 != 0;
     let mut buf = if negative { [0xffu8; 16] } else { [0u8; 16] };
     buf[..bytes.len()].copy_from_slice(bytes);
-    V::Int(i128::from_le_bytes(buf))
+    V::Int(Int(buf))
 }
 
 /// Decode the quoted repr that protocol-0 `STRING` carries (`'abc'`, `"a\x41"`).
@@ -590,7 +856,7 @@ fn text_int(line: &[u8]) -> Option<V> {
     {
         return None;
     }
-    Some(t.parse::<i128>().map(V::Int).unwrap_or(V::BigInt))
+    Some(t.parse::<i128>().map(int).unwrap_or(V::BigInt))
 }
 
 fn memo_key(line: &[u8]) -> Option<u32> {
@@ -687,10 +953,9 @@ impl<'a> Machine<'a> {
             at: start,
             op: 0,
             retained: 0,
-            made: Vec::new(),
-            objs: Vec::new(),
-            made_prune_at: PRUNE_FLOOR,
-            objs_prune_at: PRUNE_FLOOR,
+            heap: Heap::new(),
+            scratch: Vec::new(),
+            import_calls: Vec::new(),
             call_index: HashMap::new(),
         }
     }
@@ -738,7 +1003,6 @@ impl<'a> Machine<'a> {
             }
         }
         self.s.end = input.pos();
-        self.break_cycles();
         self.s
     }
 
@@ -775,67 +1039,72 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// A new container of `kept` items, accounted for and tracked.
-    fn container(&mut self, kept: Vec<V>) -> Result<Rc<Items>, StreamError> {
+    /// A new list or dict of `kept` items, accounted for.
+    fn container(&mut self, kept: Vec<V>) -> Result<Cont, StreamError> {
         let cost = CONTAINER_COST + ITEM_COST * kept.len();
         self.charge(cost)?;
-        let c = items(kept);
-        if self.made.len() >= self.made_prune_at {
-            // Containers already freed stop counting: the budget bounds what is alive, so a
-            // long stream of short-lived tuples (a list of a million records keeps only its
-            // first `CONTAINER_KEEP`) is not mistaken for one that exhausts memory.
-            let mut refund = 0;
-            self.made.retain(|(w, cost)| {
-                let alive = w.strong_count() > 0;
-                if !alive {
-                    refund += cost;
-                }
-                alive
-            });
-            self.retained = self.retained.saturating_sub(refund);
-            self.made_prune_at = (2 * self.made.len()).max(PRUNE_FLOOR);
-        }
-        self.made.push((Rc::downgrade(&c), cost));
+        let c = self.heap.alloc_cont(Items::Own(kept), cost);
+        self.collect_if_due(V::List(c));
         Ok(c)
     }
 
-    /// Empty every container and call result still alive, so that cycles among them are freed.
-    fn break_cycles(&mut self) {
-        let mut work = Vec::new();
-        for c in std::mem::take(&mut self.made).iter().filter_map(|(w, _)| w.upgrade()) {
-            if let Ok(mut inner) = c.0.try_borrow_mut() {
-                work.append(&mut inner);
-            }
+    /// A new tuple of `kept` items, accounted for.
+    fn tuple(&mut self, kept: &[V]) -> Result<V, StreamError> {
+        let cost = CONTAINER_COST + ITEM_COST * kept.len();
+        self.charge(cost)?;
+        let t = V::Tuple(self.heap.alloc_tuple(kept, cost));
+        self.collect_if_due(t);
+        Ok(t)
+    }
+
+    /// Collect the heap when enough was made since the last time: everything the stack, the
+    /// memo and `new` (made by the current opcode, not on the stack yet) do not reach is freed,
+    /// and containers freed stop counting against the budget.
+    fn collect_if_due(&mut self, new: V) {
+        if !self.heap.collection_due() {
+            return;
         }
-        // A call's callee and arguments were made before it, so a cycle through a call result
-        // passes through a container (emptied above) or through its BUILD state.
-        for o in std::mem::take(&mut self.objs).iter().filter_map(Weak::upgrade) {
-            if let Ok(mut state) = o.state.try_borrow_mut() {
-                work.extend(state.take());
-            }
-        }
-        teardown(work);
+        let roots = std::iter::once(&new)
+            .chain(&self.stack)
+            .chain(&self.memo.dense)
+            .chain(self.memo.sparse.values());
+        self.heap.mark(roots);
+        let refund = self.heap.sweep();
+        self.retained = self.retained.saturating_sub(refund);
     }
 
     fn push_str(&mut self, bytes: &[u8], long: bool) -> Result<(), StreamError> {
         let kept = &bytes[..bytes.len().min(STR_KEEP)];
         self.charge(kept.len() + 16)?;
-        self.push(str_of(kept, long || bytes.len() > STR_KEEP));
+        let t = self.heap.add_text(kept);
+        self.push(V::Str(t, long || bytes.len() > STR_KEEP));
         Ok(())
     }
 
-    /// Read a string or bytes operand of `n` bytes: whole when it is small enough to hide a
-    /// payload worth decoding (kept if it looks like one), else only its first `keep` bytes.
-    fn operand<R: Read>(&mut self, input: &mut Input<R>, n: u64, keep: usize) -> Result<Vec<u8>, StreamError> {
-        if n > BLOB_KEEP || self.s.blobs.len() >= MAX_BLOBS {
-            return Ok(input.read_kept(n, keep)?);
-        }
-        let whole = input.read_kept(n, n as usize)?;
-        if crate::model::encoded::candidate(&whole) {
-            self.charge(whole.len())?;
-            self.s.blobs.push((self.at, whole.clone()));
-        }
-        Ok(whole)
+    /// `push_str` of the operand in `scratch`.
+    fn push_operand(&mut self, long: bool) -> Result<(), StreamError> {
+        let bytes = std::mem::take(&mut self.scratch);
+        let pushed = self.push_str(&bytes, long);
+        self.scratch = bytes;
+        pushed
+    }
+
+    /// Read a string or bytes operand of `n` bytes into `scratch`: whole when it is small enough
+    /// to hide a payload worth decoding (kept if it looks like one), else only its first `keep`
+    /// bytes.
+    fn operand<R: Read>(&mut self, input: &mut Input<R>, n: u64, keep: usize) -> Result<(), StreamError> {
+        let mut bytes = std::mem::take(&mut self.scratch);
+        let whole = n <= BLOB_KEEP && self.s.blobs.len() < MAX_BLOBS;
+        let keep = if whole { n as usize } else { keep };
+        let read = match input.read_kept_into(n, keep, &mut bytes) {
+            Ok(()) if whole && crate::model::encoded::candidate(&bytes) => self.charge(bytes.len()).map(|()| {
+                self.s.blobs.push((self.at, bytes.clone()));
+            }),
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+        self.scratch = bytes;
+        read
     }
 
     fn base(&self) -> usize {
@@ -858,7 +1127,7 @@ impl<'a> Machine<'a> {
 
     fn top(&mut self) -> V {
         if self.stack.len() > self.base() {
-            self.stack.last().cloned().unwrap_or(V::Unknown)
+            self.stack.last().copied().unwrap_or(V::Unknown)
         } else {
             let name = op_name(self.op);
             self.soft_error(format!("{name} on an empty stack"));
@@ -867,11 +1136,18 @@ impl<'a> Machine<'a> {
     }
 
     fn pop_mark(&mut self) -> Vec<V> {
+        let start = self.mark_start();
+        self.stack.split_off(start)
+    }
+
+    /// Pop the last mark: where on the stack the items after it start (with no mark, the
+    /// whole stack, as `pop_mark` takes it).
+    fn mark_start(&mut self) -> usize {
         match self.marks.pop() {
-            Some(m) => self.stack.split_off(m.min(self.stack.len())),
+            Some(m) => m.min(self.stack.len()),
             None => {
                 self.soft_error("no MARK on the stack");
-                std::mem::take(&mut self.stack)
+                0
             }
         }
     }
@@ -886,7 +1162,7 @@ impl<'a> Machine<'a> {
 
     fn memo_get(&mut self, key: u32) -> V {
         match self.memo.get(key) {
-            Some(v) => v.clone(),
+            Some(v) => *v,
             None => {
                 if self.s.memo_overflow.is_none() {
                     self.soft_error(format!("memo entry {key} read before it was written"));
@@ -932,10 +1208,10 @@ impl<'a> Machine<'a> {
         match v {
             V::None => "None".into(),
             V::Bool => "a bool".into(),
-            V::Int(i) => format!("the int {i}"),
+            V::Int(i) => format!("the int {}", i.get()),
             V::BigInt => "a large int".into(),
             V::Float => "a float".into(),
-            V::Str(s, _) => format!("the string {:?}", crate::finding::truncate(s, 40)),
+            V::Str(s, _) => format!("the string {:?}", crate::finding::truncate(self.heap.text(*s), 40)),
             V::Bytes => "a bytes value".into(),
             V::Tuple(_) => "a tuple".into(),
             V::List(_) => "a list".into(),
@@ -946,18 +1222,25 @@ impl<'a> Machine<'a> {
                 None => "an unresolved import".into(),
             },
             V::Ext(c) => format!("extension code {c}"),
-            V::Obj(_) if depth >= 3 => "the result of a call".into(),
-            V::Obj(o) => format!("the result of calling {}", self.describe_at(&o.callee, depth + 1)),
+            V::Obj(o) => match self.heap.obj(*o) {
+                Some(slot) if depth < 3 => {
+                    format!("the result of calling {}", self.describe_at(&slot.callee, depth + 1))
+                }
+                _ => "the result of a call".into(),
+            },
             V::Pers => "a persistent-id object".into(),
             V::Buffer => "an out-of-band buffer".into(),
             V::Unknown => "an unknown value".into(),
         }
     }
 
-    fn first_str_arg(args: &V) -> Option<String> {
+    fn first_str_arg(&self, args: V) -> Option<String> {
         match args {
-            V::Tuple(items) => match items.0.borrow().first() {
-                Some(V::Str(s, long)) => Some(if *long { format!("{s}…") } else { s.to_string() }),
+            V::Tuple(t) => match self.heap.items(t).first() {
+                Some(&V::Str(s, long)) => {
+                    let s = self.heap.text(s);
+                    Some(if long { format!("{s}…") } else { s.to_string() })
+                }
                 _ => None,
             },
             _ => None,
@@ -970,43 +1253,52 @@ impl<'a> Machine<'a> {
             V::Ext(code) => Callee::Extension(*code),
             other => Callee::Opaque(self.describe(other)),
         };
-        let argument = Self::first_str_arg(&args);
-        self.record_call(opcode, c, argument);
-        let obj = Rc::new(Obj {
-            callee,
-            args,
-            state: RefCell::new(None),
-        });
-        if self.objs.len() >= self.objs_prune_at {
-            self.objs.retain(|w| w.strong_count() > 0);
-            self.objs_prune_at = (2 * self.objs.len()).max(PRUNE_FLOOR);
-        }
-        self.objs.push(Rc::downgrade(&obj));
-        V::Obj(obj)
+        self.record_call(opcode, c, Some(args));
+        let o = self.heap.alloc_obj(callee, args);
+        self.collect_if_due(V::Obj(o));
+        V::Obj(o)
     }
 
     /// Record a call, or fold it into the record of an earlier call of the same callee by the
-    /// same kind of opcode (keeping the first string argument seen).
-    fn record_call(&mut self, opcode: &'static str, callee: Callee, argument: Option<String>) {
-        let key = (CallKey::of(&callee), opcode == "BUILD");
-        if let Some(&i) = self.call_index.get(&key) {
-            let extra = argument.as_ref().map_or(0, String::len);
+    /// same kind of opcode (keeping the first string argument seen; `args` are its arguments).
+    fn record_call(&mut self, opcode: &'static str, callee: Callee, args: Option<V>) {
+        let build = opcode == "BUILD";
+        let known = match &callee {
+            Callee::Import(i) => self.import_calls.get(*i).and_then(|slots| slots[usize::from(build)]),
+            other => self.call_index.get(&(CallKey::of(other), build)).copied(),
+        };
+        if let Some(i) = known {
+            if self.s.calls.get(i).is_some_and(|c| c.argument.is_none()) {
+                if let Some(argument) = args.and_then(|a| self.first_str_arg(a)) {
+                    self.note(argument.len());
+                    if let Some(c) = self.s.calls.get_mut(i) {
+                        c.argument = Some(argument);
+                    }
+                }
+            }
             if let Some(c) = self.s.calls.get_mut(i) {
                 c.repeats += 1;
-                let fill = c.argument.is_none() && argument.is_some();
-                if fill {
-                    c.argument = argument;
-                    self.note(extra);
-                }
                 return;
             }
         }
+        let argument = args.and_then(|a| self.first_str_arg(a));
         let opaque = match &callee {
             Callee::Opaque(d) => d.len(),
             _ => 0,
         };
         self.note(RECORD_COST + opaque + argument.as_ref().map_or(0, String::len));
-        self.call_index.insert(key, self.s.calls.len());
+        let at = self.s.calls.len();
+        match &callee {
+            Callee::Import(i) => {
+                if self.import_calls.len() <= *i {
+                    self.import_calls.resize(*i + 1, [None; 2]);
+                }
+                self.import_calls[*i][usize::from(build)] = Some(at);
+            }
+            other => {
+                self.call_index.insert((CallKey::of(other), build), at);
+            }
+        }
         self.s.calls.push(Call {
             offset: self.at,
             opcode,
@@ -1039,7 +1331,7 @@ impl<'a> Machine<'a> {
             b'(' => self.marks.push(self.stack.len()),
             b'.' => {
                 let v = self.pop();
-                self.s.torch_magic = matches!(v, V::Int(TORCH_MAGIC));
+                self.s.torch_magic = matches!(v, V::Int(n) if n.get() == TORCH_MAGIC);
                 return Ok(Flow::Stop);
             }
             b'0' => {
@@ -1073,15 +1365,15 @@ impl<'a> Machine<'a> {
             }
             b'J' => {
                 let v = i32::from_le_bytes(input.array()?);
-                self.push(V::Int(v.into()));
+                self.push(int(v.into()));
             }
             b'K' => {
                 let v = input.u8()?;
-                self.push(V::Int(v.into()));
+                self.push(int(v.into()));
             }
             b'M' => {
                 let v = u16::from_le_bytes(input.array()?);
-                self.push(V::Int(v.into()));
+                self.push(int(v.into()));
             }
             0x8a => {
                 let n = input.u8()?;
@@ -1112,13 +1404,13 @@ impl<'a> Machine<'a> {
                 if n < 0 {
                     return Err(malformed(at, "BINSTRING with negative byte count"));
                 }
-                let b = self.operand(input, n as u64, STR_KEEP)?;
-                self.push_str(&b, n as u64 > STR_KEEP as u64)?;
+                self.operand(input, n as u64, STR_KEEP)?;
+                self.push_operand(n as u64 > STR_KEEP as u64)?;
             }
             b'U' => {
                 let n = input.u8()?;
-                let b = self.operand(input, n.into(), STR_KEEP)?;
-                self.push_str(&b, false)?;
+                self.operand(input, n.into(), STR_KEEP)?;
+                self.push_operand(false)?;
             }
             b'V' => {
                 let (line, long) = input.line(STR_KEEP)?;
@@ -1127,18 +1419,18 @@ impl<'a> Machine<'a> {
             }
             b'X' => {
                 let n = u32::from_le_bytes(input.array()?) as u64;
-                let b = self.operand(input, n, STR_KEEP)?;
-                self.push_str(&b, n > STR_KEEP as u64)?;
+                self.operand(input, n, STR_KEEP)?;
+                self.push_operand(n > STR_KEEP as u64)?;
             }
             0x8c => {
                 let n = input.u8()?;
-                let b = self.operand(input, n.into(), STR_KEEP)?;
-                self.push_str(&b, false)?;
+                self.operand(input, n.into(), STR_KEEP)?;
+                self.push_operand(false)?;
             }
             0x8d => {
                 let n = u64::from_le_bytes(input.array()?);
-                let b = self.operand(input, n, STR_KEEP)?;
-                self.push_str(&b, n > STR_KEEP as u64)?;
+                self.operand(input, n, STR_KEEP)?;
+                self.push_operand(n > STR_KEEP as u64)?;
             }
             b'B' => {
                 let n = u32::from_le_bytes(input.array()?);
@@ -1158,22 +1450,32 @@ impl<'a> Machine<'a> {
             0x97 => self.push(V::Buffer),
             0x98 => {}
             b')' => {
-                let t = self.container(Vec::new())?;
-                self.push(V::Tuple(t));
+                let t = self.tuple(&[])?;
+                self.push(t);
             }
             b't' => {
-                let kept = Self::keep(self.pop_mark());
-                let t = self.container(kept)?;
-                self.push(V::Tuple(t));
+                // Straight from the stack into the pool: what `tuple(&keep(pop_mark()))` does,
+                // without the vector in between.
+                let start = self.mark_start();
+                let end = self.stack.len().min(start + CONTAINER_KEEP);
+                let cost = CONTAINER_COST + ITEM_COST * (end - start);
+                let charged = self.charge(cost);
+                let t = charged.map(|()| V::Tuple(self.heap.alloc_tuple(&self.stack[start..end], cost)));
+                self.stack.truncate(start);
+                let t = t?;
+                // Collected with the items off the stack and the tuple not on it yet, as for
+                // any other new container.
+                self.collect_if_due(t);
+                self.push(t);
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
-                let mut kept = vec![V::Unknown; n];
-                for slot in kept.iter_mut().rev() {
+                let mut kept = [V::Unknown; 3];
+                for slot in kept[..n].iter_mut().rev() {
                     *slot = self.pop();
                 }
-                let t = self.container(kept)?;
-                self.push(V::Tuple(t));
+                let t = self.tuple(&kept[..n])?;
+                self.push(t);
             }
             b']' => {
                 let l = self.container(Vec::new())?;
@@ -1209,22 +1511,27 @@ impl<'a> Machine<'a> {
                 self.charge(32)?;
                 let v = self.pop();
                 let target = self.top();
-                match &target {
-                    V::List(l) if l.0.borrow().len() < CONTAINER_KEEP => l.0.borrow_mut().push(v),
-                    other => self.mutate("APPEND", other),
+                match target {
+                    V::List(l) if self.heap.items(l).len() < CONTAINER_KEEP => {
+                        if let Some(items) = self.heap.items_mut(l) {
+                            items.push(v);
+                        }
+                    }
+                    other => self.mutate("APPEND", &other),
                 }
             }
             b'e' => {
                 let items = self.pop_mark();
                 self.charge(32 * items.len().min(CONTAINER_KEEP))?;
                 let target = self.top();
-                match &target {
+                match target {
                     V::List(l) => {
-                        let mut l = l.0.borrow_mut();
-                        let room = CONTAINER_KEEP.saturating_sub(l.len());
-                        l.extend(items.into_iter().take(room));
+                        if let Some(l) = self.heap.items_mut(l) {
+                            let room = CONTAINER_KEEP.saturating_sub(l.len());
+                            l.extend(items.into_iter().take(room));
+                        }
                     }
-                    other => self.mutate("APPENDS", other),
+                    other => self.mutate("APPENDS", &other),
                 }
             }
             b's' => {
@@ -1232,22 +1539,27 @@ impl<'a> Machine<'a> {
                 let v = self.pop();
                 let k = self.pop();
                 let target = self.top();
-                match &target {
-                    V::Dict(d) if d.0.borrow().len() < 2 * CONTAINER_KEEP => d.0.borrow_mut().extend([k, v]),
-                    other => self.mutate("SETITEM", other),
+                match target {
+                    V::Dict(d) if self.heap.items(d).len() < 2 * CONTAINER_KEEP => {
+                        if let Some(items) = self.heap.items_mut(d) {
+                            items.extend([k, v]);
+                        }
+                    }
+                    other => self.mutate("SETITEM", &other),
                 }
             }
             b'u' => {
                 let items = self.pop_mark();
                 self.charge(32 * items.len().min(2 * CONTAINER_KEEP))?;
                 let target = self.top();
-                match &target {
+                match target {
                     V::Dict(d) => {
-                        let mut d = d.0.borrow_mut();
-                        let room = (2 * CONTAINER_KEEP).saturating_sub(d.len()).min(items.len() & !1);
-                        d.extend(items.into_iter().take(room));
+                        if let Some(d) = self.heap.items_mut(d) {
+                            let room = (2 * CONTAINER_KEEP).saturating_sub(d.len()).min(items.len() & !1);
+                            d.extend(items.into_iter().take(room));
+                        }
                     }
-                    other => self.mutate("SETITEMS", other),
+                    other => self.mutate("SETITEMS", &other),
                 }
             }
             b'b' => return self.build(input),
@@ -1258,10 +1570,10 @@ impl<'a> Machine<'a> {
             0x93 => {
                 let name = self.pop();
                 let module = self.pop();
-                let target = match (&module, &name) {
+                let target = match (module, name) {
                     (V::Str(m, false), V::Str(n, false)) => Target::Resolved {
-                        module: m.to_string(),
-                        name: n.to_string(),
+                        module: self.heap.text(m).to_string(),
+                        name: self.heap.text(n).to_string(),
                     },
                     _ => Target::Unresolved {
                         reason: format!(
@@ -1277,7 +1589,9 @@ impl<'a> Machine<'a> {
             b'i' => {
                 let idx = self.import_lines("INST", input)?;
                 let args = self.pop_mark();
-                let v = self.call("INST", V::Global(idx), V::Tuple(items(Self::keep(args))));
+                // Arguments of INST and OBJ are not charged (they are charged as the stack).
+                let args = self.heap.alloc_tuple(&Self::keep(args), 0);
+                let v = self.call("INST", V::Global(idx), V::Tuple(args));
                 self.push(v);
             }
             b'o' => {
@@ -1288,7 +1602,8 @@ impl<'a> Machine<'a> {
                 }
                 let rest = popped.split_off(1);
                 let cls = popped.pop().unwrap_or(V::Unknown);
-                let v = self.call("OBJ", cls, V::Tuple(items(Self::keep(rest))));
+                let args = self.heap.alloc_tuple(&Self::keep(rest), 0);
+                let v = self.call("OBJ", cls, V::Tuple(args));
                 self.push(v);
             }
             b'R' => {
@@ -1323,10 +1638,12 @@ impl<'a> Machine<'a> {
             }
             b'Q' => {
                 let pid = self.pop();
-                let (torch_convention, loaded) = match &pid {
-                    V::Tuple(t) => match (t.0.borrow().first(), t.0.borrow().get(1)) {
-                        (Some(V::Str(s, _)), _) if &**s == "storage" => (true, V::Pers),
-                        (Some(V::Str(s, _)), Some(V::Global(i))) if &**s == "module" => (true, V::Global(*i)),
+                let (torch_convention, loaded) = match pid {
+                    V::Tuple(t) => match (self.heap.items(t).first(), self.heap.items(t).get(1)) {
+                        (Some(&V::Str(s, _)), _) if self.heap.text(s) == "storage" => (true, V::Pers),
+                        (Some(&V::Str(s, _)), Some(&V::Global(i))) if self.heap.text(s) == "module" => {
+                            (true, V::Global(i))
+                        }
                         _ => (false, V::Pers),
                     },
                     _ => (false, V::Pers),
@@ -1336,7 +1653,7 @@ impl<'a> Machine<'a> {
                 let description = match &pid {
                     _ if torch_convention => String::new(),
                     V::Tuple(t) => {
-                        let parts: Vec<String> = t.0.borrow().iter().take(3).map(|v| self.describe(v)).collect();
+                        let parts: Vec<String> = self.heap.items(*t).iter().take(3).map(|v| self.describe(v)).collect();
                         format!("a tuple of {}", parts.join(", "))
                     }
                     other => self.describe(other),
@@ -1423,17 +1740,23 @@ impl<'a> Machine<'a> {
     fn build<R: Read>(&mut self, input: &mut Input<R>) -> Step {
         let state = self.pop();
         let target = self.top();
-        match &target {
+        match target {
             V::Obj(obj) => {
-                *obj.state.borrow_mut() = Some(state.clone());
-                if let V::Global(i) = obj.callee {
+                let callee = match self.heap.obj_mut(obj) {
+                    Some(slot) => {
+                        slot.state = Some(state);
+                        slot.callee
+                    }
+                    None => V::Unknown,
+                };
+                if let V::Global(i) = callee {
                     self.record_call("BUILD", Callee::Import(i), None);
                     if self.is_joblib_wrapper(i) {
-                        return self.joblib_array(&state, input);
+                        return self.joblib_array(state, input);
                     }
                 }
             }
-            other => self.mutate("BUILD", other),
+            other => self.mutate("BUILD", &other),
         }
         Ok(Flow::Continue)
     }
@@ -1445,7 +1768,7 @@ impl<'a> Machine<'a> {
     /// joblib writes each NumPy array's raw bytes (or, for object arrays, a whole pickle)
     /// straight after the `BUILD` of its `NumpyArrayWrapper`; step over them exactly as
     /// `NumpyArrayWrapper.read_array` reads them.
-    fn joblib_array<R: Read>(&mut self, state: &V, input: &mut Input<R>) -> Step {
+    fn joblib_array<R: Read>(&mut self, state: V, input: &mut Input<R>) -> Step {
         let at = self.at;
         self.s.joblib_arrays += 1;
         let no_size = |msg: String| {
@@ -1457,16 +1780,16 @@ impl<'a> Machine<'a> {
         let V::Dict(d) = state else {
             return no_size("NumpyArrayWrapper state is not a dict".into());
         };
-        let get = |key: &str| {
-            d.0.borrow()
+        let get = |heap: &Heap, key: &str| {
+            heap.items(d)
                 .chunks_exact(2)
-                .find(|kv| matches!(&kv[0], V::Str(s, _) if &**s == key))
-                .map(|kv| kv[1].clone())
+                .find(|kv| matches!(kv[0], V::Str(s, _) if heap.text(s) == key))
+                .map(|kv| kv[1])
         };
-        let Some(dtype) = get("dtype") else {
+        let Some(dtype) = get(&self.heap, "dtype") else {
             return no_size("NumpyArrayWrapper state has no dtype".into());
         };
-        let Some(item) = dtype_item(&dtype) else {
+        let Some(item) = dtype_item(&self.heap, dtype) else {
             return no_size(format!(
                 "NumpyArrayWrapper dtype {} has no known item size",
                 self.describe(&dtype)
@@ -1495,9 +1818,9 @@ impl<'a> Machine<'a> {
         let DtypeItem::Size(itemsize) = item else {
             return Ok(Flow::Continue);
         };
-        let count = match get("shape") {
-            Some(V::Tuple(dims)) => dims.0.borrow().iter().try_fold(1u64, |acc, d| match d {
-                V::Int(n) if *n >= 0 => u64::try_from(*n).ok().and_then(|n| acc.checked_mul(n)),
+        let count = match get(&self.heap, "shape") {
+            Some(V::Tuple(dims)) => self.heap.items(dims).iter().try_fold(1u64, |acc, d| match d {
+                V::Int(n) if n.get() >= 0 => u64::try_from(n.get()).ok().and_then(|n| acc.checked_mul(n)),
                 _ => None,
             }),
             _ => None,
@@ -1505,7 +1828,7 @@ impl<'a> Machine<'a> {
         let Some(bytes) = count.and_then(|c| c.checked_mul(itemsize)) else {
             return no_size("NumpyArrayWrapper shape is not a tuple of sizes".into());
         };
-        if matches!(get("numpy_array_alignment_bytes"), Some(V::Int(_))) {
+        if matches!(get(&self.heap, "numpy_array_alignment_bytes"), Some(V::Int(_))) {
             let pad = input.u8()?;
             input.skip(pad.into())?;
         }
@@ -1522,11 +1845,12 @@ enum DtypeItem {
 
 /// The item size of a `numpy.dtype(descr, align, copy)` object with optional `BUILD` state
 /// `(version, byteorder, subdescr, names, fields, elsize, alignment, flags)`.
-fn dtype_item(v: &V) -> Option<DtypeItem> {
+fn dtype_item(heap: &Heap, v: V) -> Option<DtypeItem> {
     let V::Obj(o) = v else { return None };
-    let descr = match &o.args {
-        V::Tuple(t) => match t.0.borrow().first() {
-            Some(V::Str(s, false)) => s.to_string(),
+    let o = heap.obj(o)?;
+    let descr = match o.args {
+        V::Tuple(t) => match heap.items(t).first() {
+            Some(&V::Str(s, false)) => heap.text(s).to_string(),
             _ => return None,
         },
         _ => return None,
@@ -1536,9 +1860,9 @@ fn dtype_item(v: &V) -> Option<DtypeItem> {
     if kind == 'O' {
         return Some(DtypeItem::Object);
     }
-    let elsize = match &*o.state.borrow() {
-        Some(V::Tuple(t)) => match t.0.borrow().get(5) {
-            Some(V::Int(n)) if *n > 0 => u64::try_from(*n).ok(),
+    let elsize = match o.state {
+        Some(V::Tuple(t)) => match heap.items(t).get(5) {
+            Some(V::Int(n)) if n.get() > 0 => u64::try_from(n.get()).ok(),
             _ => None,
         },
         _ => None,

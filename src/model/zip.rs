@@ -8,7 +8,7 @@
 //! hands every member to the caller.
 
 use super::source::Source;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct ZipLimits {
@@ -34,21 +34,18 @@ pub struct Entry {
     pub compressed_size: u64,
     pub size: u64,
     pub local_offset: u64,
-    /// Where the member's data starts (after its local header), if the header was readable.
+    /// Where the member's data starts (after its local header), once the header is read and
+    /// if it was readable.
     pub data_start: Option<u64>,
-    /// The first `HEAD_LEN` bytes of the data (fewer for a shorter member), when they came in
-    /// the same read as the local header; empty otherwise. Sniffing a member needs them, so a
-    /// scanner that uses them reads a small archive's members with one read each, not two.
-    pub head: Vec<u8>,
 }
 
-/// How many bytes of each member's data the walker reads with its local header.
+/// How many bytes of a member's data `Archive::read_local` can read with its local header:
+/// sniffing a member needs them, so a scanner reads each member of an archive with one read,
+/// not two.
 pub const HEAD_LEN: usize = 1024;
 /// Room for a local extra field (PyTorch pads members to 64-byte alignment with one) in that
 /// read; a longer one means the head is not read ahead.
 const EXTRA_ROOM: usize = 128;
-/// Members whose head is read ahead, at most (their heads are kept: at most 4 MiB).
-const HEADS_KEPT: usize = 4096;
 
 impl Entry {
     pub fn encrypted(&self) -> bool {
@@ -106,6 +103,13 @@ pub fn find_eocd(src: &dyn Source) -> Option<u64> {
     if len < 22 {
         return None;
     }
+    // Nearly every archive ends with the record itself (no comment): one 22-byte read, instead
+    // of reading and scanning the 64 KiB a comment could take. The scan below would return
+    // this same position first.
+    let mut rec = [0u8; 22];
+    if src.read_full_at(len - 22, &mut rec).ok() == Some(22) && &rec[..4] == EOCD && u16_at(&rec, 20) == 0 {
+        return Some(len - 22);
+    }
     let tail_len = len.min(22 + 0xffff);
     let mut tail = vec![0u8; tail_len as usize];
     let got = src.read_full_at(len - tail_len, &mut tail).ok()?;
@@ -125,8 +129,24 @@ pub fn find_eocd(src: &dyn Source) -> Option<u64> {
     best
 }
 
-/// Parse the archive in `src`. `None` when there is no end-of-central-directory record at all.
+/// Parse the archive in `src`: its directory and every local header, with every check.
+/// `None` when there is no end-of-central-directory record at all.
 pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
+    let mut archive = directory(src, limits)?;
+    let mut scratch = Vec::new();
+    for idx in 0..archive.entries.len() {
+        archive.read_local(src, idx, &mut scratch, false);
+    }
+    archive.check_names();
+    archive.check_overlaps(src.len());
+    Some(archive)
+}
+
+/// The end-of-central-directory record and the central directory: the members as the
+/// directory lists them, their local headers not read yet (`Archive::read_local` reads them,
+/// `check_names` and `check_overlaps` finish the checks; `parse` does all of it). `None` when
+/// there is no end-of-central-directory record at all.
+pub fn directory(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
     let eocd_pos = find_eocd(src)?;
     let mut archive = Archive::default();
     let mut rec = [0u8; 22];
@@ -224,7 +244,12 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             });
             break;
         }
-        let name = String::from_utf8_lossy(&cd[i + 46..i + 46 + name_len]).into_owned();
+        let raw = &cd[i + 46..i + 46 + name_len];
+        // Validation first: quicker than the lossy decoder for the names nearly all are.
+        let name = match std::str::from_utf8(raw) {
+            Ok(s) => s.to_string(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        };
         let mut e = Entry {
             name,
             method: u16_at(&cd, i + 10),
@@ -234,7 +259,6 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             size: u64::from(u32_at(&cd, i + 24)),
             local_offset: u64::from(u32_at(&cd, i + 42)),
             data_start: None,
-            head: Vec::new(),
         };
         apply_zip64_extra(&mut e, &cd[i + 46 + name_len..i + 46 + name_len + extra_len]);
         e.local_offset = e.local_offset.saturating_add(archive.prefix);
@@ -250,12 +274,6 @@ pub fn parse(src: &dyn Source, limits: &ZipLimits) -> Option<Archive> {
             ),
         });
     }
-
-    for idx in 0..archive.entries.len() {
-        read_local(src, &mut archive, idx);
-    }
-    check_names(&mut archive);
-    check_overlaps(src.len(), &mut archive);
     Some(archive)
 }
 
@@ -277,90 +295,108 @@ fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8]) {
     }
 }
 
-fn read_local(src: &dyn Source, archive: &mut Archive, idx: usize) {
-    let e = &archive.entries[idx];
-    // One read for the header and, when the local name is as long as the central one (it
-    // nearly always is), the name too: a checkpoint has hundreds of members.
-    let ahead = if idx < HEADS_KEPT { EXTRA_ROOM + HEAD_LEN } else { 0 };
-    let mut h = vec![0u8; 30 + e.name.len() + ahead];
-    let got = src.read_full_at(e.local_offset, &mut h).unwrap_or(0);
-    let ok = got >= 30 && &h[..4] == LOCAL;
-    if !ok {
-        let issue = Issue::Malformed {
-            offset: e.local_offset,
-            message: format!("member `{}` has no local header at offset {}", e.name, e.local_offset),
+impl Archive {
+    /// Read member `idx`'s local header and check it against its directory entry (issues,
+    /// `data_start`). The read goes into `scratch`, reused from member to member. With `ahead`,
+    /// the first `HEAD_LEN` bytes of the member's data (fewer for a shorter member) come in the
+    /// same read and are returned; they are empty when the read did not reach them.
+    pub fn read_local<'s>(&mut self, src: &dyn Source, idx: usize, scratch: &'s mut Vec<u8>, ahead: bool) -> &'s [u8] {
+        let Some(e) = self.entries.get_mut(idx) else {
+            return &[];
         };
-        archive.issues.push(issue);
-        return;
-    }
-    let local_flags = u16_at(&h, 6);
-    let name_len = usize::from(u16_at(&h, 26));
-    let extra_len = u64::from(u16_at(&h, 28));
-    let local_name = if 30 + name_len <= got {
-        String::from_utf8_lossy(&h[30..30 + name_len]).into_owned()
-    } else {
-        let mut name = vec![0u8; name_len];
-        let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
-        name.truncate(got);
-        String::from_utf8_lossy(&name).into_owned()
-    };
-    let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
-    let (central_name, flags, csize) = (e.name.clone(), e.flags, e.compressed_size);
-    if local_name != central_name {
-        archive.issues.push(Issue::NameMismatch {
-            central: central_name.clone(),
-            local: local_name,
-        });
-    }
-    let flags = flags | (local_flags & (1 | 1 << 6 | 1 << 13));
-    if flags & (1 | 1 << 6 | 1 << 13) != 0 {
-        archive.issues.push(Issue::Encrypted {
-            name: central_name.clone(),
-            flags,
-        });
-    }
-    if data_start.checked_add(csize).is_none_or(|end| end > src.len()) {
-        archive.issues.push(Issue::Malformed {
-            offset: data_start,
-            message: format!("member `{central_name}` data ({csize} bytes) runs past the end of the file"),
-        });
-        return;
-    }
-    let method = archive.entries[idx].method;
-    if method != 0 && method != 8 {
-        archive.issues.push(Issue::Unsupported {
-            name: central_name,
-            method,
-        });
-    }
-    // The data's first bytes, if the one read above reached them.
-    let at = 30 + name_len + extra_len as usize;
-    let want = HEAD_LEN.min(usize::try_from(csize).unwrap_or(usize::MAX));
-    if ahead > 0 && at + want <= got {
-        archive.entries[idx].head = h[at..at + want].to_vec();
-    }
-    archive.entries[idx].data_start = Some(data_start);
-}
-
-fn check_names(archive: &mut Archive) {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for e in &archive.entries {
-        *counts.entry(e.name.as_str()).or_default() += 1;
-    }
-    let mut issues: Vec<Issue> = counts
-        .into_iter()
-        .filter(|(_, c)| *c > 1)
-        .map(|(n, c)| Issue::Duplicate {
-            name: n.to_string(),
-            count: c,
-        })
-        .collect();
-    for e in &archive.entries {
-        if is_traversal(&e.name) {
-            issues.push(Issue::Traversal { name: e.name.clone() });
+        let issues = &mut self.issues;
+        // One read for the header and, when the local name is as long as the central one (it
+        // nearly always is), the name too: a checkpoint has hundreds of members.
+        let ahead = if ahead { EXTRA_ROOM + HEAD_LEN } else { 0 };
+        scratch.resize(30 + e.name.len() + ahead, 0);
+        let h = &mut scratch[..];
+        let got = src.read_full_at(e.local_offset, h).unwrap_or(0);
+        let ok = got >= 30 && &h[..4] == LOCAL;
+        if !ok {
+            let issue = Issue::Malformed {
+                offset: e.local_offset,
+                message: format!("member `{}` has no local header at offset {}", e.name, e.local_offset),
+            };
+            issues.push(issue);
+            return &[];
+        }
+        let local_flags = u16_at(h, 6);
+        let name_len = usize::from(u16_at(h, 26));
+        let extra_len = u64::from(u16_at(h, 28));
+        // Compared as bytes first: equal bytes are an equal name, with no string made.
+        let local_name = if 30 + name_len <= got {
+            let raw = &h[30..30 + name_len];
+            (raw != e.name.as_bytes()).then(|| String::from_utf8_lossy(raw).into_owned())
+        } else {
+            let mut name = vec![0u8; name_len];
+            let got = src.read_full_at(e.local_offset + 30, &mut name).unwrap_or(0);
+            name.truncate(got);
+            Some(String::from_utf8_lossy(&name).into_owned())
+        };
+        let data_start = e.local_offset + 30 + name_len as u64 + extra_len;
+        let (flags, csize) = (e.flags, e.compressed_size);
+        if let Some(local) = local_name.filter(|l| *l != e.name) {
+            issues.push(Issue::NameMismatch {
+                central: e.name.clone(),
+                local,
+            });
+        }
+        let flags = flags | (local_flags & (1 | 1 << 6 | 1 << 13));
+        if flags & (1 | 1 << 6 | 1 << 13) != 0 {
+            issues.push(Issue::Encrypted {
+                name: e.name.clone(),
+                flags,
+            });
+        }
+        if data_start.checked_add(csize).is_none_or(|end| end > src.len()) {
+            issues.push(Issue::Malformed {
+                offset: data_start,
+                message: format!("member `{}` data ({csize} bytes) runs past the end of the file", e.name),
+            });
+            return &[];
+        }
+        if e.method != 0 && e.method != 8 {
+            issues.push(Issue::Unsupported {
+                name: e.name.clone(),
+                method: e.method,
+            });
+        }
+        // The data's first bytes, if the one read above reached them.
+        let at = 30 + name_len + extra_len as usize;
+        let want = HEAD_LEN.min(usize::try_from(csize).unwrap_or(usize::MAX));
+        e.data_start = Some(data_start);
+        match ahead > 0 && at + want <= got {
+            true => &h[at..at + want],
+            false => &[],
         }
     }
-    archive.issues.extend(issues);
+
+    /// Duplicate names and names that climb out of an extraction directory (the directory's
+    /// names: no local header is needed).
+    pub fn check_names(&mut self) {
+        // Counted in a (SipHashed) map, not a B-tree: hundreds of long member names that share
+        // their first bytes cost a string comparison at every tree level. Names are hostile, hence
+        // std's keyed hash. Duplicates are reported in name order.
+        let mut counts: HashMap<&str, usize> = HashMap::with_capacity(self.entries.len());
+        for e in &self.entries {
+            *counts.entry(e.name.as_str()).or_default() += 1;
+        }
+        let mut duplicates: Vec<(&str, usize)> = counts.into_iter().filter(|(_, c)| *c > 1).collect();
+        duplicates.sort_unstable();
+        let mut issues: Vec<Issue> = duplicates
+            .into_iter()
+            .map(|(n, c)| Issue::Duplicate {
+                name: n.to_string(),
+                count: c,
+            })
+            .collect();
+        for e in &self.entries {
+            if is_traversal(&e.name) {
+                issues.push(Issue::Traversal { name: e.name.clone() });
+            }
+        }
+        self.issues.extend(issues);
+    }
 }
 
 /// Absolute paths, drive letters and `..` components escape an extraction directory.
@@ -369,35 +405,38 @@ pub fn is_traversal(name: &str) -> bool {
     name.starts_with('/')
         || name.starts_with('\\')
         || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic())
-        || name.split(['/', '\\']).any(|c| c == "..")
+        || (name.contains("..") && name.split(['/', '\\']).any(|c| c == ".."))
 }
 
-fn check_overlaps(len: u64, archive: &mut Archive) {
-    let mut ranges: Vec<(u64, u64, &str)> = archive
-        .entries
-        .iter()
-        .filter_map(|e| {
-            e.data_start.map(|s| {
-                (
-                    e.local_offset,
-                    s.saturating_add(e.compressed_size).min(len),
-                    e.name.as_str(),
-                )
+impl Archive {
+    /// Members whose data overlap (once the local headers are read).
+    pub fn check_overlaps(&mut self, len: u64) {
+        let mut ranges: Vec<(u64, u64, &str)> = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                e.data_start.map(|s| {
+                    (
+                        e.local_offset,
+                        s.saturating_add(e.compressed_size).min(len),
+                        e.name.as_str(),
+                    )
+                })
             })
-        })
-        .collect();
-    ranges.sort();
-    let mut issue = None;
-    for w in ranges.windows(2) {
-        if w[1].0 < w[0].1 {
-            issue = Some(Issue::Malformed {
-                offset: w[1].0,
-                message: format!("members `{}` and `{}` overlap", w[0].2, w[1].2),
-            });
-            break;
+            .collect();
+        ranges.sort();
+        let mut issue = None;
+        for w in ranges.windows(2) {
+            if w[1].0 < w[0].1 {
+                issue = Some(Issue::Malformed {
+                    offset: w[1].0,
+                    message: format!("members `{}` and `{}` overlap", w[0].2, w[1].2),
+                });
+                break;
+            }
         }
+        self.issues.extend(issue);
     }
-    archive.issues.extend(issue);
 }
 
 #[cfg(test)]
@@ -484,14 +523,25 @@ mod tests {
     fn member_heads_come_with_their_local_headers() {
         let big = vec![7u8; HEAD_LEN + 10];
         let z = build(&[("a", b"123"), ("b", &big), ("c", b"")], b"");
-        let a = parse(&z, &ZipLimits::default()).unwrap();
-        let heads: Vec<&[u8]> = a.entries.iter().map(|e| e.head.as_slice()).collect();
+        let mut a = directory(&z, &ZipLimits::default()).unwrap();
+        assert!(a.entries.iter().all(|e| e.data_start.is_none()));
+        let mut scratch = Vec::new();
+        let heads: Vec<Vec<u8>> = (0..3)
+            .map(|i| a.read_local(&z, i, &mut scratch, true).to_vec())
+            .collect();
         assert_eq!(heads, [&b"123"[..], &big[..HEAD_LEN], &b""[..]]);
+        assert_eq!(a.read_local(&z, 1, &mut scratch, false), b"");
+        assert!(a.entries.iter().all(|e| e.data_start.is_some()));
+        // The same archive read by `parse`, member by member, and checked.
+        let whole = parse(&z, &ZipLimits::default()).unwrap();
+        a.check_names();
+        a.check_overlaps(z.len() as u64);
+        assert_eq!((a.entries, a.issues), (whole.entries, whole.issues));
         // Cut inside the last member's head: what the read did not reach is not a head.
         let mut cut = build(&[("a", &big)], b"");
         cut[26 + 2] = 200; // a 200-byte local extra field: the head is beyond the first read
-        let a = parse(&cut, &ZipLimits::default()).unwrap();
-        assert!(a.entries[0].head.is_empty());
+        let mut a = directory(&cut, &ZipLimits::default()).unwrap();
+        assert!(a.read_local(&cut, 0, &mut scratch, true).is_empty());
     }
 
     #[test]

@@ -64,18 +64,41 @@ pub fn strings(doc: &str) -> Result<Vec<JsonString>, JsonError> {
         doc,
         i: 0,
         out: Vec::new(),
+        positions: None,
     };
-    if w.b.starts_with(b"\xef\xbb\xbf") {
-        w.i = 3;
-    }
-    w.ws();
-    let mut path = String::new();
-    w.value(&mut path, 0)?;
-    w.ws();
-    if w.i < w.b.len() {
-        return Err(w.err("trailing characters after the JSON value"));
-    }
+    w.document()?;
     Ok(w.out)
+}
+
+/// The byte offset of every member key and array element of `doc`, by JSON pointer, in
+/// document order (`check-lineage` maps each field it reads back to its line).
+pub fn positions(doc: &str) -> Result<Vec<(String, usize)>, JsonError> {
+    let mut w = Walker {
+        b: doc.as_bytes(),
+        doc,
+        i: 0,
+        out: Vec::new(),
+        positions: Some(Vec::new()),
+    };
+    w.document()?;
+    Ok(w.positions.unwrap_or_default())
+}
+
+impl Walker<'_> {
+    fn document(&mut self) -> Result<(), JsonError> {
+        let w = self;
+        if w.b.starts_with(b"\xef\xbb\xbf") {
+            w.i = 3;
+        }
+        w.ws();
+        let mut path = String::new();
+        w.value(&mut path, 0)?;
+        w.ws();
+        if w.i < w.b.len() {
+            return Err(w.err("trailing characters after the JSON value"));
+        }
+        Ok(())
+    }
 }
 
 struct Walker<'a> {
@@ -83,6 +106,8 @@ struct Walker<'a> {
     doc: &'a str,
     i: usize,
     out: Vec<JsonString>,
+    /// `(pointer, offset)` of keys and elements, when asked for (`positions`).
+    positions: Option<Vec<(String, usize)>>,
 }
 
 fn pointer_part(key: &str) -> String {
@@ -183,9 +208,13 @@ impl Walker<'_> {
                 return Err(self.err("expected a string key"));
             }
             let len = path.len();
+            let key_at = self.i;
             let key = self.string(String::new())?;
             path.push('/');
             path.push_str(&pointer_part(&key.decoded));
+            if let Some(p) = &mut self.positions {
+                p.push((path.clone(), key_at));
+            }
             if key.decoded.chars().count() >= KEY_SCAN_MIN {
                 self.out.push(JsonString {
                     pointer: path.clone(),
@@ -227,6 +256,9 @@ impl Walker<'_> {
             let len = path.len();
             path.push('/');
             path.push_str(&n.to_string());
+            if let Some(p) = &mut self.positions {
+                p.push((path.clone(), self.i));
+            }
             self.value(path, depth + 1)?;
             path.truncate(len);
             n += 1;

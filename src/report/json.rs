@@ -1,10 +1,13 @@
 //! The JSON report: a documented, versioned shape (`docs/schema/report.schema.json` is
 //! generated from these types and kept identical by a test).
 
-use super::{Artifact, Report, Verdict};
-use crate::finding::{Location, Severity, Suppression};
+use super::{Artifact, InventoryItem, Report, Verdict};
+use crate::finding::{Finding, Location, Severity, Suppression};
+use crate::rules::Rule;
+use crate::shard::ShardInfo;
+use anyhow::Context;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -19,10 +22,18 @@ struct JsonReport<'a> {
     tool: Tool,
     /// The subcommand that produced the report.
     command: &'a str,
+    /// Only in the report of a `--shard K/N` run: which share it is, and of which deal.
+    /// `llmguard merge` joins such reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a ShardInfo>,
     summary: Summary,
     findings: Vec<JsonFinding<'a>>,
     /// One entry per file the run looked at, whether or not anything was found in it.
     artifacts: &'a [Artifact],
+    /// `aibom`: the models, datasets and ML frameworks inventoried (the CycloneDX document
+    /// has the full detail).
+    #[serde(skip_serializing_if = "<[InventoryItem]>::is_empty")]
+    inventory: &'a [InventoryItem],
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -74,9 +85,21 @@ struct JsonFinding<'a> {
     /// Present when the finding is suppressed (it then does not fail the run).
     #[serde(skip_serializing_if = "Option::is_none")]
     suppression: Option<&'a Suppression>,
+    /// Only in shard reports (`--shard`): what tells this finding apart from others of its
+    /// rule in the file (the input of `fingerprint`, an opaque string); `merge` rebuilds the
+    /// finding from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    /// Only in shard reports (`--shard`): the SARIF `artifactLocation.uri` of `path`, relative
+    /// to the scan root (`uriBaseId` `%SRCROOT%`) and percent-encoded, or a `file:` URI for a
+    /// path outside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<String>,
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    // What `merge` needs beyond the report everyone reads, only where it is needed.
+    let shard = report.shard.is_some();
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -84,6 +107,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             version: env!("CARGO_PKG_VERSION"),
         },
         command: report.command,
+        shard: report.shard.as_ref(),
         summary: Summary {
             files: report.artifacts.len(),
             verdicts: report.by_verdict(),
@@ -106,12 +130,113 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()
                 evidence: f.evidence.as_deref(),
                 fingerprint: f.fingerprint(),
                 suppression: f.suppression.as_ref(),
+                key: shard.then_some(f.key.as_str()),
+                uri: shard.then(|| report.uri_of(&f.path)),
             })
             .collect(),
         artifacts: &report.artifacts,
+        inventory: &report.inventory,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")
+}
+
+/// A JSON report read back, for `llmguard merge`.
+#[derive(Debug)]
+pub struct ReadBack {
+    /// The llmguard version that wrote it.
+    pub version: String,
+    pub command: String,
+    pub shard: Option<ShardInfo>,
+    pub skipped: usize,
+    /// Each finding rebuilt (its `key` restored in shard reports), with its `uri` if given.
+    pub findings: Vec<(Finding, Option<String>)>,
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Deserialize)]
+struct ReadReport {
+    tool: ReadTool,
+    command: String,
+    #[serde(default)]
+    shard: Option<ShardInfo>,
+    summary: ReadSummary,
+    findings: Vec<ReadFinding>,
+    artifacts: Vec<Artifact>,
+}
+
+#[derive(Deserialize)]
+struct ReadTool {
+    version: String,
+}
+
+#[derive(Deserialize)]
+struct ReadSummary {
+    #[serde(default)]
+    skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct ReadFinding {
+    rule_id: String,
+    severity: Severity,
+    message: String,
+    path: String,
+    #[serde(default)]
+    location: Location,
+    #[serde(default)]
+    evidence: Option<String>,
+    fingerprint: String,
+    #[serde(default)]
+    suppression: Option<Suppression>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    uri: Option<String>,
+}
+
+/// Read a JSON report of any 1.x schema. A finding whose rule this build does not know, or
+/// whose fingerprint does not follow from its key, is an error: the report is not one this
+/// version of llmguard wrote as it stands.
+pub fn read(text: &str) -> anyhow::Result<ReadBack> {
+    let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+    if v["tool"]["name"] != "llmguard" {
+        anyhow::bail!("not an llmguard JSON report (`--format json`)");
+    }
+    let schema = v["schema_version"].as_str().unwrap_or("");
+    let major = SCHEMA_VERSION.split('.').next().unwrap_or("1");
+    if schema.split('.').next() != Some(major) {
+        anyhow::bail!("report schema version `{schema}`, this llmguard reads {major}.x");
+    }
+    let r: ReadReport = serde_json::from_value(v).context("not a well-formed llmguard report")?;
+    let mut findings = Vec::with_capacity(r.findings.len());
+    for (i, f) in r.findings.into_iter().enumerate() {
+        let rule = Rule::find(&f.rule_id)
+            .filter(|r| r.id() == f.rule_id)
+            .with_context(|| format!("finding {i}: rule `{}` is unknown to this llmguard", f.rule_id))?;
+        let mut finding = Finding::new(rule, &f.path, f.location, f.message).severity(f.severity);
+        finding.evidence = f.evidence;
+        finding.suppression = f.suppression;
+        if let Some(key) = f.key {
+            finding.key = key;
+            if finding.fingerprint() != f.fingerprint {
+                anyhow::bail!(
+                    "finding {i} ({} in {}): its fingerprint does not follow from its key; was the report edited?",
+                    f.rule_id,
+                    f.path
+                );
+            }
+        }
+        findings.push((finding, f.uri));
+    }
+    Ok(ReadBack {
+        version: r.tool.version,
+        command: r.command,
+        shard: r.shard,
+        skipped: r.summary.skipped,
+        findings,
+        artifacts: r.artifacts,
+    })
 }
 
 /// The JSON Schema of the report, as published in `docs/schema/report.schema.json`.

@@ -1,15 +1,16 @@
 //! The one report every subcommand produces, and its renderers. Only this module writes
 //! results; scanners return findings.
 
+pub mod access;
 mod json;
 mod sarif;
 mod table;
 
-pub use json::json_schema;
+pub use json::{json_schema, read as read_json, ReadBack};
 
 use crate::finding::{Finding, Severity};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -19,10 +20,14 @@ pub enum Format {
     Table,
     Json,
     Sarif,
+    /// `aibom` only: the CycloneDX document, rendered by `aibom::render` (not a report format;
+    /// only the `aibom` subcommand's `--format` accepts it).
+    #[value(skip)]
+    Cyclonedx,
 }
 
 /// What a file amounted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Checked; no finding above info.
@@ -66,7 +71,7 @@ impl Verdict {
 }
 
 /// One file the run looked at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Artifact {
     pub path: String,
     /// The format detected from content (`pickle`, `pytorch-zip`, `numpy`, `not-a-model`, …).
@@ -76,6 +81,20 @@ pub struct Artifact {
     /// Only with `--hash`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+}
+
+/// One component of an inventory (`aibom`): a row of the table, an entry of the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct InventoryItem {
+    /// `model`, `data` or `library`.
+    pub kind: &'static str,
+    pub name: String,
+    pub version: String,
+    pub licence: String,
+    /// Format, files, size, parameters and serialisation risk (models); declared-in (libraries).
+    pub detail: String,
+    /// The component's `bom-ref` in the AI-BOM.
+    pub bom_ref: String,
 }
 
 /// When a run fails.
@@ -117,6 +136,10 @@ pub struct Report {
     pub uris: BTreeMap<String, String>,
     /// Files in named directories not of a format the subcommand reads (not opened).
     pub skipped: usize,
+    /// With `--shard K/N`: this shard and the deal it came from.
+    pub shard: Option<crate::shard::ShardInfo>,
+    /// What the run inventoried (`aibom`), in `bom-ref` order.
+    pub inventory: Vec<InventoryItem>,
 }
 
 impl Report {
@@ -136,6 +159,8 @@ impl Report {
             fail_on,
             uris: BTreeMap::new(),
             skipped: 0,
+            shard: None,
+            inventory: Vec::new(),
         }
     }
 
@@ -144,6 +169,12 @@ impl Report {
         self.fail_on
             .threshold()
             .is_some_and(|t| self.active().any(|f| f.severity >= t))
+    }
+
+    /// The SARIF URI of a reported path: root-relative (or a `file:` URI) as `finish` mapped
+    /// it, else the path itself with `/` separators.
+    pub fn uri_of(&self, path: &str) -> String {
+        self.uris.get(path).cloned().unwrap_or_else(|| path.replace('\\', "/"))
     }
 
     /// Findings that no configuration, inline comment or baseline suppressed.
@@ -225,6 +256,10 @@ pub fn render(report: &Report, format: Format, colour: bool, out: &mut dyn Write
         Format::Table => table::render(report, colour, &mut out),
         Format::Json => json::render(report, &mut out),
         Format::Sarif => sarif::render(report, &mut out),
+        Format::Cyclonedx => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "cyclonedx is the aibom document, not a findings report format",
+        )),
     }?;
     out.flush()
 }

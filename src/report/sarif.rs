@@ -120,11 +120,7 @@ fn pascal(kebab: &str) -> String {
 }
 
 fn result(report: &Report, f: &Finding) -> SarifResult {
-    let uri = report
-        .uris
-        .get(&f.path)
-        .cloned()
-        .unwrap_or_else(|| f.path.replace('\\', "/"));
+    let uri = report.uri_of(&f.path);
     let in_members = f.location.members.is_empty();
     let mut message = f.message.clone();
     if let Some(chain) = f.location.member_chain() {

@@ -43,6 +43,25 @@ pub fn where_of(f: &Finding) -> String {
 }
 
 pub(super) fn render(report: &Report, colour: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if !report.inventory.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if !colour {
+            table.force_no_tty();
+        }
+        table.set_width(if colour {
+            table.width().unwrap_or(140).max(100)
+        } else {
+            140
+        });
+        table.set_header(vec!["Kind", "Name", "Version", "Licence", "Detail"]);
+        for i in &report.inventory {
+            table.add_row(vec![i.kind, &i.name, &i.version, &i.licence, &i.detail]);
+        }
+        writeln!(out, "{table}")?;
+    }
     if !report.findings.is_empty() {
         let mut table = Table::new();
         table

@@ -412,7 +412,7 @@ mod tests {
 
     fn check(json: &str) -> Vec<Hit> {
         let policy = KerasPolicy::builtin().unwrap();
-        let pickle = PicklePolicy::compile(&super::super::pickle::PickleSpec::builtin().unwrap()).unwrap();
+        let pickle = PicklePolicy::builtin();
         let v: Value = serde_json::from_str(json).unwrap();
         let (objs, _) = objects(&v, &Limits::default());
         objs.iter().flat_map(|o| policy.check(o, &pickle)).collect()

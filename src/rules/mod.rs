@@ -3,9 +3,11 @@
 //! configuration join the built-in lists in `RuleSet::compile`, the one merge point.
 
 pub mod chat_template;
+mod glob;
 pub mod keras;
 pub mod onnx;
 pub mod pickle;
+pub mod signing;
 
 use crate::finding::Severity;
 use std::sync::OnceLock;
@@ -111,12 +113,18 @@ fn builtin<T>(cell: &OnceLock<T>, compile: fn() -> Result<T, RulesError>) -> &T 
 impl RuleSet {
     /// The built-in rules, plus whatever the user adds.
     pub fn compile(user: &UserRules) -> Result<RuleSet, RulesError> {
-        let mut spec = pickle::PickleSpec::builtin()?;
+        // The built-in pickle lists are static tables; user entries join them as an overlay
+        // that every lookup consults after them (see `rules::pickle`).
+        let mut spec = pickle::PickleSpec::default();
         for (file, extra) in &user.pickle {
             spec.merge(extra.clone(), file);
         }
+        let pickle = match user.pickle.is_empty() {
+            true => pickle::PicklePolicy::builtin(),
+            false => pickle::PicklePolicy::with_user(&spec)?,
+        };
         Ok(RuleSet {
-            pickle: pickle::PicklePolicy::compile(&spec)?,
+            pickle,
             chat_template: OnceLock::new(),
             keras: OnceLock::new(),
             onnx: OnceLock::new(),

@@ -1,14 +1,17 @@
 //! The shared driver: every subcommand hands its targets and a per-file scan function here,
-//! and gets back one sorted `Report`. Parallelism, progress, panic containment and (with the
-//! configuration issue) suppressions and severity overrides live here, once.
+//! and gets back one sorted `Report`. Parallelism, progress, panic containment, `--shard`,
+//! suppressions and severity overrides live here, once.
 
+pub mod lineage;
 pub mod model;
+pub mod policy;
 pub mod prompts;
 pub mod suppress;
 
 use crate::finding::{Finding, Location};
 use crate::report::{Artifact, FailOn, Report, Verdict};
 use crate::rules::Rule;
+use crate::shard::{Plan, Shard};
 use crate::walk::Target;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -28,20 +31,38 @@ pub struct FileOutcome {
 pub struct Setup {
     pub config: crate::config::Config,
     pub baseline: Option<suppress::Baseline>,
+    /// `--shard K/N`: `finish` keeps run-level findings on shard 1 and records the deal.
+    pub shard: Option<Shard>,
 }
 
 pub struct Driver {
     pub jobs: Option<usize>,
     pub progress: bool,
+    /// `--shard K/N`: `run` scans only this shard's units of the targets it is given.
+    pub shard: Option<Shard>,
 }
 
 impl Driver {
     /// Scan `targets` in parallel with `scan`. A panic inside `scan` (a bug) becomes an
-    /// `internal-error` finding for that file instead of ending the run.
+    /// `internal-error` finding for that file instead of ending the run. With `--shard`, only
+    /// this shard's share of `targets` is scanned: one outcome per target of the share, in
+    /// target order (so pair outcomes with targets by `artifact.path`, never by position).
     pub fn run<F>(&self, targets: &[Target], scan: F) -> anyhow::Result<Vec<FileOutcome>>
     where
         F: Fn(&Target) -> FileOutcome + Sync,
     {
+        let targets: Vec<&Target> = match self.shard {
+            Some(shard) => {
+                let plan = Plan::deal(targets, shard.count);
+                targets
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| plan.takes(shard, *i))
+                    .map(|(_, t)| t)
+                    .collect()
+            }
+            None => targets.iter().collect(),
+        };
         let bar = if self.progress {
             let bar = indicatif::ProgressBar::new(targets.len() as u64);
             if let Ok(style) =
@@ -68,12 +89,12 @@ impl Driver {
         // One target (or `-j 1`) gains nothing from a pool: scan on this thread rather than
         // start worker threads and hand the work over (measurable on a one-file scan).
         let outcomes = if targets.len() <= 1 || self.jobs == Some(1) {
-            targets.iter().map(one).collect()
+            targets.iter().map(|t| one(t)).collect()
         } else {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.jobs.unwrap_or(0).min(targets.len()))
                 .build()?;
-            pool.install(|| targets.par_iter().map(one).collect())
+            pool.install(|| targets.par_iter().map(|t| one(t)).collect())
         };
         bar.finish_and_clear();
         Ok(outcomes)
@@ -102,7 +123,9 @@ fn internal_error(t: &Target, why: &str) -> FileOutcome {
 }
 
 /// Join outcomes and run-level findings into the report: the one place where findings are
-/// merged, re-levelled and suppressed by configuration and baseline, and sorted.
+/// merged, re-levelled and suppressed by configuration and baseline, and sorted. `targets` are
+/// the ones given to `Driver::run`; with `--shard`, run-level findings (`extra`) are shard 1's
+/// and the report records the deal (`Report::shard`).
 pub fn finish(
     command: &'static str,
     outcomes: Vec<FileOutcome>,
@@ -112,7 +135,11 @@ pub fn finish(
     root: &Path,
     setup: &Setup,
 ) -> Report {
-    let mut findings = extra;
+    let mut findings = if Shard::reports_run_level(setup.shard) {
+        extra
+    } else {
+        Vec::new()
+    };
     let mut artifacts = Vec::with_capacity(outcomes.len());
     let mut inline = BTreeMap::new();
     for o in outcomes {
@@ -133,12 +160,16 @@ pub fn finish(
             family: match command {
                 "scan-model" => "MOD",
                 "scan-prompts" => "PRM",
+                "lint-policy" => "POL",
+                "check-lineage" => "LIN",
+                "aibom" => "BOM",
                 _ => "GEN",
             },
         },
     );
     let mut report = Report::new(command, findings, artifacts, fail_on);
     report.uris = uris(targets, &report.findings, root);
+    report.shard = setup.shard.map(|shard| Plan::deal(targets, shard.count).info(shard));
     report
 }
 
@@ -179,7 +210,7 @@ pub fn relative_to(path: &Path, root: &Path) -> Option<String> {
 }
 
 /// Percent-encode everything but unreserved characters and `/` (RFC 3986).
-fn encode(path: &str) -> String {
+pub fn encode(path: &str) -> String {
     let mut s = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
@@ -219,6 +250,7 @@ mod tests {
         let d = Driver {
             jobs: Some(1),
             progress: false,
+            shard: None,
         };
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));

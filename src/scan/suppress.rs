@@ -178,7 +178,10 @@ pub fn apply(findings: &mut Vec<Finding>, cx: &Context<'_>) {
     findings.extend(extra);
 
     let mut ignore_used = vec![false; config.ignores.len()];
-    let mut lapsed: BTreeMap<usize, (String, String)> = BTreeMap::new();
+    // Per lapsed `[[ignore]]`: the message naming a file it no longer matches; the smallest,
+    // so the choice depends neither on scan order nor on how a run was sharded (`merge` takes
+    // the smallest too, see `join_run_level`).
+    let mut lapsed: BTreeMap<usize, String> = BTreeMap::new();
     let mut disabled_used = BTreeSet::new();
     let mut digests: HashMap<String, Option<String>> = HashMap::new();
     for f in findings.iter_mut() {
@@ -204,8 +207,19 @@ pub fn apply(findings: &mut Vec<Finding>, cx: &Context<'_>) {
             if let Some(want) = &ig.sha256 {
                 let got = digests.entry(f.path.clone()).or_insert_with(|| sha256_of(&f.path));
                 if got.as_deref() != Some(want.as_str()) {
-                    let now = got.clone().unwrap_or_else(|| "unreadable".into());
-                    lapsed.entry(i).or_insert((f.path.clone(), now));
+                    let now = got.as_deref().unwrap_or("unreadable");
+                    let message = format!(
+                        "[[ignore]] {} for `{}` lapsed: `{}` changed (its sha256 is now {now}), so its findings are reported again",
+                        ig.rule.id(),
+                        ig.pattern,
+                        f.path
+                    );
+                    match lapsed.get(&i) {
+                        Some(have) if *have <= message => {}
+                        _ => {
+                            lapsed.insert(i, message);
+                        }
+                    }
                     continue;
                 }
             }
@@ -260,12 +274,8 @@ pub fn apply(findings: &mut Vec<Finding>, cx: &Context<'_>) {
         if ignore_used[i] || !ours(ig.rule) {
             continue;
         }
-        let message = match lapsed.get(&i) {
-            Some((path, now)) => format!(
-                "[[ignore]] {} for `{}` lapsed: `{path}` changed (its sha256 is now {now}), so its findings are reported again",
-                ig.rule.id(),
-                ig.pattern
-            ),
+        let message = match lapsed.remove(&i) {
+            Some(message) => message,
             None => format!("[[ignore]] {} for `{}` matched no finding", ig.rule.id(), ig.pattern),
         };
         unused.push(
@@ -309,6 +319,25 @@ pub fn apply(findings: &mut Vec<Finding>, cx: &Context<'_>) {
     findings.extend(unused);
 }
 
+/// Whether `f` is about the configuration as a whole rather than about scanned files: an
+/// `[[ignore]]` entry or a disabled rule that silenced nothing. One shard of a `--shard` run
+/// cannot know that (another shard may have used it): each reports what it saw, and `merge`
+/// joins these findings with `join_run_level`.
+pub fn spans_run(f: &Finding) -> bool {
+    f.rule == Rule::UnusedSuppression && (f.key.starts_with("disable:") || f.key.starts_with("ignore:"))
+}
+
+/// The unsharded verdict on one configuration entry from what each of `shards` shards said
+/// about it (`reports`: the same entry's finding from each shard that reported it): unused
+/// only if no shard used it, i.e. every shard reported it; then the smallest message, as
+/// `apply` picks it, which names a lapsed approval's file whenever any shard saw one.
+pub fn join_run_level(reports: Vec<Finding>, shards: usize) -> Option<Finding> {
+    if reports.len() < shards {
+        return None;
+    }
+    reports.into_iter().min_by(|a, b| a.message.cmp(&b.message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +355,63 @@ mod tests {
         assert_eq!((d[2].line, d[2].unknown.clone()), (14, vec!["NOPE".to_string()]));
         assert_eq!(d[2].reason, "x");
         assert!(inline_ignores("llmguard is great; ignore it\n", 1).is_empty());
+    }
+
+    /// What a shard reports about the configuration: `apply` over only its `findings`.
+    fn unused_in(config: &Config, findings: Vec<Finding>) -> Vec<Finding> {
+        let mut findings = findings;
+        apply(
+            &mut findings,
+            &Context {
+                config,
+                baseline: None,
+                inline: &BTreeMap::new(),
+                relative: &|p: &str| p.to_string(),
+                family: "MOD",
+            },
+        );
+        findings.into_iter().filter(spans_run).collect()
+    }
+
+    #[test]
+    fn shards_join_to_the_unsharded_verdict_on_configuration() {
+        let zeros = "0".repeat(64);
+        let config = Config::parse(
+            &format!(
+                "[rules]\ndisable = [\"MOD109\"]\n\n[[ignore]]\nrule = \"MOD101\"\npath = \"*.pkl\"\nsha256 = \"{zeros}\"\nreason = \"r\"\n\n[[ignore]]\nrule = \"MOD102\"\npath = \"used.pkl\"\nreason = \"r\"\n"
+            ),
+            "llmguard.toml",
+        )
+        .unwrap();
+        let hit =
+            |rule: &str, path: &str| Finding::new(Rule::find(rule).unwrap(), path, Location::default(), "m").key("k");
+        // Shard A lapses the approval on b.pkl, shard B on nothing (no finding), shard C on
+        // a.pkl and uses the MOD102 entry. One unsharded run sees all of it.
+        let shards = [
+            unused_in(&config, vec![hit("MOD101", "zz/b.pkl")]),
+            unused_in(&config, vec![]),
+            unused_in(&config, vec![hit("MOD101", "a.pkl"), hit("MOD102", "used.pkl")]),
+        ];
+        let whole = unused_in(
+            &config,
+            vec![
+                hit("MOD101", "zz/b.pkl"),
+                hit("MOD101", "a.pkl"),
+                hit("MOD102", "used.pkl"),
+            ],
+        );
+        let mut groups: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+        for f in shards.into_iter().flatten() {
+            groups.entry(f.key.clone()).or_default().push(f);
+        }
+        let joined: Vec<Finding> = groups.into_values().filter_map(|g| join_run_level(g, 3)).collect();
+        let mut whole_sorted = whole.clone();
+        whole_sorted.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(joined, whole_sorted);
+        // The lapse wins over "matched no finding", and names the same file as the whole run.
+        let lapse = joined.iter().find(|f| f.key.starts_with("ignore:MOD101")).unwrap();
+        assert!(lapse.message.contains("lapsed: `a.pkl` changed"), "{}", lapse.message);
+        assert!(joined.iter().any(|f| f.key == "disable:MOD109"));
+        assert!(!joined.iter().any(|f| f.key.starts_with("ignore:MOD102")));
     }
 }

@@ -387,6 +387,42 @@ fn reference_cycles_are_freed_when_the_stream_ends() {
 }
 
 #[test]
+fn collections_keep_what_the_stream_still_reaches() {
+    // Thousands of short-lived tuples make the heap collect several times (and move the live
+    // tuples' items together in the pool) while live values wait in the memo (arguments), on
+    // the stack (an import and its arguments) and inside a call result (its callee, itself a
+    // call result): each must come out of every collection intact.
+    let live = || LIVE_CONTAINERS.with(std::cell::Cell::get);
+    let before = live();
+    // Empty tuples, and 1-tuples made from a mark (the items go from the stack to the pool).
+    let churn = b")0(Nt0".repeat(2 * PRUNE_FLOOR);
+    let bytes = p(&[
+        b"\x80\x02",
+        &binunicode("id"),
+        b"\x85q\x000",
+        &churn,
+        b"cos\nsystem\nh\x00R0cposix\nsystem\n",
+        &binunicode("sh"),
+        b"\x85",
+        &churn,
+        b"R0cbuiltins\nobject\n)R)R",
+        &churn,
+        b")R.",
+    ]);
+    let s = &parse(&bytes).streams[0];
+    assert!(s.stopped && s.error.is_none(), "{:?}", s.error);
+    let c = called(s);
+    assert_eq!(c[0], ("os.system".into(), "REDUCE", Some("id".into())));
+    assert_eq!(c[1], ("posix.system".into(), "REDUCE", Some("sh".into())));
+    let last = &s.calls.last().unwrap().callee;
+    assert!(
+        matches!(last, Callee::Opaque(d) if d == "the result of calling the result of calling builtins.object"),
+        "{last:?}"
+    );
+    assert_eq!(live(), before);
+}
+
+#[test]
 fn tensor_bytes_that_look_like_opcodes_are_not_pickles() {
     // Raw float payloads can start with `c` (GLOBAL) or 0x80 0x02 (PROTO) by chance, and even
     // reach a `R`: names that are not identifiers, or an invalid opcode after a few opcodes,
@@ -424,12 +460,12 @@ fn memo_keeps_every_key_like_a_map() {
         (6, 9),
         (1 << 30, 10),
     ] {
-        memo.insert(k, V::Int(v));
+        memo.insert(k, int(v));
         model.insert(k, v);
         assert_eq!(memo.len(), model.len());
         for key in 0..8u32 {
             let got = match memo.get(key) {
-                Some(V::Int(n)) => Some(*n),
+                Some(V::Int(n)) => Some(n.get()),
                 _ => None,
             };
             assert_eq!(got, model.get(&key).copied(), "key {key} after putting {k}");

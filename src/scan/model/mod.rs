@@ -360,6 +360,7 @@ mod numpy_scan;
 mod onnx_scan;
 mod pickle_scan;
 mod safetensors_scan;
+pub mod signatures;
 mod zip_scan;
 
 impl Cx<'_> {
@@ -459,7 +460,15 @@ impl Cx<'_> {
 
     /// A file (or archive member) named as a format that cannot run code, holding one that can.
     pub(super) fn disguised(&mut self, name: &str, format: ModelFormat, members: &[String]) {
-        let lower = name.to_ascii_lowercase();
+        // Every claimed extension has a dot: most member names (tensor data) have none after
+        // their last `/`.
+        if name.bytes().rev().take_while(|&b| b != b'/').all(|b| b != b'.') {
+            return;
+        }
+        // Case-insensitive, without lower-casing a copy of every member's name.
+        let ends_with = |ext: &str| {
+            name.len() >= ext.len() && name.as_bytes()[name.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
+        };
         let claimed = [
             (".safetensors", "safetensors"),
             (".gguf", "GGUF"),
@@ -469,7 +478,7 @@ impl Cx<'_> {
             (".hdf5", "HDF5"),
         ]
         .iter()
-        .find(|(ext, _)| lower.ends_with(ext));
+        .find(|(ext, _)| ends_with(ext));
         let Some((_, claim)) = claimed else { return };
         let content = match format {
             ModelFormat::Pickle | ModelFormat::Joblib => "a pickle",

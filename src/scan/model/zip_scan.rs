@@ -80,8 +80,7 @@ impl Cx<'_> {
     }
 
     pub(super) fn zip(&mut self, src: &dyn Source, members: &[String], depth: usize) -> Option<ModelFormat> {
-        let archive = zip::parse(src, &self.limits.zip)?;
-        self.zip_issues(&archive.issues, members);
+        let mut archive = zip::directory(src, &self.limits.zip)?;
         let names = || archive.entries.iter().map(|e| e.name.as_str());
         let format = if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
             ModelFormat::PytorchZip
@@ -96,21 +95,55 @@ impl Cx<'_> {
         } else {
             ModelFormat::Zip
         };
-        if format == ModelFormat::KerasV3 {
-            self.keras_v3(src, &archive, members);
+        archive.check_names();
+        // Members are read one at a time: each local header with the first bytes of the
+        // member's data (one read), the member scanned from them, the next header read into the
+        // same buffer, so no member's head is kept (a checkpoint has hundreds). Keras reads its
+        // members by offset, and past the depth limit no member is scanned: then every local
+        // header is read first (and each member, if scanned, reads its own first bytes).
+        let one_by_one = format != ModelFormat::KerasV3 && depth < self.limits.max_depth;
+        let mut scratch = Vec::new();
+        if !one_by_one {
+            for idx in 0..archive.entries.len() {
+                archive.read_local(src, idx, &mut scratch, false);
+            }
+            archive.check_overlaps(src.len());
+            if format == ModelFormat::KerasV3 {
+                self.keras_v3(src, &archive, members);
+            }
+            if depth >= self.limits.max_depth {
+                self.zip_issues(&archive.issues, members);
+                self.too_deep(members);
+                return Some(format);
+            }
         }
-        if depth >= self.limits.max_depth {
-            self.too_deep(members);
-            return Some(format);
-        }
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in &archive.entries {
+        // Copies of a duplicated name are labelled by number; the walker reports every
+        // duplicate, so without one no name needs counting.
+        let duplicates = archive.issues.iter().any(|i| matches!(i, Issue::Duplicate { .. }));
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        // The first member whose local header is not read yet.
+        let mut unread = if one_by_one { 0 } else { archive.entries.len() };
+        for idx in 0..archive.entries.len() {
             if !self.take_member(members) {
                 break;
             }
-            let copy = seen.entry(e.name.as_str()).or_default();
-            *copy += 1;
-            let label = if *copy > 1 {
+            let head = match one_by_one {
+                true => {
+                    unread = idx + 1;
+                    archive.read_local(src, idx, &mut scratch, true)
+                }
+                false => &[],
+            };
+            let e = &archive.entries[idx];
+            let copy = match duplicates {
+                true => {
+                    let copy = seen.entry(e.name.clone()).or_default();
+                    *copy += 1;
+                    *copy
+                }
+                false => 1,
+            };
+            let label = if copy > 1 {
                 format!("{} [copy {}]", e.name, copy)
             } else {
                 e.name.clone()
@@ -138,10 +171,7 @@ impl Cx<'_> {
             };
             let found = match e.method {
                 0 => {
-                    let member = Prefetched {
-                        src: &window,
-                        head: &e.head,
-                    };
+                    let member = Prefetched { src: &window, head };
                     self.random_checked(&member, &inner, depth + 1, Some(e.crc))
                 }
                 8 => {
@@ -156,6 +186,14 @@ impl Cx<'_> {
             };
             self.disguised(&e.name, found, &inner);
         }
+        // Members past the member budget are not scanned, but their headers are checked.
+        for idx in unread..archive.entries.len() {
+            archive.read_local(src, idx, &mut scratch, false);
+        }
+        if one_by_one {
+            archive.check_overlaps(src.len());
+        }
+        self.zip_issues(&archive.issues, members);
         Some(format)
     }
 
