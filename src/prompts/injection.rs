@@ -820,14 +820,12 @@ impl InjectionDetector {
             .find_overlapping_iter(text)
             .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
             .collect();
-        self.match_entries(
-            &raw_hits,
-            None,
-            &self.raw_kw_entries,
-            text.as_bytes(),
-            RAW_WINDOW,
-            found,
-        );
+        self.match_raw(&raw_hits, text, found);
+    }
+
+    /// The raw entries opened by `hits` (`(start, end, raw keyword)` in the original text).
+    fn match_raw(&self, hits: &[(usize, usize, usize)], text: &str, found: &mut Vec<Found>) {
+        self.match_entries(hits, None, &self.raw_kw_entries, text.as_bytes(), RAW_WINDOW, found);
     }
 
     /// Where the view may hold a word keyword that can open a window with a match in it: the
@@ -1114,14 +1112,7 @@ impl InjectionDetector {
                     .find_overlapping_iter(text)
                     .filter_map(|m| Some((m.start(), m.end(), *self.punct_kw.get(m.pattern().as_usize())?))),
             );
-            self.match_entries(
-                &raw_hits,
-                None,
-                &self.raw_kw_entries,
-                text.as_bytes(),
-                RAW_WINDOW,
-                &mut raw_found,
-            );
+            self.match_raw(&raw_hits, text, &mut raw_found);
         }
         let spans = if whole {
             let norm = Normalized::new(text);
