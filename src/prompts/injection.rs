@@ -2,15 +2,18 @@
 //! (`rules/prompts/injection.yaml`); this module compiles them and runs them.
 //!
 //! How a text is scanned, cheapest step first:
-//! 1. Two Aho-Corasick prefilters: one over the raw text (control tokens, Markdown `](`, …,
-//!    ignoring ASCII case) and one over the word view without its offset map
-//!    (`normalize::words`: an ASCII byte-table pass, Unicode folding only for non-ASCII
-//!    characters). A text with no keyword in either costs only these two passes.
-//! 2. Otherwise the view is rebuilt with its offset map, and only windows around the keywords
-//!    are matched: one `RegexSet` per window says which entries match, then those entries'
-//!    regexes give the spans. Regexes and sets are compiled on first use (`Lazy`); loading
-//!    the rules only parses them, so start-up stays cheap.
-//! 3. Each match is scored: its entry's weight plus context signals (educational prose,
+//! 1. Raw entries: an Aho-Corasick prefilter over the original text (control tokens, Markdown
+//!    `](`, …); each entry's regex runs in the windows around its own keywords.
+//! 2. Word entries: one pass of an Aho-Corasick DFA over [`normalize::stream`], a buffer-free
+//!    stand-in for the word view, finds where a word keyword may be; the stream also flags
+//!    what it cannot judge (non-ASCII characters, spelled-out letters). Most texts end here.
+//! 3. Around those places (and raw matches, which are scored on the view) the real view is
+//!    built with its offset map, in *spans* cut where the view restarts and wide enough that
+//!    every window and context below stays inside: the keywords are found in the span's view,
+//!    and each entry's regex runs in the windows around its own keywords. The result is the
+//!    same as building the view of the whole text (`scan_whole`, which the tests compare).
+//!    Regexes are compiled on first use (`Lazy`); loading the rules only parses them.
+//! 4. Each match is scored: its entry's weight plus context signals (educational prose,
 //!    quotes, text about injection, code handling chat templates lower it; imperative address
 //!    to a model raises it). Matches at or above the threshold become hits, mapped back to the
 //!    original text; overlapping matches of one rule keep the best.
@@ -19,10 +22,10 @@ use super::normalize::{self, Normalized};
 use super::Hit;
 use crate::finding::{truncate, Severity};
 use crate::rules::{Rule, RulesError};
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 
 const BUILTIN_FILE: &str = "rules/prompts/injection.yaml";
@@ -38,6 +41,9 @@ const MAX_HITS: usize = 256;
 /// At most this many scored matches per text before picking the best.
 const MAX_MATCHES: usize = 4096;
 const EVIDENCE_CHARS: usize = 80;
+/// View bytes before and after a match searched for an address to a model.
+const ADDRESS_BEFORE: usize = 80;
+const ADDRESS_AFTER: usize = 120;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,27 +176,49 @@ pub struct InjectionDetector {
     entries: Vec<Entry>,
     threshold: f32,
     context: Context,
-    /// Keywords of word-view entries, over the view.
-    word_ac: AhoCorasick,
-    /// Keywords that start with a space (` ai `), without it: they also match at the start
-    /// of the view, where there is no space before them.
-    word_starts: Vec<Vec<u8>>,
+    /// The non-ASCII keywords of word-view entries (Chinese), over the view where it holds
+    /// non-ASCII text (the ASCII ones are in `stream`), and their indices in the keywords.
+    wide_ac: AhoCorasick,
+    wide_kw: Vec<usize>,
     /// Keywords of raw entries, over the original text.
     raw_ac: AhoCorasick,
-    /// The entries each keyword of `word_ac` / `raw_ac` (by pattern id) belongs to: a window
+    /// The raw keywords that start with punctuation (`<|`, `](`, `[INST]`), over the original
+    /// text (their first bytes are rare, so its prefilter skips well), and their indices; the
+    /// others are found by `stream` (see `RawWord`).
+    punct_ac: AhoCorasick,
+    punct_kw: Vec<usize>,
+    raw_words: Vec<Vec<RawWord>>,
+    /// The entries each word keyword / keyword of `raw_ac` (by pattern id) belongs to: a window
     /// runs only the entries whose own keyword opened it, so the cost is one small regex per
     /// candidate rather than the whole set (which falls back to the slow engines on
     /// keyword-dense text).
     word_kw_entries: Vec<Vec<usize>>,
     raw_kw_entries: Vec<Vec<usize>>,
-    /// `word_starts[i]` is the keyword index of its `word_kw` entry.
-    word_start_kw: Vec<usize>,
+    /// Over [`normalize::stream`] and over span views: the ASCII word keywords (non-ASCII
+    /// ones can only come from non-ASCII text, which the stream flags anyway) and the literals
+    /// word entries' matches start with.
+    stream: StreamFilter,
+    /// View bytes a span keeps either side of what it was opened for: a keyword there, the
+    /// window around it and the context around a match in that window.
+    margin: usize,
 }
 
-thread_local! {
-    /// The word-view buffer the prefilter pass reuses, so a scan allocates nothing when the
-    /// text holds no keyword.
-    static VIEW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+/// What a pattern of the stream DFA stands for. Entry sets are bit masks over the entries
+/// (when there are more entries than bits, every keyword counts: `always`).
+#[derive(Debug, Clone, Default)]
+struct StreamPattern {
+    len: usize,
+    /// The stream form of raw keywords (`user ` for `User:`): an index into `raw_words`.
+    raw: Option<usize>,
+    /// A word keyword (its index): the entries it opens windows for, and those of them whose
+    /// start literals are unknown.
+    keyword: bool,
+    kw: usize,
+    opens: u128,
+    unknown: u128,
+    always: bool,
+    /// A start literal: the entries whose matches may start with it.
+    starts: u128,
 }
 
 /// Adapt a words pattern to the view. A literal space also matches no space (spelled-out
@@ -232,9 +260,10 @@ fn words_pattern(p: &str) -> String {
     out
 }
 
-/// Check a pattern's syntax now (a parse, no automaton); it compiles on first use.
-fn check(pattern: &str, file: &str, entry: &str) -> Result<Lazy<Regex>, RulesError> {
-    regex_syntax::ParserBuilder::new()
+/// Check a pattern's syntax now (a parse, no automaton); it compiles on first use. The parse
+/// is returned for what else is derived from it.
+fn check(pattern: &str, file: &str, entry: &str) -> Result<(Lazy<Regex>, regex_syntax::hir::Hir), RulesError> {
+    let hir = regex_syntax::ParserBuilder::new()
         .utf8(false)
         .build()
         .parse(pattern)
@@ -243,7 +272,7 @@ fn check(pattern: &str, file: &str, entry: &str) -> Result<Lazy<Regex>, RulesErr
             entry: entry.into(),
             message: format!("bad pattern: {e}"),
         })?;
-    Ok(Lazy::new(vec![pattern.to_owned()]))
+    Ok((Lazy::new(vec![pattern.to_owned()]), hir))
 }
 
 fn compile(pattern: &str, file: &str, entry: &str) -> Result<Regex, RulesError> {
@@ -255,6 +284,280 @@ fn compile(pattern: &str, file: &str, entry: &str) -> Result<Regex, RulesError> 
             entry: entry.into(),
             message: format!("bad pattern: {e}"),
         })
+}
+
+/// Start literals longer than this are cut: a prefix of a start is a start, and short
+/// patterns keep the stream DFA small.
+const START_LEN: usize = 6;
+
+/// The literals every match of a (parsed) words pattern starts with, as they show in
+/// [`normalize::stream`] (a space before one that must start a word), cut to `START_LEN`
+/// bytes; `None` when they are unknown or too short to say anything. Literals that are not
+/// lower-case ASCII letters and spaces are left out: they show in the stream only as signals.
+fn start_literals(hir: &regex_syntax::hir::Hir) -> Option<StartLiterals> {
+    use regex_syntax::hir::HirKind;
+    // Branch by branch: one may start at a word boundary, another (Chinese) not.
+    let branches = match hir.kind() {
+        HirKind::Alternation(xs) => xs.iter().collect(),
+        _ => vec![hir],
+    };
+    let mut out = StartLiterals::default();
+    for b in branches {
+        branch_start_literals(b, &mut out)?;
+    }
+    out.ascii.sort();
+    out.ascii.dedup();
+    Some(out)
+}
+
+/// The literals matches of an entry start with: those of lower-case ASCII letters and spaces,
+/// and whether there are others (non-ASCII: they show in the stream only as signals).
+#[derive(Debug, Default)]
+struct StartLiterals {
+    ascii: Vec<Vec<u8>>,
+    wide: bool,
+}
+
+fn branch_start_literals(hir: &regex_syntax::hir::Hir, out: &mut StartLiterals) -> Option<()> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix);
+    let seq = ex.extract(hir);
+    let boundary = starts_at_word_boundary(hir);
+    for lit in seq.literals()? {
+        let b = lit.as_bytes();
+        if !b.is_ascii() {
+            out.wide = true;
+            continue;
+        }
+        if !b.iter().all(|&c| c.is_ascii_lowercase() || c == b' ') {
+            return None;
+        }
+        let mut l = Vec::with_capacity(START_LEN);
+        if boundary && b.first().is_some_and(u8::is_ascii_lowercase) {
+            l.push(b' ');
+        }
+        l.extend(b.iter().take(START_LEN - l.len()));
+        // A literal of a letter or two (or nothing) is everywhere.
+        if l.iter().filter(|&&c| c != b' ').count() < 2 {
+            return None;
+        }
+        out.ascii.push(l);
+    }
+    Some(())
+}
+
+/// Whether every match of `hir` starts at a word boundary (`\b` first in every branch).
+fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    match hir.kind() {
+        HirKind::Look(l) => matches!(
+            l,
+            Look::WordAscii
+                | Look::WordUnicode
+                | Look::WordStartAscii
+                | Look::WordStartUnicode
+                | Look::WordStartHalfAscii
+                | Look::WordStartHalfUnicode
+        ),
+        HirKind::Concat(xs) => xs.first().is_some_and(starts_at_word_boundary),
+        HirKind::Alternation(xs) => !xs.is_empty() && xs.iter().all(starts_at_word_boundary),
+        HirKind::Capture(c) => starts_at_word_boundary(&c.sub),
+        _ => false,
+    }
+}
+
+/// What a match state of the stream DFA stands for: the union of the patterns it matches
+/// (keywords end there; start literals end there, `lit_len` long).
+#[derive(Debug, Clone, Default)]
+struct StateSummary {
+    /// The word keywords ending here: (index, length).
+    keywords: Vec<(usize, usize)>,
+    /// The stream forms of raw keywords ending here: (index into `raw_words`, whether the
+    /// form ends with the space a separator shows as).
+    raw: Vec<(usize, bool)>,
+    known: bool,
+    keyword: bool,
+    always: bool,
+    opens: u128,
+    unknown: u128,
+    kw_len: usize,
+    starts: u128,
+    lit_len: (usize, usize),
+}
+
+/// The prefilter over [`normalize::stream`] (and over span views): one DFA for the ASCII word
+/// keywords (which entries each opens, by `kw_entries`) and the start literals of the word
+/// entries, with what each of its patterns stands for.
+#[derive(Debug)]
+struct StreamFilter {
+    dfa: aho_corasick::dfa::DFA,
+    /// Entry masks are usable (at most 128 entries); otherwise every keyword counts.
+    gated: bool,
+    /// Entries whose start literals are unknown, and those with non-ASCII ones.
+    unknown: u128,
+    wide: u128,
+    /// The entries whose matches are at most this long in the view, by length: a text whose
+    /// view is shorter rules the others out.
+    fit: Vec<(usize, u128)>,
+    /// Match states by `id >> shift` (match states have the smallest ids).
+    states: Vec<StateSummary>,
+    shift: u32,
+}
+
+impl StreamFilter {
+    /// `shapes`: for each entry, the start literals of its matches (`None` for raw entries and
+    /// when unknown) and their shortest length in the view.
+    fn new(
+        spec: &InjectionSpec,
+        shapes: Vec<(Option<StartLiterals>, usize)>,
+        word_kw: &[String],
+        kw_entries: &[Vec<usize>],
+        raw_forms: &[Vec<u8>],
+    ) -> Result<Self, aho_corasick::BuildError> {
+        let gated = spec.patterns.len() <= 128;
+        let (starts, shortest): (Vec<Option<StartLiterals>>, Vec<usize>) =
+            shapes.into_iter().map(|(s, min)| (s.filter(|_| gated), min)).unzip();
+        let mut pats: Vec<Vec<u8>> = Vec::new();
+        let mut what: Vec<StreamPattern> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let mut slot = |p: &[u8], pats: &mut Vec<Vec<u8>>, what: &mut Vec<StreamPattern>| -> usize {
+            *index.entry(p.to_vec()).or_insert_with(|| {
+                pats.push(p.to_vec());
+                what.push(StreamPattern {
+                    len: p.len(),
+                    ..StreamPattern::default()
+                });
+                pats.len() - 1
+            })
+        };
+        let (mut unknown, mut wide) = (0u128, 0u128);
+        for (e, p) in spec.patterns.iter().enumerate() {
+            match &starts[e] {
+                None if p.view == View::Words => unknown |= bit(e),
+                Some(l) if l.wide => wide |= bit(e),
+                _ => {}
+            }
+        }
+        for (kw, (k, owners)) in word_kw.iter().zip(kw_entries).enumerate() {
+            if !k.is_ascii() {
+                continue;
+            }
+            let i = slot(k.as_bytes(), &mut pats, &mut what);
+            what[i].keyword = true;
+            what[i].kw = kw;
+            what[i].always |= !gated;
+            for &e in owners {
+                what[i].opens |= bit(e);
+            }
+            what[i].unknown = what[i].opens & unknown;
+        }
+        for (r, form) in raw_forms.iter().enumerate() {
+            let i = slot(form, &mut pats, &mut what);
+            what[i].raw = Some(r);
+        }
+        for (e, lits) in starts.iter().enumerate() {
+            for l in lits.iter().flat_map(|l| &l.ascii) {
+                let i = slot(l, &mut pats, &mut what);
+                what[i].starts |= bit(e);
+            }
+        }
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .build(&pats)?;
+        // Entries by the shortest view their matches need (0 when unknown).
+        let mut shortest: Vec<(usize, u128)> = shortest.into_iter().enumerate().map(|(e, min)| (min, bit(e))).collect();
+        shortest.sort_unstable_by_key(|x| x.0);
+        let mut fit = Vec::with_capacity(shortest.len());
+        let mut acc = 0u128;
+        for (min, b) in shortest {
+            acc |= b;
+            fit.push((min, acc));
+        }
+        // Every match state is reached from the start by a prefix of a pattern.
+        let mut ids = Vec::new();
+        if let Ok(start) = dfa.start_state(Anchored::No) {
+            for p in &pats {
+                let mut sid = start;
+                for &b in p {
+                    sid = dfa.next_state(Anchored::No, sid, b);
+                    if dfa.is_match(sid) {
+                        ids.push(sid);
+                    }
+                }
+            }
+        }
+        let shift = ids
+            .iter()
+            .map(|s| s.as_u32().trailing_zeros())
+            .min()
+            .unwrap_or(0)
+            .min(31);
+        let mut states =
+            vec![StateSummary::default(); ids.iter().map(|s| (s.as_usize() >> shift) + 1).max().unwrap_or(0)];
+        for sid in ids {
+            let st = &mut states[sid.as_usize() >> shift];
+            if st.known {
+                continue;
+            }
+            st.known = true;
+            st.lit_len = (usize::MAX, 0);
+            for i in 0..dfa.match_len(sid) {
+                let Some(p) = what.get(dfa.match_pattern(sid, i).as_usize()) else {
+                    continue;
+                };
+                if let Some(r) = p.raw {
+                    let spaced = pats
+                        .get(dfa.match_pattern(sid, i).as_usize())
+                        .is_some_and(|b| b.last() == Some(&b' '));
+                    st.raw.push((r, spaced));
+                }
+                if p.keyword {
+                    st.keywords.push((p.kw, p.len));
+                    st.keyword = true;
+                    st.always |= p.always;
+                    st.opens |= p.opens;
+                    st.unknown |= p.unknown;
+                    st.kw_len = st.kw_len.max(p.len);
+                }
+                if p.starts != 0 {
+                    st.starts |= p.starts;
+                    st.lit_len = (st.lit_len.0.min(p.len), st.lit_len.1.max(p.len));
+                }
+            }
+        }
+        Ok(StreamFilter {
+            dfa,
+            gated,
+            unknown,
+            wide,
+            fit,
+            states,
+            shift,
+        })
+    }
+
+    /// What match state `sid` stands for.
+    fn summary(&self, sid: aho_corasick::automaton::StateID) -> &StateSummary {
+        // Never used (every match state is summarised); stay correct: it counts as a keyword.
+        static UNKNOWN: StateSummary = StateSummary {
+            keywords: Vec::new(),
+            raw: Vec::new(),
+            known: true,
+            keyword: true,
+            always: true,
+            opens: 0,
+            unknown: 0,
+            kw_len: 0,
+            starts: 0,
+            lit_len: (0, 0),
+        };
+        match self.states.get(sid.as_usize() >> self.shift) {
+            Some(s) if s.known => s,
+            _ => &UNKNOWN,
+        }
+    }
 }
 
 fn rule_by_name(name: &str) -> Option<Rule> {
@@ -282,6 +585,7 @@ impl InjectionDetector {
             message,
         };
         let mut entries = Vec::with_capacity(spec.patterns.len());
+        let mut shapes = Vec::with_capacity(spec.patterns.len());
         let (mut word_kw, mut raw_kw) = (Vec::new(), Vec::new());
         for p in &spec.patterns {
             if entries.iter().any(|e: &Entry| e.id == p.id) {
@@ -299,16 +603,24 @@ impl InjectionDetector {
                 View::Words => words_pattern(&p.pattern),
                 View::Raw => p.pattern.clone(),
             };
-            let re = check(&source, file, &p.id)?;
+            let (re, hir) = check(&source, file, &p.id)?;
+            // What the prefilter knows of the entry's matches: how they start, how long.
+            shapes.push(match p.view {
+                View::Words => (start_literals(&hir), hir.properties().minimum_len().unwrap_or(0)),
+                View::Raw => (None, 0),
+            });
             let requires = match &p.requires {
-                Some(r) => Some(check(
-                    &match p.view {
-                        View::Words => words_pattern(r),
-                        View::Raw => r.clone(),
-                    },
-                    file,
-                    &p.id,
-                )?),
+                Some(r) => Some(
+                    check(
+                        &match p.view {
+                            View::Words => words_pattern(r),
+                            View::Raw => r.clone(),
+                        },
+                        file,
+                        &p.id,
+                    )?
+                    .0,
+                ),
                 None => None,
             };
             match p.view {
@@ -331,11 +643,6 @@ impl InjectionDetector {
         }
         word_kw.sort();
         word_kw.dedup();
-        let (word_starts, word_start_kw): (Vec<Vec<u8>>, Vec<usize>) = word_kw
-            .iter()
-            .enumerate()
-            .filter_map(|(i, k)| k.strip_prefix(' ').map(|k| (k.as_bytes().to_vec(), i)))
-            .unzip();
         raw_kw.sort();
         raw_kw.dedup();
         let owners = |kws: &[String], view: View| -> Vec<Vec<usize>> {
@@ -356,16 +663,37 @@ impl InjectionDetector {
             file: file.into(),
             message: format!("keywords: {e}"),
         };
-        // DFAs: a few hundred keywords defeat the SIMD prefilter, and the DFA was twice as
-        // fast as the contiguous NFA on mixed text.
-        let word_ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(&word_kw)
+        let wide_kw: Vec<usize> = (0..word_kw.len()).filter(|&i| !word_kw[i].is_ascii()).collect();
+        let wide_ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(wide_kw.iter().map(|&i| &word_kw[i]))
             .map_err(ac_err)?;
         // Case-sensitive and few: the SIMD (Teddy) prefilter does the work.
         let raw_ac = AhoCorasick::builder().build(&raw_kw).map_err(ac_err)?;
+        // Raw keywords that start with a letter or digit are found in the stream by their
+        // stream form, then checked against the text; the others by their own automaton.
+        let mut punct_kw = Vec::new();
+        let mut raw_forms: Vec<Vec<u8>> = Vec::new();
+        let mut raw_words: Vec<Vec<RawWord>> = Vec::new();
+        for (r, k) in raw_kw.iter().enumerate() {
+            match RawWord::new(r, k) {
+                Some((form, w)) => match raw_forms.iter().position(|f| *f == form) {
+                    Some(i) => raw_words[i].push(w),
+                    None => {
+                        raw_forms.push(form);
+                        raw_words.push(vec![w]);
+                    }
+                },
+                None => punct_kw.push(r),
+            }
+        }
+        let punct_ac = AhoCorasick::builder()
+            .build(punct_kw.iter().map(|&r| &raw_kw[r]))
+            .map_err(ac_err)?;
+        let stream = StreamFilter::new(spec, shapes, &word_kw, &word_kw_entries, &raw_forms).map_err(ac_err)?;
+        let longest = word_kw.iter().map(String::len).max().unwrap_or(0);
         let c = &spec.context;
+        let margin = WORD_WINDOW + c.around.max(c.before).max(ADDRESS_BEFORE).max(ADDRESS_AFTER) + longest + 8;
         let cue = |name: &str, cue: &Cue| -> Result<(f32, Regex), RulesError> {
             Ok((cue.weight, compile(&words_pattern(&cue.pattern), file, name)?))
         };
@@ -383,53 +711,62 @@ impl InjectionDetector {
             entries,
             threshold: spec.threshold,
             context,
-            word_ac,
-            word_starts,
-            word_start_kw,
+            wide_ac,
+            wide_kw,
             word_kw_entries,
             raw_kw_entries,
             raw_ac,
+            punct_ac,
+            punct_kw,
+            raw_words,
+            stream,
+            margin,
         })
     }
 
-    /// Word-view entries over the whole view (without its map; reused buffer).
-    fn scan_words(&self, text: &str, found: &mut Vec<Found>) {
-        VIEW.with(|buf| {
-            let Ok(mut buf) = buf.try_borrow_mut() else {
-                return;
-            };
-            normalize::words(text, &mut buf);
-            self.match_view(&buf, true, found);
-        });
-    }
-
-    /// Word-view entries in the windows around the view's keywords (`at_start`: the view is
-    /// the start of the text's, where a keyword's leading space may be missing).
-    fn match_view(&self, view: &[u8], at_start: bool, found: &mut Vec<Found>) {
-        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
-        if at_start {
-            if let Some((k, kw)) = self
-                .word_starts
-                .iter()
-                .zip(&self.word_start_kw)
-                .find(|(k, _)| view.starts_with(k))
-            {
-                hits.push((0, k.len(), *kw));
+    /// One pass over a view (of a span, or of a whole text), preceded by a space as the whole
+    /// text's view has it (or as its start reads): the word keywords in it as `(start, end,
+    /// keyword)`, overlapping ones too (`ignor` must not hide `ignorier` at the same place),
+    /// the start literals, and the offsets of non-ASCII characters (`Start` offsets).
+    fn view_scan(&self, view: &[u8]) -> ViewScan {
+        let f = &self.stream;
+        let dfa = &f.dfa;
+        let mut scan = ViewScan::default();
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return scan;
+        };
+        sid = dfa.next_state(Anchored::No, sid, b' ');
+        for (i, &b) in view.iter().enumerate() {
+            if b >= 0xC0 {
+                scan.wide.push(i + 1);
+            }
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                let st = f.summary(sid);
+                for &(kw, len) in &st.keywords {
+                    // A leading space may be the one before the view.
+                    scan.hits.push(((i + 1).saturating_sub(len), i + 1, kw));
+                }
+                // In the stream's offsets: the space before the view is 0.
+                scan.starts.extend(Start::new(st, i + 1));
             }
         }
-        hits.extend(
-            // Overlapping: `ignor` (English) must not hide `ignorier` (German) at the same place.
-            self.word_ac
-                .find_overlapping_iter(view)
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
-        );
-        self.match_entries(&hits, &self.word_kw_entries, view, WORD_WINDOW, found);
+        if !scan.wide.is_empty() {
+            scan.hits
+                .extend(self.wide_ac.find_overlapping_iter(view).filter_map(|m| {
+                    let kw = *self.wide_kw.get(m.pattern().as_usize())?;
+                    Some((m.start(), m.end(), kw))
+                }));
+        }
+        scan
     }
 
-    /// Run each entry whose keyword was hit over the merged windows around its own hits.
+    /// Run each entry whose keyword was hit over the merged windows around its own hits, in
+    /// the regions where some hit is `live` for the entry (`None`: everywhere).
     fn match_entries(
         &self,
         hits: &[(usize, usize, usize)],
+        live: Option<&[u128]>,
         owners: &[Vec<usize>],
         hay: &[u8],
         w: usize,
@@ -438,32 +775,42 @@ impl InjectionDetector {
         if hits.is_empty() {
             return;
         }
-        let mut per_entry: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
-        for &(s, e, kw) in hits {
+        let mut per_entry: std::collections::BTreeMap<usize, Vec<(usize, usize, usize)>> = Default::default();
+        for (j, &(s, e, kw)) in hits.iter().enumerate() {
             for &entry in owners.get(kw).map_or(&[][..], Vec::as_slice) {
-                per_entry.entry(entry).or_default().push((s, e));
+                per_entry.entry(entry).or_default().push((s, e, j));
             }
         }
         for (entry, spans) in per_entry {
-            for (lo, hi) in regions(&spans, w, hay.len()) {
-                self.match_entry(entry, hay, lo, hi, found);
+            for (lo, hi, members) in regions(&spans, w, hay.len()) {
+                let is_live = |j: usize| live.is_none_or(|l| l.get(j).is_some_and(|m| m & bit(entry) != 0));
+                if members.into_iter().any(is_live) {
+                    self.match_entry(entry, hay, lo, hi, found);
+                }
             }
         }
     }
 
+    /// An entry's matches in `hay[lo..hi]`. What comes before `lo` counts for `\b` (a region
+    /// that starts inside a word does not make a word start there); the region ends at `hi`.
     fn match_entry(&self, entry: usize, hay: &[u8], lo: usize, hi: usize, found: &mut Vec<Found>) {
         let Some(re) = self.entries[entry].re.get() else { return };
-        let region = &hay[lo..hi];
-        if re.capture_names().any(|n| n == Some("m")) {
-            for caps in re.captures_iter(region) {
-                if let Some(m) = caps.name("m") {
-                    push_found(found, entry, lo + m.start(), lo + m.end());
-                }
+        let hay = &hay[..hi];
+        let marked = re.capture_names().any(|n| n == Some("m"));
+        let mut at = lo;
+        while at <= hi && found.len() < MAX_MATCHES {
+            let (whole, m) = if marked {
+                let Some(caps) = re.captures_at(hay, at) else { break };
+                let Some(whole) = caps.get(0) else { break };
+                (whole.range(), caps.name("m").map(|m| m.range()))
+            } else {
+                let Some(m) = re.find_at(hay, at) else { break };
+                (m.range(), Some(m.range()))
+            };
+            if let Some(m) = m {
+                push_found(found, entry, m.start, m.end);
             }
-        } else {
-            for m in re.find_iter(region) {
-                push_found(found, entry, lo + m.start(), lo + m.end());
-            }
+            at = if whole.is_empty() { whole.end + 1 } else { whole.end };
         }
     }
 
@@ -473,56 +820,386 @@ impl InjectionDetector {
             .find_overlapping_iter(text)
             .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
             .collect();
-        self.match_entries(&raw_hits, &self.raw_kw_entries, text.as_bytes(), RAW_WINDOW, found);
+        self.match_raw(&raw_hits, text, found);
+    }
+
+    /// The raw entries opened by `hits` (`(start, end, raw keyword)` in the original text).
+    fn match_raw(&self, hits: &[(usize, usize, usize)], text: &str, found: &mut Vec<Found>) {
+        self.match_entries(hits, None, &self.raw_kw_entries, text.as_bytes(), RAW_WINDOW, found);
+    }
+
+    /// Where the view may hold a word keyword that can open a window with a match in it: the
+    /// ends of the keywords in [`normalize::stream`] that have a start literal of one of their
+    /// entries within a window of them (or entries without known start literals), and the
+    /// offsets the stream flags, as `(offset, offset + 1)`.
+    ///
+    /// A keyword left out opens windows in which nothing can match: a match lies in a window
+    /// of some keyword of its entry and starts with one of the entry's literals, which shows
+    /// in the stream within that window unless the stream flags something there (and then a
+    /// span around the flag holds the keyword, and `spans` widens it for every keyword in it).
+    ///
+    /// Also the raw keywords found by their stream forms (see `RawWord`), into `raw` as
+    /// `(start, end, raw keyword)`.
+    fn candidates(&self, text: &str, out: &mut Vec<(usize, usize)>, raw: &mut Vec<(usize, usize, usize)>) {
+        let f = &self.stream;
+        let dfa = &f.dfa;
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            // Never: the DFA is built unanchored. Stay correct regardless: look everywhere.
+            out.push((0, text.len()));
+            return;
+        };
+        let mut signals = Vec::new();
+        // Where the DFA is in a match state: (view offset + 1, offset, state).
+        let mut events = Vec::new();
+        let (_, len) = normalize::stream(text, &mut signals, start, |sid, b, offset, at| {
+            let sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                events.push((at, offset, sid));
+            }
+            sid
+        });
+        out.extend(signals.into_iter().map(|at| (at, at + 1)));
+        let bytes = text.as_bytes();
+        let mut keywords = false;
+        for &(_, offset, sid) in &events {
+            let st = f.summary(sid);
+            keywords |= st.keyword;
+            for &(r, spaced) in &st.raw {
+                // The keyword's leading part ends before the separator the space stands for,
+                // or with this letter.
+                let lead_end = if spaced { offset } else { offset + 1 };
+                for w in self.raw_words.get(r).map_or(&[][..], Vec::as_slice) {
+                    let Some(start) = lead_end.checked_sub(w.lead) else {
+                        continue;
+                    };
+                    if bytes.get(start..).is_some_and(|t| t.starts_with(&w.text)) {
+                        raw.push((start, start + w.text.len(), w.kw));
+                    }
+                }
+            }
+        }
+        if !keywords {
+            return;
+        }
+        // The entries whose matches fit in the text's view (`len` is one more, for the space
+        // the stream starts with).
+        let fits = f.fit.iter().take_while(|x| x.0 <= len).last().map_or(0, |x| x.1);
+        let starts: Vec<Start> = events
+            .iter()
+            .filter_map(|&(at, _, sid)| Start::new(f.summary(sid), at))
+            .collect();
+        for &(at, offset, sid) in &events {
+            let st = f.summary(sid);
+            let opens = st.opens & fits;
+            let near = || starts_within(&starts, (at + 1).saturating_sub(st.kw_len), at + 1) & opens != 0;
+            if st.always || (st.keyword && opens != 0 && (st.unknown & fits != 0 || near())) {
+                out.push((offset, offset + 1));
+            }
+        }
+    }
+
+    /// The spans whose views hold every place in `marks` (sorted ranges of `text`) with at
+    /// least `margin` view bytes either side (or the end of the text), cut at restart points
+    /// so that each span's view is exactly its part of the whole text's view; disjoint.
+    fn spans(&self, text: &str, marks: &[(usize, usize)]) -> Vec<Span> {
+        let b = text.as_bytes();
+        // The restart point at or before `at`, not before `floor` (itself one).
+        let restart_before = |mut at: usize, floor: usize| {
+            while at > floor && !normalize::restart(b, at) {
+                at -= 1;
+            }
+            at.max(floor)
+        };
+        let restart_after = |mut at: usize| {
+            while !normalize::restart(b, at) {
+                at += 1;
+            }
+            at
+        };
+        // (start, end, marks[first..last]); raw padding either side to try first.
+        let pad = self.margin + self.margin / 2;
+        let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for (i, &(s, e)) in marks.iter().enumerate() {
+            let lo = s.saturating_sub(pad);
+            let hi = e.saturating_add(pad).min(b.len());
+            match ranges.last_mut() {
+                Some(last) if lo < last.1 => {
+                    if hi > last.1 {
+                        last.1 = restart_after(hi);
+                    }
+                    last.3 = i + 1;
+                }
+                last => {
+                    let floor = last.map_or(0, |l| l.1);
+                    ranges.push((restart_before(lo, floor), restart_after(hi), i, i + 1));
+                }
+            }
+        }
+        // Measure each range's view; widen those too short on a side (separators and
+        // invisible characters shrink in the view), merge what then overlaps, measure again.
+        struct Range {
+            start: usize,
+            end: usize,
+            marks: std::ops::Range<usize>,
+            widen: usize,
+            span: Option<Span>,
+        }
+        let mut ranges: Vec<Range> = ranges
+            .into_iter()
+            .map(|(start, end, first, last)| Range {
+                start,
+                end,
+                marks: first..last,
+                widen: pad,
+                span: None,
+            })
+            .collect();
+        loop {
+            let mut grown = false;
+            for r in ranges.iter_mut().filter(|r| r.span.is_none()) {
+                let norm = Normalized::new(&text[r.start..r.end]);
+                let scan = self.view_scan(norm.text.as_bytes());
+                let live = self.live(&scan, norm.text.len());
+                let hits = scan.hits;
+                // Every keyword of a region that is run counts, not only those that opened the
+                // span: its windows must fit too.
+                let run = |j: &usize| live.as_ref().is_none_or(|l| l[*j] != 0);
+                let m = &marks[r.marks.clone()];
+                let end = m.iter().map(|m| m.1).max().unwrap_or(r.start);
+                let first = (0..hits.len())
+                    .filter(run)
+                    .map(|j| hits[j].0)
+                    .fold(norm.view_offset(m[0].0 - r.start), usize::min);
+                let last = (0..hits.len())
+                    .filter(run)
+                    .map(|j| hits[j].1)
+                    .fold(norm.view_offset(end - r.start), usize::max);
+                let short_before = r.start > 0 && first < self.margin;
+                let short_after = r.end < b.len() && norm.text.len() - last < self.margin;
+                if short_before || short_after {
+                    r.widen = r.widen.saturating_mul(2);
+                    if short_before {
+                        r.start = restart_before(r.start.saturating_sub(r.widen), 0);
+                    }
+                    if short_after {
+                        r.end = restart_after(r.end.saturating_add(r.widen).min(b.len()));
+                    }
+                    grown = true;
+                } else {
+                    r.span = Some(Span {
+                        start: r.start,
+                        end: r.end,
+                        norm,
+                        hits,
+                        live,
+                    });
+                }
+            }
+            if !grown {
+                return ranges.into_iter().filter_map(|r| r.span).collect();
+            }
+            // A range that grew may now overlap others (to the left, several): merge them.
+            let mut merged: Vec<Range> = Vec::with_capacity(ranges.len());
+            for r in ranges {
+                merged.push(r);
+                while merged.len() >= 2 && merged[merged.len() - 1].start < merged[merged.len() - 2].end {
+                    let (Some(b), Some(a)) = (merged.pop(), merged.last_mut()) else {
+                        break;
+                    };
+                    a.start = a.start.min(b.start);
+                    a.end = a.end.max(b.end);
+                    a.marks = a.marks.start..b.marks.end;
+                    a.widen = a.widen.max(b.widen);
+                    a.span = None;
+                }
+            }
+            ranges = merged;
+        }
+    }
+
+    /// For each keyword hit in a view, the entries for which it lies in a region where a
+    /// match may start: a region (the merged windows of an entry's hits) in which one of the
+    /// entry's start literals starts within a window of one of its hits. Every match starts
+    /// with one, so the other regions need not be run; `None` when that cannot be told.
+    fn live(&self, scan: &ViewScan, len: usize) -> Option<Vec<u128>> {
+        let f = &self.stream;
+        if !f.gated {
+            return None;
+        }
+        let ViewScan { hits, starts, wide } = scan;
+        let w = WORD_WINDOW + 2;
+        let opens = |kw: usize| -> u128 {
+            self.word_kw_entries
+                .get(kw)
+                .map_or(0, |es| es.iter().fold(0, |m, &e| m | bit(e)))
+        };
+        // Hits with a start literal of their entries near (offsets + 1, as the literals').
+        let near: Vec<u128> = hits
+            .iter()
+            .map(|&(s, e, kw)| {
+                let (from, to) = (s + 1, e + 1);
+                let opens = opens(kw);
+                let mut m = opens & f.unknown;
+                m |= opens & starts_within(starts, from, to);
+                let lo = wide.partition_point(|&x| x + w < from);
+                if wide.get(lo).is_some_and(|&x| x <= to + w) {
+                    m |= opens & f.wide;
+                }
+                m
+            })
+            .collect();
+        let mut live = vec![0u128; hits.len()];
+        let mut per_entry: std::collections::BTreeMap<usize, Vec<(usize, usize, usize)>> = Default::default();
+        for (j, &(s, e, kw)) in hits.iter().enumerate() {
+            for &entry in self.word_kw_entries.get(kw).map_or(&[][..], Vec::as_slice) {
+                per_entry.entry(entry).or_default().push((s, e, j));
+            }
+        }
+        for (entry, list) in per_entry {
+            for (_, _, members) in regions(&list, WORD_WINDOW, len) {
+                if members.iter().any(|&j| near[j] & bit(entry) != 0) {
+                    for j in members {
+                        live[j] |= bit(entry);
+                    }
+                }
+            }
+        }
+        Some(live)
     }
 
     pub fn scan(&self, text: &str, out: &mut Vec<Hit>) {
-        let mut found: Vec<Found> = Vec::new();
-        // Word-view entries first, then raw ones: most texts end here, and so do most texts
-        // with a keyword but no match.
-        self.scan_words(text, &mut found);
-        self.scan_raw(text, &mut found);
-        if found.is_empty() {
-            return;
+        self.scan_spans(text, out, false);
+    }
+
+    /// What [`scan`](Self::scan) finds, computed on the view of the whole text (the
+    /// definition that the spans reproduce; tests compare the two).
+    pub fn scan_whole(&self, text: &str, out: &mut Vec<Hit>) {
+        self.scan_spans(text, out, true);
+    }
+
+    fn scan_spans(&self, text: &str, out: &mut Vec<Hit>, whole: bool) {
+        let scored: Vec<Scored> = self
+            .matches(text, whole)
+            .into_iter()
+            .filter(|s| s.score.is_some_and(|x| x + 1e-4 >= self.threshold))
+            .map(|s| Scored {
+                entry: s.entry,
+                start: s.start,
+                end: s.end,
+                score: s.score.unwrap_or(0.0),
+            })
+            .collect();
+        if !scored.is_empty() {
+            self.pick(text, scored, out);
         }
-        // Something matched: now build the view with its offset map (the same view) to score
-        // the matches and map them back.
-        let norm = Normalized::new(text);
-        let view = norm.text.as_bytes();
-        let mut scored: Vec<Scored> = Vec::new();
-        for f in found {
+    }
+
+    /// Every match of every entry in `text`, in the original text, with its score (`None`:
+    /// not a match after all, off a character boundary or without what it `requires`).
+    fn matches(&self, text: &str, whole: bool) -> Vec<Scored<Option<f32>>> {
+        // Raw entries need no view to match, only to be scored. Over the whole view, their
+        // keywords come from one automaton (the definition); otherwise those that start with a
+        // word come out of the stream, with the candidates for the word entries.
+        let mut raw_found: Vec<Found> = Vec::new();
+        let mut marks = Vec::new();
+        if whole {
+            self.scan_raw(text, &mut raw_found);
+        } else {
+            let mut raw_hits = Vec::new();
+            self.candidates(text, &mut marks, &mut raw_hits);
+            raw_hits.extend(
+                self.punct_ac
+                    .find_overlapping_iter(text)
+                    .filter_map(|m| Some((m.start(), m.end(), *self.punct_kw.get(m.pattern().as_usize())?))),
+            );
+            self.match_raw(&raw_hits, text, &mut raw_found);
+        }
+        let spans = if whole {
+            let norm = Normalized::new(text);
+            let hits = self.view_scan(norm.text.as_bytes()).hits;
+            vec![Span {
+                start: 0,
+                end: text.len(),
+                norm,
+                hits,
+                live: None,
+            }]
+        } else {
+            marks.extend(raw_found.iter().map(|f| (f.start, f.end)));
+            if marks.is_empty() {
+                return Vec::new();
+            }
+            marks.sort_unstable();
+            self.spans(text, &marks)
+        };
+        // Word entries, span by span, in the order one pass over the whole view makes them
+        // (entry, then position), then the raw ones, up to `MAX_MATCHES`.
+        let mut found: Vec<(usize, Found)> = Vec::new();
+        for (i, sp) in spans.iter().enumerate() {
+            let mut local = Vec::new();
+            self.match_entries(
+                &sp.hits,
+                sp.live.as_deref(),
+                &self.word_kw_entries,
+                sp.norm.text.as_bytes(),
+                WORD_WINDOW,
+                &mut local,
+            );
+            found.extend(local.into_iter().map(|f| (i, f)));
+        }
+        found.sort_by_key(|(_, f)| (f.entry, f.start));
+        found.truncate(MAX_MATCHES);
+        let room = MAX_MATCHES - found.len();
+        found.extend(raw_found.into_iter().take(room).filter_map(|f| {
+            let i = spans.partition_point(|sp| sp.end <= f.start);
+            (i < spans.len()).then_some((i, f))
+        }));
+        let mut scored = Vec::with_capacity(found.len());
+        for (i, f) in found {
+            let sp = &spans[i];
+            let (norm, local) = (&sp.norm, &text[sp.start..sp.end]);
+            let view = norm.text.as_bytes();
             let e = &self.entries[f.entry];
             let (rs, re, vs, ve) = match e.view {
                 View::Words => {
-                    let (rs, re) = norm.original_span(text, f.start, f.end);
-                    (rs, re, f.start, f.end)
+                    let (rs, re) = norm.original_span(local, f.start, f.end);
+                    (sp.start + rs, sp.start + re, f.start, f.end)
                 }
-                View::Raw => (f.start, f.end, norm.view_offset(f.start), norm.view_offset(f.end)),
+                View::Raw => (
+                    f.start,
+                    f.end,
+                    norm.view_offset(f.start - sp.start),
+                    norm.view_offset(f.end.min(sp.end) - sp.start),
+                ),
+            };
+            let mut m = Scored {
+                entry: f.entry,
+                start: rs,
+                end: re,
+                score: None,
             };
             if rs >= re || !text.is_char_boundary(rs) || !text.is_char_boundary(re) {
+                scored.push(m);
                 continue;
             }
             if let Some(req) = &e.requires {
-                let Some(req) = req.get() else { continue };
-                let ok = match e.view {
+                let ok = req.get().is_some_and(|req| match e.view {
                     View::Words => req.is_match(window(view, vs, ve, self.context.around)),
                     View::Raw => req.is_match(window(text.as_bytes(), rs, re, self.context.around)),
-                };
+                });
                 if !ok {
+                    scored.push(m);
                     continue;
                 }
             }
-            let score = e.weight + self.context_score(text, view, e.view == View::Words, (rs, re), (vs, ve));
-            if score + 1e-4 >= self.threshold {
-                scored.push(Scored {
-                    entry: f.entry,
-                    start: rs,
-                    end: re,
-                    score,
-                });
-            }
+            m.score = Some(e.weight + self.context_score(text, view, e.view == View::Words, (rs, re), (vs, ve)));
+            scored.push(m);
         }
-        // Best first; one hit per overlapping cluster of one rule.
+        scored
+    }
+
+    /// The hits: best first, one per overlapping cluster of one rule, at most `MAX_HITS`.
+    fn pick(&self, text: &str, mut scored: Vec<Scored>, out: &mut Vec<Hit>) {
         scored.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
@@ -580,8 +1257,8 @@ impl InjectionDetector {
         if c.code.1.is_match(window(view, vs, ve, c.around)) {
             score += c.code.0;
         }
-        let lo = vs.saturating_sub(80);
-        let hi = ve.saturating_add(120).min(view.len());
+        let lo = vs.saturating_sub(ADDRESS_BEFORE);
+        let hi = ve.saturating_add(ADDRESS_AFTER).min(view.len());
         if lo < hi && c.address.1.is_match(&view[lo..hi]) {
             score += c.address.0;
         }
@@ -602,11 +1279,69 @@ struct Found {
     end: usize,
 }
 
-struct Scored {
+/// A raw keyword that starts with a letter or digit (`User:`, `https://`, `curl `), found by
+/// its stream form (`user `, `https `, `curl `): where the form ends in the stream, the keyword
+/// (if it is there) ends its leading part (up to its trailing separators) right before that
+/// separator, or at that letter; it is then compared with the text.
+#[derive(Debug, Clone)]
+struct RawWord {
+    /// Index into the raw keywords; the keyword; the length of its leading part.
+    kw: usize,
+    text: Vec<u8>,
+    lead: usize,
+}
+
+impl RawWord {
+    /// The stream form of raw keyword `k` (index `kw`) and how to check it; `None` when it
+    /// starts with punctuation or has no word in it.
+    fn new(kw: usize, k: &str) -> Option<(Vec<u8>, RawWord)> {
+        if !k.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let mut form = Vec::new();
+        let ((), _) = normalize::stream(k, &mut Vec::new(), (), |(), b, _, _| form.push(b));
+        // The stream starts with a space: a keyword matches inside a word too.
+        form.remove(0);
+        let lead = k.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).len();
+        (form.len() >= 3 && k.is_ascii()).then(|| {
+            (
+                form,
+                RawWord {
+                    kw,
+                    text: k.as_bytes().to_vec(),
+                    lead,
+                },
+            )
+        })
+    }
+}
+
+/// What one pass over a view finds (`InjectionDetector::view_scan`).
+#[derive(Debug, Default)]
+struct ViewScan {
+    hits: Vec<(usize, usize, usize)>,
+    starts: Vec<Start>,
+    wide: Vec<usize>,
+}
+
+/// A part of a text (`start..end`, both restart points) with its word view and the word
+/// keywords in it.
+struct Span {
+    start: usize,
+    end: usize,
+    norm: Normalized,
+    hits: Vec<(usize, usize, usize)>,
+    /// For each hit, the entries for which it lies in a region where a match may start
+    /// (`None`: every region of every entry is run).
+    live: Option<Vec<u128>>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Scored<S = f32> {
     entry: usize,
     start: usize,
     end: usize,
-    score: f32,
+    score: S,
 }
 
 fn push_found(found: &mut Vec<Found>, entry: usize, start: usize, end: usize) {
@@ -615,17 +1350,63 @@ fn push_found(found: &mut Vec<Found>, entry: usize, start: usize, end: usize) {
     }
 }
 
-/// Keyword positions (ascending) widened by `w` and merged into disjoint regions.
-fn regions(hits: &[(usize, usize)], w: usize, len: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for &(s, e) in hits {
+/// Keyword positions widened by `w` and merged into disjoint regions (the union of the
+/// windows, whatever order the keywords were found in), each with the indices (third field)
+/// of the keywords in it.
+fn regions(hits: &[(usize, usize, usize)], w: usize, len: usize) -> Vec<(usize, usize, Vec<usize>)> {
+    let mut sorted = hits.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    for (s, e, j) in sorted {
         let (lo, hi) = (s.saturating_sub(w), e.saturating_add(w).min(len));
         match out.last_mut() {
-            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
-            _ => out.push((lo, hi)),
+            Some(last) if lo <= last.1 => {
+                last.1 = last.1.max(hi);
+                last.2.push(j);
+            }
+            _ => out.push((lo, hi, vec![j])),
         }
     }
     out
+}
+
+/// Start literals that end at `at` (stream offsets): those of the match state there.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    at: usize,
+    /// The starts of the longest and the shortest of them.
+    first: usize,
+    last: usize,
+    entries: u128,
+}
+
+impl Start {
+    fn new(st: &StateSummary, at: usize) -> Option<Start> {
+        (st.starts != 0).then(|| Start {
+            at,
+            first: (at + 1).saturating_sub(st.lit_len.1),
+            last: (at + 1).saturating_sub(st.lit_len.0),
+            entries: st.starts,
+        })
+    }
+}
+
+/// The entries with a start literal that may start within a window of a keyword at
+/// `from..to` (`starts` in order of `at`; a literal is at most `START_LEN` long).
+fn starts_within(starts: &[Start], from: usize, to: usize) -> u128 {
+    let (lo, hi) = (from.saturating_sub(WORD_WINDOW + 2), to + WORD_WINDOW + 2);
+    let i = starts.partition_point(|s| s.at + 1 < lo);
+    starts[i..]
+        .iter()
+        .take_while(|s| s.at <= hi + START_LEN)
+        .filter(|s| s.first <= hi && s.last >= lo)
+        .fold(0, |m, s| m | s.entries)
+}
+
+/// An entry's bit in the masks of `StreamPattern` and `Span::live` (none past 128 entries:
+/// then every keyword counts everywhere).
+fn bit(entry: usize) -> u128 {
+    1u128.checked_shl(entry as u32).unwrap_or(0)
 }
 
 fn window(hay: &[u8], s: usize, e: usize, w: usize) -> &[u8] {
@@ -897,5 +1678,241 @@ mod tests {
     #[test]
     fn words_patterns_leave_classes_alone() {
         assert_eq!(words_pattern(r"a b[ ]\ c\b\w"), r"a ?b[ ]\ c(?-u:\b)[^ ]");
+    }
+
+    /// A small deterministic generator (xorshift64*), so the texts below are the same on
+    /// every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn pick<'a>(&mut self, from: &'a [String]) -> &'a str {
+            &from[self.below(from.len())]
+        }
+    }
+
+    /// Every text the tests know of that should (or should not) trip an entry: the entries'
+    /// own examples and the injection and negative records of the evaluation set.
+    fn known_texts() -> Vec<String> {
+        let spec = InjectionSpec::builtin().expect("spec parses");
+        let mut texts: Vec<String> = spec
+            .patterns
+            .iter()
+            .flat_map(|p| p.matches.iter().chain(&p.ignores).cloned())
+            .collect();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/prompts/eval");
+        for name in ["injection.jsonl", "negatives.jsonl", "hidden.jsonl"] {
+            let data = std::fs::read_to_string(format!("{dir}/{name}")).expect("eval set");
+            for line in data.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("eval record");
+                if let Some(t) = v["text"].as_str() {
+                    texts.push(t.to_string());
+                }
+            }
+        }
+        texts
+    }
+
+    /// Obfuscate `s` the ways the view folds away (and a few it does not).
+    fn disguise(s: &str, rng: &mut Rng) -> String {
+        let mut out = String::new();
+        let how = rng.below(9);
+        for (i, c) in s.chars().enumerate() {
+            match how {
+                0 => out.push(c),
+                1 => out.push(match c {
+                    'o' => '0',
+                    'i' => '1',
+                    'e' => '3',
+                    'a' => {
+                        if i % 2 == 0 {
+                            '4'
+                        } else {
+                            '@'
+                        }
+                    }
+                    's' => '$',
+                    't' => '7',
+                    _ => c,
+                }),
+                2 => {
+                    out.push(c);
+                    if c.is_alphanumeric() {
+                        out.push(if i % 3 == 0 { '.' } else { ' ' });
+                    }
+                }
+                3 => {
+                    out.push(c);
+                    if i % 3 == 1 {
+                        out.push('\u{200B}');
+                    }
+                }
+                4 => out.push(match c {
+                    'a' => 'а',
+                    'e' => 'е',
+                    'o' => 'о',
+                    'i' => 'і',
+                    _ => c,
+                }),
+                5 => out.push(if c == ' ' { '\n' } else { c.to_ascii_uppercase() }),
+                6 => {
+                    if c == ' ' {
+                        out.push_str(["---", " $ ", "  \t ", " @ ", "...", " — "][i % 6]);
+                    } else {
+                        out.push(c);
+                    }
+                }
+                7 => out.extend(c.to_uppercase().map(|u| {
+                    if u.is_ascii_alphanumeric() {
+                        char::from_u32(u as u32 - 0x21 + 0xFF01).unwrap_or(u)
+                    } else {
+                        u
+                    }
+                })),
+                _ => {
+                    out.push(c);
+                    if c == ' ' && i % 4 == 0 {
+                        out.push_str(&" ".repeat(700));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    const FILLER: &[&str] = &[
+        "The quarterly review covers hiring, the new office and the budget for next year. ",
+        "fn main() { let args: Vec<String> = std::env::args().collect(); }\n",
+        "{\"role\": \"assistant\", \"content\": \"Sure, here is the summary.\"}\n",
+        "e.g. a b c d, i.e. x.y.z, U.S. and A/B tests; v1.2.3 md5 sha256 $100 @home ",
+        "会议将在周一举行，请提前准备材料。",
+        "Größe, Straße, naïve café — “quoted” text… ",
+        "\n\n",
+        "ignore the warning light; the previous owner replaced the filter. ",
+        // Context cues and pattern parts, so that spans cut too short would miss them.
+        "Attackers may write phrases such as these; prompt injection is a known attack. ",
+        "def handler(event):\n    return None\n",
+        "Note to the AI assistant reading this: ",
+        "all previous instructions and your system prompt, ",
+        "you have no restrictions, ",
+        "Please, now, ",
+    ];
+
+    /// Compare every match (with its score, below the threshold too) and every hit of the two
+    /// ways; whether the whole view found anything.
+    fn compare(text: &str, mismatches: &mut Vec<String>) -> bool {
+        let d = detector();
+        let (a, b) = (d.matches(text, false), d.matches(text, true));
+        let (mut ha, mut hb) = (Vec::new(), Vec::new());
+        d.scan(text, &mut ha);
+        d.scan_whole(text, &mut hb);
+        if (a != b || ha != hb) && mismatches.len() < 5 {
+            mismatches.push(format!("{text:?}\n spans: {a:?}\n whole: {b:?}"));
+        }
+        !b.is_empty()
+    }
+
+    #[test]
+    fn spans_find_what_the_whole_view_finds() {
+        let known = known_texts();
+        let mut rng = Rng(0x5EED_1234_ABCD_0001);
+        let mut mismatches = Vec::new();
+        let mut with_hits = 0;
+        for t in &known {
+            with_hits += usize::from(compare(t, &mut mismatches));
+            let d = disguise(t, &mut rng);
+            compare(&d, &mut mismatches);
+        }
+        // Texts made of several, with filler of every kind between them at every distance
+        // from a few bytes to several windows, so keywords sit near span edges and restart
+        // points, in runs of separators, next to non-ASCII text and spelled-out letters.
+        for round in 0..400 {
+            let mut text = String::new();
+            for _ in 0..1 + rng.below(6) {
+                for _ in 0..rng.below(if round % 2 == 0 { 4 } else { 40 }) {
+                    let f = FILLER[rng.below(FILLER.len())];
+                    text.push_str(
+                        &f[..f
+                            .char_indices()
+                            .nth(rng.below(f.chars().count()))
+                            .map_or(f.len(), |(i, _)| i)],
+                    );
+                    text.push_str(f);
+                }
+                let t = rng.pick(&known).to_string();
+                let t = if rng.below(3) == 0 { disguise(&t, &mut rng) } else { t };
+                text.push_str(&t);
+                text.push_str(["", " ", "\n", ". ", "x", "\u{200B}", "  "][rng.below(7)]);
+            }
+            with_hits += usize::from(compare(&text, &mut mismatches));
+        }
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+        assert!(
+            with_hits > 300,
+            "only {with_hits} texts with hits: the comparison proves little"
+        );
+    }
+
+    #[test]
+    fn spans_keep_context_at_every_distance() {
+        // A cue (educational, topic, code, address) or another keyword at every distance from
+        // a match, up to past the widest window: a span cut too short changes the score.
+        let spec = InjectionSpec::builtin().expect("spec parses");
+        let cues = [
+            "For example, attackers may write this. ",
+            "This is about prompt injection attacks. ",
+            "def f(x):\n    return x\n",
+            "Dear AI assistant, ",
+            "Note to the AI agent: ",
+        ];
+        // Restart points (`, ` and `. `) but no word any entry's match starts with.
+        let filler = "qz xv, kj wq. zx qv, jk ";
+        let mut mismatches = Vec::new();
+        let mut with_hits = 0;
+        for (i, m) in spec
+            .patterns
+            .iter()
+            .flat_map(|p| [&p.matches[0], &p.ignores[0]])
+            .enumerate()
+        {
+            for d in (0..760).step_by(38) {
+                let pad: String = filler.chars().cycle().take(d).collect();
+                let cue = cues[(i + d) % cues.len()];
+                with_hits += usize::from(compare(&format!("{cue}{pad}{m}"), &mut mismatches));
+                compare(&format!("{m}{pad}{cue}"), &mut mismatches);
+                // An AI mention opens windows for entries keyed on it; a topic or code cue
+                // on the far side of the match is then up to two windows away from it.
+                let far = cues[1 + (i + d) % 2];
+                for opener in ["Claude, ", "Gemini: ", "Dear AI assistant, "] {
+                    compare(&format!("{opener}{pad}{m}{pad}{far}"), &mut mismatches);
+                }
+            }
+        }
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+        assert!(with_hits > 100, "only {with_hits} texts with hits");
+    }
+
+    #[test]
+    fn spans_agree_on_the_fuzz_corpus() {
+        // Hostile inputs the prompts fuzz target grew: odd Unicode, control bytes, long runs.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/prompts");
+        let mut mismatches = Vec::new();
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).expect("fuzz corpus") {
+            let data = std::fs::read(e.expect("entry").path()).expect("read");
+            let text = String::from_utf8_lossy(&data[..data.len().min(16 << 10)]);
+            compare(&text, &mut mismatches);
+            n += 1;
+        }
+        assert!(n > 100, "{n} corpus files");
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
     }
 }

@@ -390,6 +390,9 @@ impl PromptScanner<'_> {
         // Hits of every segment, with file offsets. Hidden HTML regions are judged from the
         // hits of the raw text that fall inside them, not scanned twice.
         let mut raw_hits: Vec<(usize, Hit, usize, usize)> = Vec::new();
+        // Short strings repeat in structured data (`"role": "assistant"`, enum values, keys'
+        // values): scan each once per document.
+        let mut short: HashMap<&str, Vec<Hit>> = HashMap::new();
         for (si, seg) in cut.segments.iter().enumerate() {
             if seg.hidden.is_some() {
                 continue;
@@ -400,7 +403,15 @@ impl PromptScanner<'_> {
                     .key_path
                     .as_deref()
                     .is_some_and(|k| k.rsplit('/').next().is_some_and(|l| l.contains("template")));
-            for h in self.rules.scan_text(&seg.text) {
+            let hits = if seg.text.len() <= SHORT_SEGMENT {
+                short
+                    .entry(&seg.text)
+                    .or_insert_with(|| self.rules.scan_text(&seg.text))
+                    .clone()
+            } else {
+                self.rules.scan_text(&seg.text)
+            };
+            for h in hits {
                 if template && h.rule == Rule::PromptRoleTokenInjection {
                     continue;
                 }
@@ -568,6 +579,9 @@ impl PromptScanner<'_> {
 }
 
 /// Formats that stay themselves when cut at line ends (so large files keep their records).
+/// Segments up to this many bytes are scanned once per distinct text in a document.
+const SHORT_SEGMENT: usize = 64;
+
 fn streams(kind: Kind) -> bool {
     matches!(kind, Kind::Jsonl | Kind::Text | Kind::Markdown | Kind::Template)
 }
