@@ -266,3 +266,30 @@ fn baseline_marks_known_findings_and_fails_on_new_ones() {
     assert_eq!(code, 2);
     assert!(err.contains("bad.json"), "{err}");
 }
+
+#[test]
+fn a_pickle_deny_entry_stops_a_global_the_builtin_list_allows() {
+    let dir = repo();
+    let ckpt = "testdata/models/benign/torch/linear_state_dict.pt";
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(ckpt),
+        dir.path().join("models/state.pt"),
+    )
+    .unwrap();
+    let (code, v, _) = run(dir.path(), &["scan-model", "models/state.pt"]);
+    assert_eq!(code, 0, "a plain state dict is clean on the built-in lists: {v}");
+    std::fs::write(
+        dir.path().join("llmguard.toml"),
+        "[pickle]\ndeny = [{ module = \"collections\", names = [\"OrderedDict\"], severity = \"high\", reason = \"plain tensors only\" }]\n",
+    )
+    .unwrap();
+    let (code, v, _) = run(dir.path(), &["scan-model", "models/state.pt"]);
+    assert_eq!(code, 1, "{v}");
+    let hit = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap_or("").contains("collections.OrderedDict"))
+        .unwrap_or_else(|| panic!("no finding names collections.OrderedDict: {v}"));
+    assert_eq!(hit["severity"], "high", "{hit}");
+}

@@ -317,8 +317,9 @@ impl PicklePolicy {
     }
 
     /// The built-in policy with `user` entries added; they are judged with the built-in ones
-    /// (an exact user allow entry can pass a global that the built-in deny list would stop:
-    /// that is the user's call).
+    /// (an exact user allow entry can pass a global that the built-in deny list would stop, and
+    /// a user deny entry stops a global that the built-in allow list would pass: both are the
+    /// user's call).
     pub fn with_user(user: &PickleSpec) -> Result<PicklePolicy, RulesError> {
         Ok(PicklePolicy {
             builtin: true,
@@ -396,6 +397,24 @@ impl PicklePolicy {
     /// attributes) from `module`.
     pub fn judge<'a>(&'a self, module: &str, name: &str) -> Judgement<'a> {
         let module = self.canonical_module(module);
+        // Over the built-in tables, the user's own entries come first: an exact user allow,
+        // then the user's deny entries for the module itself — a team that denies a global the
+        // built-in list allows (`collections.OrderedDict` where only plain tensors may appear)
+        // means it, and the built-in allow list must not silence that. (A spec judged on its
+        // own keeps the one order below.)
+        if self.builtin {
+            let user_exact = self
+                .user
+                .allow
+                .get(module)
+                .is_some_and(|v| v.iter().any(|e| e.names.exact.contains(name)));
+            if user_exact {
+                return Judgement::Allowed;
+            }
+            if let Some(denied) = self.user_deny(module, name) {
+                return denied;
+            }
+        }
         if self.exact_allow(module, name) {
             return Judgement::Allowed;
         }
@@ -450,6 +469,25 @@ impl PicklePolicy {
             return Judgement::Allowed;
         }
         Judgement::Unknown
+    }
+
+    /// The worst user deny entry for `module` itself naming `name` (or all of `module`).
+    fn user_deny<'a>(&'a self, module: &str, name: &str) -> Option<Judgement<'a>> {
+        let first = name.split('.').next().unwrap_or(name);
+        self.user
+            .deny
+            .get(module)?
+            .iter()
+            .filter(|e| e.names.as_ref().is_none_or(|n| n.matches(first)))
+            .max_by_key(|e| e.severity)
+            .map(|e| Judgement::Denied {
+                severity: e.severity,
+                reason: e.reason.as_str(),
+                matched: match e.names {
+                    Some(_) => format!("{module}.{first}"),
+                    None => module.to_string(),
+                },
+            })
     }
 
     fn exact_allow(&self, module: &str, name: &str) -> bool {
@@ -602,10 +640,45 @@ mod tests {
             ]
             .map(|(m, n)| (m.to_string(), n.to_string())),
         );
-        assert_same(
-            &PicklePolicy::with_user(&user).unwrap(),
-            &PicklePolicy::from_spec_alone(&merged).unwrap(),
-            &probes,
+        let with_user = PicklePolicy::with_user(&user).unwrap();
+        let reference = PicklePolicy::from_spec_alone(&merged).unwrap();
+        let mut overridden = 0;
+        for (m, n) in &probes {
+            let m = with_user.canonical_module(m);
+            let user_exact = with_user
+                .user
+                .allow
+                .get(m)
+                .is_some_and(|v| v.iter().any(|e| e.names.exact.contains(n.as_str())));
+            match with_user.user_deny(m, n) {
+                // A user deny entry for the module beats the built-in allow list.
+                Some(d) if !user_exact => {
+                    assert_eq!(with_user.judge(m, n), d, "{m} + {n}");
+                    overridden += 1;
+                }
+                _ => assert_eq!(with_user.judge(m, n), reference.judge(m, n), "{m} + {n}"),
+            }
+        }
+        assert!(overridden > 0);
+        // The user's exact allow of `os.getcwd` still beats their own deny of `os`.
+        assert_eq!(with_user.judge("os", "getcwd"), Judgement::Allowed);
+    }
+
+    #[test]
+    fn a_user_deny_entry_beats_the_builtin_allow_list() {
+        let allowed = policy();
+        assert_eq!(allowed.judge("collections", "OrderedDict"), Judgement::Allowed);
+        let user = PickleSpec::parse(
+            "deny:\n- {module: collections, names: [OrderedDict], severity: high, reason: plain tensors only}\n",
+            "llmguard.toml",
+        )
+        .unwrap();
+        let p = PicklePolicy::with_user(&user).unwrap();
+        assert_eq!(denied(&p, "collections", "OrderedDict"), Some(Severity::High));
+        // Other globals of the module keep the built-in verdict.
+        assert_eq!(
+            p.judge("collections", "defaultdict"),
+            allowed.judge("collections", "defaultdict")
         );
     }
 
