@@ -705,3 +705,51 @@ fn aibom_takes_the_signature_inputs() {
     assert_eq!(status(ws.path()).0, "failed");
     assert!(rule_ids(&sarif(&tampered, ws.path())).iter().any(|r| r == "MOD605"));
 }
+
+/// Every entry of the self-scan matrix in `.github/workflows/ci.yml`, run here as its job runs
+/// there: the exit code must be the entry's `expect`, and a tree expected to fail must have a
+/// finding on every file (the job's own check), so a matrix entry can never go stale unseen.
+#[test]
+fn the_ci_self_scan_matrix_gives_its_expected_verdicts() {
+    let text = std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).expect("ci.yml");
+    let ci: Value = serde_yaml_ng::from_str(&text).expect("ci.yml parses");
+    let entries = ci["jobs"]["self-scan"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .expect("a self-scan matrix");
+    assert!(entries.len() >= 6, "{entries:?}");
+    for e in entries {
+        let (command, paths, fail_on, expect) = (s(&e["command"]), s(&e["paths"]), s(&e["fail-on"]), s(&e["expect"]));
+        let o = Command::new(env!("CARGO_BIN_EXE_llmguard"))
+            .current_dir(repo())
+            .args([command.as_str(), paths.as_str(), "--fail-on", fail_on.as_str()])
+            .args(["--format", "sarif", "-q", "--no-progress"])
+            .output()
+            .unwrap();
+        let code = o.status.code().unwrap_or(-1).to_string();
+        assert_eq!(
+            code,
+            expect,
+            "{command} {paths}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if expect == "1" {
+            let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let flagged: std::collections::BTreeSet<&str> = sarif["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+                .collect();
+            let files = walkdir_count(&repo().join(&paths));
+            assert_eq!(flagged.len(), files, "{command} {paths}: {flagged:?}");
+        }
+    }
+}
+
+fn walkdir_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { walkdir_count(&p) } else { 1 })
+        .sum()
+}
