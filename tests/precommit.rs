@@ -1,7 +1,8 @@
 //! `.pre-commit-hooks.yaml` through the real `pre-commit` tool (PyPI), as a user gets it: a
 //! throwaway git repository whose `.pre-commit-config.yaml` points at a copy of this repository,
 //! the hooks installed as a git hook, a commit of a malicious pickle refused, a commit of a clean
-//! model accepted, and the prompt hook judged on a malicious and a benign prompt file.
+//! model accepted, the prompt, policy and lineage hooks judged on a failing and a passing file
+//! each, and the AI-BOM hook failing exactly as the subcommand does on the same tree.
 //!
 //! pre-commit builds the hook with `cargo install` (a release build). To keep reruns cheap the
 //! copy of this repository lives at a fixed path with a deterministic commit (fixed author and
@@ -110,7 +111,7 @@ fn hooks_fail_on_a_malicious_pickle_and_pass_on_clean_files() {
     let w = work.path();
     ok(git(w, &["init", "-q", "-b", "main"]), "git init");
     let config = format!(
-        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: llmguard-scan-model\n      - id: llmguard-scan-prompts\n",
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: llmguard-scan-model\n      - id: llmguard-scan-prompts\n      - id: llmguard-lint-policy\n      - id: llmguard-check-lineage\n      - id: llmguard-aibom\n",
         hooks.display()
     );
     std::fs::write(w.join(".pre-commit-config.yaml"), config).unwrap();
@@ -220,5 +221,79 @@ fn hooks_fail_on_a_malicious_pickle_and_pass_on_clean_files() {
         "scan-model on an article",
     );
     assert!(text.contains("(no files to check)Skipped"), "{text}");
+
+    // The policy hook: a wildcard grant over restricted collections fails, the README's
+    // least-privilege example passes.
+    for (from, to) in [
+        (
+            "testdata/policy/native/POL011-wildcard-resource.yaml",
+            "policies/wide.yaml",
+        ),
+        ("examples/policy/vector-db-rbac.yaml", "policies/tight.yaml"),
+        (
+            "testdata/lineage/good/dataset_metadata.json",
+            "data/good/dataset_metadata.json",
+        ),
+        ("testdata/lineage/good/train.csv", "data/good/train.csv"),
+        (
+            "testdata/lineage/good/dataset_metadata.json",
+            "data/bad/dataset_metadata.json",
+        ),
+        ("testdata/lineage/good/train.csv", "data/bad/train.csv"),
+    ] {
+        std::fs::create_dir_all(w.join(to).parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(from), w.join(to)).unwrap();
+    }
+    let o = pc(&["run", "llmguard-lint-policy", "--files", "policies/wide.yaml"]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("POL011"), "{text}");
+    let text = ok(
+        pc(&["run", "llmguard-lint-policy", "--files", "policies/tight.yaml"]),
+        "lint-policy on the example policy",
+    );
+    assert!(
+        text.contains("llmguard lint-policy") && text.contains("Passed"),
+        "{text}"
+    );
+
+    // The lineage hook: verified metadata passes; the same metadata over changed data fails.
+    let text = ok(
+        pc(&[
+            "run",
+            "llmguard-check-lineage",
+            "--files",
+            "data/good/dataset_metadata.json",
+        ]),
+        "check-lineage on verified metadata",
+    );
+    assert!(
+        text.contains("llmguard check-lineage") && text.contains("Passed"),
+        "{text}"
+    );
+    let mut csv = std::fs::read(w.join("data/bad/train.csv")).unwrap();
+    csv.extend_from_slice(b"tampered,row\n");
+    std::fs::write(w.join("data/bad/train.csv"), csv).unwrap();
+    let o = pc(&[
+        "run",
+        "llmguard-check-lineage",
+        "--files",
+        "data/bad/dataset_metadata.json",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("LIN061"), "{text}");
+
+    // The AI-BOM hook inventories the whole repository whatever file triggers it, and fails as
+    // the subcommand does there: the malicious pickle is still in the work tree, unstaged.
+    let direct = Command::new(env!("CARGO_BIN_EXE_llmguard"))
+        .args(["aibom", "--format", "table", "--no-progress", "-q", "."])
+        .current_dir(w)
+        .output()
+        .unwrap();
+    let o = pc(&["run", "llmguard-aibom", "--files", "models/clean.pt"]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("llmguard aibom"), "{text}");
+    assert_eq!(o.status.code(), direct.status.code(), "{text}");
     eprintln!("pre-commit test took {:.1?}", started.elapsed());
 }
