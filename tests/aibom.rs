@@ -830,3 +830,26 @@ fn signing_trust_from_the_configuration() {
     assert_eq!(props(model(&doc, &ok), "llmguard:signature:status"), ["failed"]);
     assert!(rules_about(&findings, "").contains("MOD603"));
 }
+
+/// ONNX models carry their producer and the default domain's opset from `opset_import`.
+#[test]
+fn onnx_models_record_producer_and_opset() {
+    let (doc, _) = aibom(&["--no-hash", "testdata/models/benign/onnx"]);
+    let lr = model(&doc, "testdata/models/benign/onnx/skl_logreg.onnx");
+    assert_eq!(props(lr, "llmguard:onnx:opset"), ["17"]);
+    assert_eq!(props(lr, "llmguard:onnx:producer"), ["skl2onnx 1.20.0"]);
+    let dynamo = model(&doc, "testdata/models/benign/onnx/torch_dynamo_mlp.onnx");
+    assert_eq!(props(dynamo, "llmguard:onnx:opset"), ["20"]);
+    // Every ONNX model in the directory has one.
+    let onnx: Vec<&Value> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| props(c, "llmguard:format") == ["onnx"])
+        .collect();
+    assert!(onnx.len() >= 8, "{}", onnx.len());
+    for c in onnx {
+        assert_eq!(props(c, "llmguard:onnx:opset").len(), 1, "{}", c["bom-ref"]);
+    }
+    assert_valid(&doc, "1.6", "aibom testdata/models/benign/onnx");
+}

@@ -182,6 +182,9 @@ const AUX_NAMES: &[&str] = &[
     "README.md",
 ];
 
+/// The scope the ONNX parser gives the opsets of `ModelProto.opset_import`.
+const ONNX_MODEL_SCOPE: &str = "model";
+
 /// Largest `config.json` read.
 const MAX_CONFIG: u64 = 1 << 20;
 
@@ -370,7 +373,9 @@ fn facts(path: &std::path::Path, format: &str) -> Facts {
             f.opset = o
                 .opsets
                 .iter()
-                .filter(|s| s.scope.is_empty() && (s.domain.is_empty() || s.domain == "ai.onnx"))
+                // The model's own `opset_import` (the parser's scope `model`), not a local
+                // function's.
+                .filter(|s| s.scope == ONNX_MODEL_SCOPE && (s.domain.is_empty() || s.domain == "ai.onnx"))
                 .map(|s| s.version)
                 .max();
         }
@@ -720,6 +725,23 @@ mod tests {
                 assert!(is_model_format(l), "{}: unknown format {l}", f.name);
             }
         }
+    }
+
+    #[test]
+    fn onnx_facts_carry_the_model_opset() {
+        let onnx = |name: &str| {
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/models/benign/onnx")
+                .join(name);
+            facts(&p, "onnx")
+        };
+        // The default domain's version from `ModelProto.opset_import`, read independently from
+        // the files' protobuf; `ai.onnx.ml` and local functions' imports do not count.
+        let lr = onnx("skl_logreg.onnx");
+        assert_eq!(lr.opset, Some(17));
+        assert_eq!(lr.producer.as_deref(), Some("skl2onnx 1.20.0"));
+        assert_eq!(onnx("torch_dynamo_mlp.onnx").opset, Some(20));
+        assert_eq!(onnx("local_function.onnx").opset, Some(19));
     }
 
     #[test]
