@@ -853,3 +853,155 @@ fn onnx_models_record_producer_and_opset() {
     }
     assert_valid(&doc, "1.6", "aibom testdata/models/benign/onnx");
 }
+
+/// `llmguard aibom -q ARGS…` run in `dir`: the exit code and the document (none when the run
+/// wrote none).
+fn aibom_in(dir: &Path, args: &[&str]) -> (Option<i32>, Option<Value>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_llmguard"))
+        .current_dir(dir)
+        .args(["aibom", "-q", "--no-progress"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&o.stdout).ok();
+    (o.status.code(), doc, common::stderr(&o))
+}
+
+/// Every `bom-ref` of the document's components, nested ones included.
+fn bom_refs(doc: &Value) -> Vec<String> {
+    fn walk(cs: &Value, out: &mut Vec<String>) {
+        for c in cs.as_array().into_iter().flatten() {
+            if let Some(r) = c["bom-ref"].as_str() {
+                out.push(r.to_string());
+            }
+            walk(&c["components"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&doc["components"], &mut out);
+    out
+}
+
+/// A Hugging Face hub cache as `huggingface_hub` lays it out (`snapshots/<rev>/NAME` linking to
+/// `blobs/<digest>`, `testdata/aibom/cache/make_hub_cache.py`): one model, the snapshot
+/// directory with the names users see and the blobs' digests; the blob paths are noted as other
+/// paths to the same files, never models of their own.
+#[cfg(unix)]
+#[test]
+fn hub_cache_links_make_one_model() {
+    let rev = "9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b";
+    let repo = "testdata/aibom/cache/huggingface/hub/models--acme--tiny-encoder";
+    let blob = "8eefc035d21094b51547af3f3ac7a2fd386d5201879912ac689fd49c800d13bf";
+    assert!(
+        std::fs::symlink_metadata(format!("{repo}/snapshots/{rev}/model.safetensors"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    for tree in [FIXTURE, "testdata/aibom/cache"] {
+        for version in ["1.6", "1.5"] {
+            let (doc, o) = aibom(&["--spec-version", version, tree]);
+            assert!(matches!(o.status.code(), Some(0 | 1)));
+            assert_valid(&doc, version, &format!("aibom {tree}"));
+            let m = model(&doc, &format!("{repo}/snapshots/{rev}"));
+            assert_eq!(m["purl"], format!("pkg:huggingface/acme/tiny-encoder@{rev}"));
+            assert_eq!(m["version"], rev);
+            assert_eq!(props(m, "llmguard:format"), ["safetensors"]);
+            assert_eq!(props(m, "llmguard:parameters"), [(32 * 8 + 8 * 8 + 8).to_string()]);
+            let files = m["components"].as_array().unwrap();
+            let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+            assert_eq!(
+                names,
+                [
+                    format!("{repo}/snapshots/{rev}/config.json"),
+                    format!("{repo}/snapshots/{rev}/model.safetensors"),
+                ]
+            );
+            // The weights' digest is the blob's name (huggingface_hub names LFS blobs by it).
+            assert_eq!(files[1]["hashes"][0]["content"], blob);
+            assert_eq!(props(&files[1], "llmguard:also-at"), [format!("{repo}/blobs/{blob}")]);
+            assert_eq!(props(&files[0], "llmguard:also-at").len(), 1);
+            // Nothing under blobs/ is a component of its own, and every bom-ref is unique.
+            let refs = bom_refs(&doc);
+            assert!(!refs.iter().any(|r| r.contains("/blobs/")), "{refs:?}");
+            assert_eq!(refs.len(), refs.iter().collect::<BTreeSet<_>>().len(), "{refs:?}");
+            assert_eq!(
+                refs.iter()
+                    .filter(|r| r.starts_with("model:") && r.contains("tiny-encoder"))
+                    .count(),
+                1
+            );
+        }
+    }
+}
+
+/// The audit's case: an in-tree link to a model file, and a linked directory. The document is
+/// written; the file is one component, at its own path, noting the other paths.
+#[cfg(unix)]
+#[test]
+fn in_tree_links_are_one_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("a")).unwrap();
+    // A pickle that scan-model has findings about, so `--scan` has vulnerabilities to place.
+    std::fs::copy(
+        "testdata/models/malicious/proto0_global_os_system.pkl",
+        d.join("a/classifier.pkl"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a/classifier.pkl", d.join("y.pkl")).unwrap();
+    std::os::unix::fs::symlink("a", d.join("b")).unwrap();
+    let (code, doc, err) = aibom_in(d, &["."]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    let doc = doc.unwrap();
+    assert_valid(&doc, "1.6", "aibom on in-tree links");
+    let refs = bom_refs(&doc);
+    assert_eq!(refs, ["model:a/classifier.pkl"]);
+    let m = model(&doc, "a/classifier.pkl");
+    assert_eq!(props(m, "llmguard:also-at"), ["b/classifier.pkl", "y.pkl"]);
+    let want = llmguard::digest::sha256_file(&d.join("a/classifier.pkl"))
+        .unwrap()
+        .sha256;
+    assert_eq!(m["hashes"][0]["content"], want.as_str());
+    // With --scan, findings about the other paths concern the same component.
+    let (_, doc, _) = aibom_in(d, &["--scan", "."]);
+    let doc = doc.unwrap();
+    let paths: BTreeSet<&str> = doc["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["affects"][0]["ref"] == "model:a/classifier.pkl")
+        .flat_map(|v| v["properties"].as_array().unwrap())
+        .filter(|p| p["name"] == "llmguard:path")
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains("y.pkl") && paths.contains("a/classifier.pkl"),
+        "{paths:?}"
+    );
+}
+
+/// Two models whose names give the same `bom-ref` (a shard set `model-0000N-of-00002.bin`
+/// groups as `model.bin`, beside a file called `model.bin`): both are in the document, the
+/// second with a suffix, and the document is sound.
+#[test]
+fn colliding_names_get_distinct_refs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkl = std::fs::read("testdata/aibom/models/legacy-classifier/classifier.pkl").unwrap();
+    for name in ["model-00001-of-00002.bin", "model-00002-of-00002.bin", "model.bin"] {
+        std::fs::write(d.join(name), &pkl).unwrap();
+    }
+    for _ in 0..2 {
+        let (code, doc, err) = aibom_in(d, &["."]);
+        assert!(matches!(code, Some(0 | 1)), "{err}");
+        let doc = doc.unwrap();
+        assert_valid(&doc, "1.6", "aibom on colliding names");
+        let mut refs: Vec<String> = bom_refs(&doc).into_iter().filter(|r| r.starts_with("model:")).collect();
+        refs.sort();
+        assert_eq!(refs, ["model:model.bin", "model:model.bin+2"]);
+        // The shard set comes first in the walk, so it keeps the plain name.
+        assert_eq!(props(model(&doc, "model.bin"), "llmguard:files"), ["2"]);
+        assert_eq!(props(model(&doc, "model.bin+2"), "llmguard:path"), ["model.bin"]);
+    }
+}
