@@ -1005,3 +1005,47 @@ fn colliding_names_get_distinct_refs() {
         assert_eq!(props(model(&doc, "model.bin+2"), "llmguard:path"), ["model.bin"]);
     }
 }
+
+/// The paths and `bom-ref`s are relative to the scan root however the scanned directory is
+/// spelled: `.` inside it, its name beside it, its absolute path from elsewhere (outside a git
+/// work tree, the scanned directory is the root), and in this repository from its top or from
+/// inside the fixture.
+#[test]
+fn refs_do_not_depend_on_how_the_path_is_spelled() {
+    let parent = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let d = parent.path().join("repo");
+    std::fs::create_dir_all(d.join("models/m")).unwrap();
+    std::fs::copy(
+        "testdata/aibom/models/legacy-classifier/classifier.pkl",
+        d.join("models/m/classifier.pkl"),
+    )
+    .unwrap();
+    std::fs::copy("testdata/aibom/requirements.txt", d.join("requirements.txt")).unwrap();
+    let abs = d.to_str().unwrap();
+    let runs = [
+        aibom_in(&d, &["."]),
+        aibom_in(parent.path(), &["repo"]),
+        aibom_in(elsewhere.path(), &[abs]),
+        aibom_in(&d.join("models"), &[".."]),
+    ];
+    let (code, first, err) = &runs[0];
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    let first = first.as_ref().unwrap();
+    assert_eq!(
+        bom_refs(first)
+            .iter()
+            .filter(|r| r.starts_with("model:"))
+            .collect::<Vec<_>>(),
+        ["model:models/m/classifier.pkl"]
+    );
+    for (i, (_, doc, err)) in runs.iter().enumerate() {
+        assert_eq!(doc.as_ref(), Some(first), "spelling {i}: {err}");
+    }
+    // Inside this repository the root is its work tree, from wherever it is named.
+    let inside = Path::new(FIXTURE).canonicalize().unwrap();
+    let (_, a, _) = aibom_in(Path::new("."), &[FIXTURE]);
+    let (_, b, _) = aibom_in(&inside, &["."]);
+    let (_, c, _) = aibom_in(elsewhere.path(), &[inside.to_str().unwrap()]);
+    assert!(a.is_some() && a == b && a == c);
+}
