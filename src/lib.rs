@@ -209,7 +209,7 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
     } else {
         args.paths.clone()
     };
-    let root = walk::scan_root(paths.first().map(PathBuf::as_path));
+    let root = aibom::scan_root(&paths);
     let setup = setup(&args.common, &root)?;
     let rules = RuleSet::compile(&setup.config.user_rules).context("loading the rules")?;
     let mut limits = scan::model::ModelLimits::default();

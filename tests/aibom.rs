@@ -830,3 +830,222 @@ fn signing_trust_from_the_configuration() {
     assert_eq!(props(model(&doc, &ok), "llmguard:signature:status"), ["failed"]);
     assert!(rules_about(&findings, "").contains("MOD603"));
 }
+
+/// ONNX models carry their producer and the default domain's opset from `opset_import`.
+#[test]
+fn onnx_models_record_producer_and_opset() {
+    let (doc, _) = aibom(&["--no-hash", "testdata/models/benign/onnx"]);
+    let lr = model(&doc, "testdata/models/benign/onnx/skl_logreg.onnx");
+    assert_eq!(props(lr, "llmguard:onnx:opset"), ["17"]);
+    assert_eq!(props(lr, "llmguard:onnx:producer"), ["skl2onnx 1.20.0"]);
+    let dynamo = model(&doc, "testdata/models/benign/onnx/torch_dynamo_mlp.onnx");
+    assert_eq!(props(dynamo, "llmguard:onnx:opset"), ["20"]);
+    // Every ONNX model in the directory has one.
+    let onnx: Vec<&Value> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| props(c, "llmguard:format") == ["onnx"])
+        .collect();
+    assert!(onnx.len() >= 8, "{}", onnx.len());
+    for c in onnx {
+        assert_eq!(props(c, "llmguard:onnx:opset").len(), 1, "{}", c["bom-ref"]);
+    }
+    assert_valid(&doc, "1.6", "aibom testdata/models/benign/onnx");
+}
+
+/// `llmguard aibom -q ARGS…` run in `dir`: the exit code and the document (none when the run
+/// wrote none).
+fn aibom_in(dir: &Path, args: &[&str]) -> (Option<i32>, Option<Value>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_llmguard"))
+        .current_dir(dir)
+        .args(["aibom", "-q", "--no-progress"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&o.stdout).ok();
+    (o.status.code(), doc, common::stderr(&o))
+}
+
+/// Every `bom-ref` of the document's components, nested ones included.
+fn bom_refs(doc: &Value) -> Vec<String> {
+    fn walk(cs: &Value, out: &mut Vec<String>) {
+        for c in cs.as_array().into_iter().flatten() {
+            if let Some(r) = c["bom-ref"].as_str() {
+                out.push(r.to_string());
+            }
+            walk(&c["components"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&doc["components"], &mut out);
+    out
+}
+
+/// A Hugging Face hub cache as `huggingface_hub` lays it out (`snapshots/<rev>/NAME` linking to
+/// `blobs/<digest>`, `testdata/aibom/cache/make_hub_cache.py`): one model, the snapshot
+/// directory with the names users see and the blobs' digests; the blob paths are noted as other
+/// paths to the same files, never models of their own.
+#[cfg(unix)]
+#[test]
+fn hub_cache_links_make_one_model() {
+    let rev = "9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b";
+    let repo = "testdata/aibom/cache/huggingface/hub/models--acme--tiny-encoder";
+    let blob = "8eefc035d21094b51547af3f3ac7a2fd386d5201879912ac689fd49c800d13bf";
+    assert!(
+        std::fs::symlink_metadata(format!("{repo}/snapshots/{rev}/model.safetensors"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    for tree in [FIXTURE, "testdata/aibom/cache"] {
+        for version in ["1.6", "1.5"] {
+            let (doc, o) = aibom(&["--spec-version", version, tree]);
+            assert!(matches!(o.status.code(), Some(0 | 1)));
+            assert_valid(&doc, version, &format!("aibom {tree}"));
+            let m = model(&doc, &format!("{repo}/snapshots/{rev}"));
+            assert_eq!(m["purl"], format!("pkg:huggingface/acme/tiny-encoder@{rev}"));
+            assert_eq!(m["version"], rev);
+            assert_eq!(props(m, "llmguard:format"), ["safetensors"]);
+            assert_eq!(props(m, "llmguard:parameters"), [(32 * 8 + 8 * 8 + 8).to_string()]);
+            let files = m["components"].as_array().unwrap();
+            let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+            assert_eq!(
+                names,
+                [
+                    format!("{repo}/snapshots/{rev}/config.json"),
+                    format!("{repo}/snapshots/{rev}/model.safetensors"),
+                ]
+            );
+            // The weights' digest is the blob's name (huggingface_hub names LFS blobs by it).
+            assert_eq!(files[1]["hashes"][0]["content"], blob);
+            assert_eq!(props(&files[1], "llmguard:also-at"), [format!("{repo}/blobs/{blob}")]);
+            assert_eq!(props(&files[0], "llmguard:also-at").len(), 1);
+            // Nothing under blobs/ is a component of its own, and every bom-ref is unique.
+            let refs = bom_refs(&doc);
+            assert!(!refs.iter().any(|r| r.contains("/blobs/")), "{refs:?}");
+            assert_eq!(refs.len(), refs.iter().collect::<BTreeSet<_>>().len(), "{refs:?}");
+            assert_eq!(
+                refs.iter()
+                    .filter(|r| r.starts_with("model:") && r.contains("tiny-encoder"))
+                    .count(),
+                1
+            );
+        }
+    }
+}
+
+/// The audit's case: an in-tree link to a model file, and a linked directory. The document is
+/// written; the file is one component, at its own path, noting the other paths.
+#[cfg(unix)]
+#[test]
+fn in_tree_links_are_one_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("a")).unwrap();
+    // A pickle that scan-model has findings about, so `--scan` has vulnerabilities to place.
+    std::fs::copy(
+        "testdata/models/malicious/proto0_global_os_system.pkl",
+        d.join("a/classifier.pkl"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a/classifier.pkl", d.join("y.pkl")).unwrap();
+    std::os::unix::fs::symlink("a", d.join("b")).unwrap();
+    let (code, doc, err) = aibom_in(d, &["."]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    let doc = doc.unwrap();
+    assert_valid(&doc, "1.6", "aibom on in-tree links");
+    let refs = bom_refs(&doc);
+    assert_eq!(refs, ["model:a/classifier.pkl"]);
+    let m = model(&doc, "a/classifier.pkl");
+    assert_eq!(props(m, "llmguard:also-at"), ["b/classifier.pkl", "y.pkl"]);
+    let want = llmguard::digest::sha256_file(&d.join("a/classifier.pkl"))
+        .unwrap()
+        .sha256;
+    assert_eq!(m["hashes"][0]["content"], want.as_str());
+    // With --scan, findings about the other paths concern the same component.
+    let (_, doc, _) = aibom_in(d, &["--scan", "."]);
+    let doc = doc.unwrap();
+    let paths: BTreeSet<&str> = doc["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["affects"][0]["ref"] == "model:a/classifier.pkl")
+        .flat_map(|v| v["properties"].as_array().unwrap())
+        .filter(|p| p["name"] == "llmguard:path")
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains("y.pkl") && paths.contains("a/classifier.pkl"),
+        "{paths:?}"
+    );
+}
+
+/// Two models whose names give the same `bom-ref` (a shard set `model-0000N-of-00002.bin`
+/// groups as `model.bin`, beside a file called `model.bin`): both are in the document, the
+/// second with a suffix, and the document is sound.
+#[test]
+fn colliding_names_get_distinct_refs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkl = std::fs::read("testdata/aibom/models/legacy-classifier/classifier.pkl").unwrap();
+    for name in ["model-00001-of-00002.bin", "model-00002-of-00002.bin", "model.bin"] {
+        std::fs::write(d.join(name), &pkl).unwrap();
+    }
+    for _ in 0..2 {
+        let (code, doc, err) = aibom_in(d, &["."]);
+        assert!(matches!(code, Some(0 | 1)), "{err}");
+        let doc = doc.unwrap();
+        assert_valid(&doc, "1.6", "aibom on colliding names");
+        let mut refs: Vec<String> = bom_refs(&doc).into_iter().filter(|r| r.starts_with("model:")).collect();
+        refs.sort();
+        assert_eq!(refs, ["model:model.bin", "model:model.bin+2"]);
+        // The shard set comes first in the walk, so it keeps the plain name.
+        assert_eq!(props(model(&doc, "model.bin"), "llmguard:files"), ["2"]);
+        assert_eq!(props(model(&doc, "model.bin+2"), "llmguard:path"), ["model.bin"]);
+    }
+}
+
+/// The paths and `bom-ref`s are relative to the scan root however the scanned directory is
+/// spelled: `.` inside it, its name beside it, its absolute path from elsewhere (outside a git
+/// work tree, the scanned directory is the root), and in this repository from its top or from
+/// inside the fixture.
+#[test]
+fn refs_do_not_depend_on_how_the_path_is_spelled() {
+    let parent = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let d = parent.path().join("repo");
+    std::fs::create_dir_all(d.join("models/m")).unwrap();
+    std::fs::copy(
+        "testdata/aibom/models/legacy-classifier/classifier.pkl",
+        d.join("models/m/classifier.pkl"),
+    )
+    .unwrap();
+    std::fs::copy("testdata/aibom/requirements.txt", d.join("requirements.txt")).unwrap();
+    let abs = d.to_str().unwrap();
+    let runs = [
+        aibom_in(&d, &["."]),
+        aibom_in(parent.path(), &["repo"]),
+        aibom_in(elsewhere.path(), &[abs]),
+        aibom_in(&d.join("models"), &[".."]),
+    ];
+    let (code, first, err) = &runs[0];
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    let first = first.as_ref().unwrap();
+    assert_eq!(
+        bom_refs(first)
+            .iter()
+            .filter(|r| r.starts_with("model:"))
+            .collect::<Vec<_>>(),
+        ["model:models/m/classifier.pkl"]
+    );
+    for (i, (_, doc, err)) in runs.iter().enumerate() {
+        assert_eq!(doc.as_ref(), Some(first), "spelling {i}: {err}");
+    }
+    // Inside this repository the root is its work tree, from wherever it is named.
+    let inside = Path::new(FIXTURE).canonicalize().unwrap();
+    let (_, a, _) = aibom_in(Path::new("."), &[FIXTURE]);
+    let (_, b, _) = aibom_in(&inside, &["."]);
+    let (_, c, _) = aibom_in(elsewhere.path(), &[inside.to_str().unwrap()]);
+    assert!(a.is_some() && a == b && a == c);
+}

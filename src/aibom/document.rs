@@ -188,6 +188,28 @@ impl Owners {
     }
 }
 
+/// The `bom-ref`s given so far: a new one that is already taken gets a suffix (`+2`, `+3`…),
+/// so two things that would share a name never abort the document. Components are made in a
+/// fixed order, so the suffixes are as deterministic as the names.
+#[derive(Debug, Default)]
+struct Refs(BTreeSet<String>);
+
+impl Refs {
+    fn unique(&mut self, base: String) -> String {
+        if self.0.insert(base.clone()) {
+            return base;
+        }
+        let mut n = 2u64;
+        loop {
+            let r = format!("{base}+{n}");
+            if self.0.insert(r.clone()) {
+                return r;
+            }
+            n += 1;
+        }
+    }
+}
+
 fn licence_label(l: &[LicenseChoice]) -> String {
     l.iter()
         .map(|c| match c {
@@ -209,6 +231,8 @@ pub fn build(x: &Inputs<'_>) -> Built {
 
     // Datasets first: models refer to them.
     let mut owners = Owners::default();
+    let mut refs = Refs::default();
+    refs.unique("root".to_string());
     let mut data_refs: Vec<(String, &DatasetInput)> = Vec::new();
     for d in x.datasets {
         let file = d.metadata.first().map_or("", |m| m.relative.as_str());
@@ -216,6 +240,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
         while data_refs.iter().any(|(e, _)| *e == r) {
             r.push('+');
         }
+        let r = refs.unique(r);
         for m in &d.metadata {
             owners.files.entry(m.display.clone()).or_insert_with(|| r.clone());
         }
@@ -327,7 +352,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
             }
             let mut fc = Component {
                 kind: ComponentType::File,
-                bom_ref: format!("{r}/{}", f.path),
+                bom_ref: refs.unique(format!("{r}/{}", f.path)),
                 name: f.path.clone(),
                 ..Component::default()
             };
@@ -385,6 +410,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
         if lib_refs.iter().any(|(e, _)| *e == r) {
             continue;
         }
+        let r = refs.unique(r);
         let file = rel_of.get(l.file.as_str()).copied().unwrap_or(l.file.as_str());
         components.push(Component {
             kind: ComponentType::Library,
@@ -412,11 +438,22 @@ pub fn build(x: &Inputs<'_>) -> Built {
 
     // Models.
     for m in &inv.models {
-        let r = format!("model:{}", m.key);
+        let r = refs.unique(format!("model:{}", m.key));
         let weights: Vec<&inventory::File> = m.weights.iter().map(|&i| &inv.files[i]).collect();
         let aux: Vec<&inventory::File> = m.aux.iter().map(|&i| &inv.files[i]).collect();
+        // The other paths to its files (links): noted, and findings about them concern it too.
+        let also_at = |f: &inventory::File| -> Vec<Property> {
+            let mut rels: Vec<&str> = f.aliases.iter().map(|&a| inv.files[a].rel.as_str()).collect();
+            rels.sort_unstable();
+            rels.into_iter()
+                .map(|a| Property::new("llmguard:also-at", a.to_string()))
+                .collect()
+        };
         for f in weights.iter().chain(aux.iter()) {
             owners.files.insert(f.display.clone(), r.clone());
+            for &a in &f.aliases {
+                owners.files.insert(inv.files[a].display.clone(), r.clone());
+            }
         }
         let first = weights[0];
         let card = m.card.as_ref().map(|(_, c)| c);
@@ -531,7 +568,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
             for f in weights.iter().chain(aux.iter()) {
                 let mut fc = Component {
                     kind: ComponentType::File,
-                    bom_ref: format!("file:{}", f.rel),
+                    bom_ref: refs.unique(format!("file:{}", f.rel)),
                     name: f.rel.clone(),
                     ..Component::default()
                 };
@@ -540,6 +577,7 @@ pub fn build(x: &Inputs<'_>) -> Built {
                 }
                 fc.properties.push(Property::new("llmguard:format", f.format.clone()));
                 fc.properties.push(Property::new("llmguard:size", f.size.to_string()));
+                fc.properties.extend(also_at(f));
                 c.components.push(fc);
             }
             c.components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
@@ -592,6 +630,9 @@ pub fn build(x: &Inputs<'_>) -> Built {
             Property::new("llmguard:size", size.to_string()),
             Property::new("llmguard:files", (weights.len() + aux.len()).to_string()),
         ];
+        if weights.len() + aux.len() == 1 {
+            p.extend(also_at(first));
+        }
         if let Some(n) = params {
             p.push(Property::new("llmguard:parameters", n.to_string()));
         }
@@ -1141,6 +1182,16 @@ mod tests {
             )
         );
         assert_eq!(id(licence("MIT AND (", None, None)).1.as_deref(), Some("MIT AND ("));
+    }
+
+    #[test]
+    fn taken_refs_get_a_suffix() {
+        let mut refs = Refs::default();
+        assert_eq!(refs.unique("model:a".into()), "model:a");
+        assert_eq!(refs.unique("model:a".into()), "model:a+2");
+        assert_eq!(refs.unique("model:a+2".into()), "model:a+2+2");
+        assert_eq!(refs.unique("model:a".into()), "model:a+3");
+        assert_eq!(refs.unique("model:b".into()), "model:b");
     }
 
     #[test]

@@ -68,6 +68,11 @@ pub struct File {
     /// Why the file could not be hashed.
     pub hash_error: Option<String>,
     pub facts: Facts,
+    /// Another path to the same file (an in-tree symbolic link, or the path a link leads to):
+    /// the index of the file that stands for it. Such a file is in no model of its own.
+    pub alias_of: Option<usize>,
+    /// The other paths to this file (indices), when it stands for them.
+    pub aliases: Vec<usize>,
 }
 
 /// What a model file's own header says.
@@ -181,6 +186,9 @@ const AUX_NAMES: &[&str] = &[
     "adapter_config.json",
     "README.md",
 ];
+
+/// The scope the ONNX parser gives the opsets of `ModelProto.opset_import`.
+const ONNX_MODEL_SCOPE: &str = "model";
 
 /// Largest `config.json` read.
 const MAX_CONFIG: u64 = 1 << 20;
@@ -370,7 +378,9 @@ fn facts(path: &std::path::Path, format: &str) -> Facts {
             f.opset = o
                 .opsets
                 .iter()
-                .filter(|s| s.scope.is_empty() && (s.domain.is_empty() || s.domain == "ai.onnx"))
+                // The model's own `opset_import` (the parser's scope `model`), not a local
+                // function's.
+                .filter(|s| s.scope == ONNX_MODEL_SCOPE && (s.domain.is_empty() || s.domain == "ai.onnx"))
                 .map(|s| s.version)
                 .max();
         }
@@ -395,8 +405,12 @@ impl Inventory {
         jobs: Option<usize>,
     ) -> anyhow::Result<Inventory> {
         let mut inv = Inventory::default();
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let mut dirs = BTreeMap::new();
+        let mut real: Vec<Option<PathBuf>> = Vec::with_capacity(targets.len());
         for (t, (size, format)) in targets.iter().zip(formats) {
-            let rel = crate::scan::relative_to(&t.path, root).unwrap_or_else(|| t.display.replace('\\', "/"));
+            let rel = relative_path(&t.path, &root, &mut dirs).unwrap_or_else(|| t.display.replace('\\', "/"));
+            real.push(t.path.canonicalize().ok());
             inv.files.push(File {
                 display: t.display.clone(),
                 rel,
@@ -406,13 +420,14 @@ impl Inventory {
                 ..File::default()
             });
         }
+        inv.link_aliases(&real, &root);
         // Header facts of the model files, in parallel (header reads only).
         let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
         let files = &inv.files;
         let facts: Vec<Option<Facts>> = pool.install(|| {
             files
                 .par_iter()
-                .map(|f| is_model_format(&f.format).then(|| facts(&f.path, &f.format)))
+                .map(|f| (f.alias_of.is_none() && is_model_format(&f.format)).then(|| facts(&f.path, &f.format)))
                 .collect()
         });
         for (f, x) in inv.files.iter_mut().zip(facts) {
@@ -425,9 +440,35 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// Files that are one file reached by several paths (`real`: each file's canonical path):
+    /// one of them stands for the others, chosen by `alias_rank` and then by path, so the
+    /// choice does not depend on the walk.
+    fn link_aliases(&mut self, real: &[Option<PathBuf>], root: &std::path::Path) {
+        let mut same: BTreeMap<&PathBuf, Vec<usize>> = BTreeMap::new();
+        for (i, r) in real.iter().enumerate() {
+            if let Some(r) = r {
+                same.entry(r).or_default().push(i);
+            }
+        }
+        for (r, mut idx) in same {
+            if idx.len() < 2 {
+                continue;
+            }
+            idx.sort_by(|&a, &b| {
+                let (fa, fb) = (&self.files[a], &self.files[b]);
+                (alias_rank(fa, r, root), &fa.rel, &fa.display).cmp(&(alias_rank(fb, r, root), &fb.rel, &fb.display))
+            });
+            let primary = idx[0];
+            for &i in &idx[1..] {
+                self.files[i].alias_of = Some(primary);
+            }
+            self.files[primary].aliases = idx[1..].to_vec();
+        }
+    }
+
     fn group(&mut self) {
         let mut by_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, f) in self.files.iter().enumerate() {
+        for (i, f) in self.files.iter().enumerate().filter(|(_, f)| f.alias_of.is_none()) {
             by_dir.entry(parent(&f.rel).to_string()).or_default().push(i);
         }
         for (dir, idx) in by_dir {
@@ -544,7 +585,91 @@ impl Inventory {
                 Err(e) => self.files[i].hash_error = Some(e.to_string()),
             }
         }
+        // Another path to a hashed file has its digest (the report shows it for that path too).
+        for i in 0..self.files.len() {
+            if let Some(p) = self.files[i].alias_of {
+                let digest = self.files[p].sha256.clone();
+                self.files[i].sha256 = digest;
+            }
+        }
         Ok(())
+    }
+}
+
+/// Which of several paths to one file stands for it, lowest first: the file's own location,
+/// then a link to it, and last a Hugging Face hub cache's `blobs/` entry (its snapshot's link
+/// carries the name users know).
+fn alias_rank(f: &File, real: &std::path::Path, root: &std::path::Path) -> u8 {
+    let parts: Vec<&str> = f.rel.split('/').collect();
+    let in_blobs = parts
+        .windows(2)
+        .any(|w| w[0].starts_with("models--") && w[1] == "blobs");
+    if in_blobs {
+        3
+    } else if real
+        .strip_prefix(root)
+        .is_ok_and(|r| r.to_string_lossy().replace('\\', "/") == f.rel)
+    {
+        0
+    } else {
+        1
+    }
+}
+
+/// `path` relative to the (canonical) scan `root`, `/`-separated, with symbolic links inside
+/// the tree left as they are: a link keeps its own name rather than its target's, so two paths
+/// to one file stay two paths. Links above the root (how the root itself was spelled) are
+/// resolved. `None` outside the root. `dirs` caches each directory's answer.
+pub fn relative_path(
+    path: &std::path::Path,
+    root: &std::path::Path,
+    dirs: &mut BTreeMap<PathBuf, Option<String>>,
+) -> Option<String> {
+    let abs = std::path::absolute(path).ok()?;
+    let (parent, name) = (abs.parent()?, abs.file_name()?);
+    let dir = match dirs.get(parent) {
+        Some(d) => d.clone(),
+        None => {
+            let d = relative_dir(parent, root);
+            dirs.insert(parent.to_path_buf(), d.clone());
+            d
+        }
+    };
+    let name = name.to_string_lossy();
+    dir.map(|d| {
+        if d.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{d}/{name}")
+        }
+    })
+}
+
+/// The directory `dir` (absolute, not resolved) relative to `root`: the part below the nearest
+/// ancestor that is the root, read as written.
+fn relative_dir(dir: &std::path::Path, root: &std::path::Path) -> Option<String> {
+    let mut rest: Vec<String> = Vec::new();
+    let mut at = dir;
+    loop {
+        if at.canonicalize().is_ok_and(|c| c == root) {
+            rest.reverse();
+            return Some(rest.join("/"));
+        }
+        let Some(name) = at.file_name() else {
+            // `..` as written: resolve what is left.
+            let base = at.canonicalize().ok()?;
+            let mut parts: Vec<String> = base
+                .strip_prefix(root)
+                .ok()?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            rest.reverse();
+            parts.extend(rest);
+            return Some(parts.join("/"));
+        };
+        rest.push(name.to_string_lossy().into_owned());
+        at = at.parent()?;
     }
 }
 
@@ -552,7 +677,7 @@ impl Inventory {
 fn libraries(files: &[File]) -> Vec<Library> {
     let known = frameworks();
     let mut out = Vec::new();
-    for f in files {
+    for f in files.iter().filter(|f| f.alias_of.is_none()) {
         let name = file_name(&f.rel);
         let lower = name.to_ascii_lowercase();
         let reqs = if lower.starts_with("requirements") && lower.ends_with(".txt") {
@@ -720,6 +845,23 @@ mod tests {
                 assert!(is_model_format(l), "{}: unknown format {l}", f.name);
             }
         }
+    }
+
+    #[test]
+    fn onnx_facts_carry_the_model_opset() {
+        let onnx = |name: &str| {
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/models/benign/onnx")
+                .join(name);
+            facts(&p, "onnx")
+        };
+        // The default domain's version from `ModelProto.opset_import`, read independently from
+        // the files' protobuf; `ai.onnx.ml` and local functions' imports do not count.
+        let lr = onnx("skl_logreg.onnx");
+        assert_eq!(lr.opset, Some(17));
+        assert_eq!(lr.producer.as_deref(), Some("skl2onnx 1.20.0"));
+        assert_eq!(onnx("torch_dynamo_mlp.onnx").opset, Some(20));
+        assert_eq!(onnx("local_function.onnx").opset, Some(19));
     }
 
     #[test]

@@ -140,6 +140,28 @@ impl Signature {
     }
 }
 
+/// The directory an AI-BOM's paths and `bom-ref`s are relative to: the git work tree that
+/// holds the first path, as for every subcommand; outside one, the directory scanned (the one
+/// path given, or the directory of a file), not the current directory, so `aibom .` inside a
+/// directory, `aibom dir` beside it and `aibom /abs/dir` from anywhere give the same document.
+pub fn scan_root(paths: &[std::path::PathBuf]) -> std::path::PathBuf {
+    let first = paths.first().map(std::path::PathBuf::as_path);
+    let root = crate::walk::scan_root(first);
+    // Several paths outside a work tree: the current directory, which may hold them all.
+    if root.join(".git").exists() || paths.len() != 1 {
+        return root;
+    }
+    let Some(abs) = first.and_then(|p| std::path::absolute(p).ok()) else {
+        return root;
+    };
+    let abs = abs.canonicalize().unwrap_or(abs);
+    if abs.is_dir() {
+        abs
+    } else {
+        abs.parent().map_or(root, std::path::Path::to_path_buf)
+    }
+}
+
 /// Give the document its serial number: a name-based (version 5) UUID of the document's own
 /// bytes without one, so the same tree gives the same serial number and any change a new one.
 pub fn seal(mut bom: cdx::Bom) -> cdx::Bom {
