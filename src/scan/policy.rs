@@ -534,10 +534,24 @@ fn looks_like_policy_doc(doc: &Node) -> bool {
         .unwrap_or("")
         .to_ascii_lowercase();
     let body = doc.get("spec").filter(|s| s.as_map().is_some()).unwrap_or(doc);
+    // Role files keyed by role name (OpenSearch/Open Distro/Search Guard, the legacy layouts
+    // without `_meta` included): a role mapping with permission or backend-role keys.
+    let role_map = |v: &Node| {
+        [
+            "cluster_permissions",
+            "index_permissions",
+            "tenant_permissions",
+            "backend_roles",
+        ]
+        .iter()
+        .any(|k| v.get(k).is_some())
+            || (v.get("cluster").is_some() && v.get("indices").is_some())
+    };
     kind.ends_with("policy")
         || kind.ends_with("role")
         || kind.ends_with("rolebinding")
         || KEYS.iter().any(|k| body.get(k).is_some() || doc.get(k).is_some())
+        || doc.as_map().is_some_and(|m| m.iter().any(|(_, v)| role_map(v)))
 }
 
 /// Whether text that failed to parse still names what an access policy is made of.
@@ -2677,6 +2691,10 @@ mod tests {
             ("kind: Polcy\nroles: [{name: r}]\n", Severity::Medium),
             (
                 "apiVersion: example.com/v1\nkind: VectorRole\nrules: []\n",
+                Severity::Medium,
+            ),
+            (
+                "sg_reader:\n  readonly: true\n  cluster: [CLUSTER_MONITOR]\n  indices: {'*': {'*': [READ]}}\n",
                 Severity::Medium,
             ),
         ] {
