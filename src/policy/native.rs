@@ -124,10 +124,35 @@ pub enum StringOrList {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeBasedAccess {
-    /// `HH:MM-HH:MM`, or a list of such windows.
-    pub allowed_hours: Option<StringOrList>,
+    /// `HH:MM-HH:MM`, `{start: HH:MM, end: HH:MM}`, or a list of such windows.
+    pub allowed_hours: Option<HoursSpec>,
     pub allowed_days: Option<Vec<String>>,
     pub timezone: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum HoursSpec {
+    One(Window),
+    Many(Vec<Window>),
+}
+
+/// One window of the day.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum Window {
+    /// `HH:MM-HH:MM`.
+    Text(String),
+    Range(HourRange),
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HourRange {
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM` (`24:00` is midnight at the end of the day).
+    pub end: String,
 }
 
 #[derive(JsonSchema)]
@@ -923,7 +948,7 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
             _ => {
                 for (k2, v2, p2) in w.entries(v, &p, Some(known("TimeBasedAccess")), "time_based_access") {
                     match k2 {
-                        "allowed_hours" => c.allowed_hours = w.strings(v2, &p2),
+                        "allowed_hours" => c.allowed_hours = hours(w, v2, &p2),
                         "allowed_days" => c.allowed_days = w.strings(v2, &p2),
                         _ => {
                             w.string(v2, &p2);
@@ -934,6 +959,44 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
         }
     }
     c
+}
+
+/// `allowed_hours`: a window (`"08:00-18:00"` or `{start, end}`) or a list of windows, each as
+/// the `HH:MM-HH:MM` text the checks read.
+fn hours(w: &mut Walk, v: &Node, path: &str) -> Vec<Sp<String>> {
+    let items = match &v.value {
+        Value::Seq(_) => w.list(v, path),
+        _ => vec![(v, path.to_string())],
+    };
+    let mut out = Vec::new();
+    for (item, ip) in items {
+        if item.as_map().is_none() {
+            out.extend(w.string(item, &ip));
+            continue;
+        }
+        let (mut start, mut end) = (None, None);
+        for (k, v2, p2) in w.entries(item, &ip, Some(known("HourRange")), "an hour range") {
+            let x = w.string(v2, &p2);
+            if k == "start" {
+                start = x;
+            } else {
+                end = x;
+            }
+        }
+        match (start, end) {
+            (Some(a), Some(b)) => out.push(Sp {
+                value: format!("{}-{}", a.value.trim(), b.value.trim()),
+                at: at(item, &ip),
+            }),
+            _ => w.problem(
+                Rule::PolicyInvalid,
+                at(item, &ip),
+                format!("the hour range at `{ip}` needs both `start` and `end`"),
+                &ip,
+            ),
+        }
+    }
+    out
 }
 
 /// Entries written as one string separated by commas or spaces (`"10.0.0.0/8, 10.1.0.0/16"`)

@@ -2674,6 +2674,47 @@ mod tests {
         assert!(!findings.iter().any(|f| f.rule == Rule::PiiFilteringMissing));
     }
 
+    /// `allowed_hours` as `{start, end}` (alone or in a list) is the same window as its text.
+    #[test]
+    fn allowed_hours_as_start_and_end() {
+        let params = PolicyParams::builtin().unwrap();
+        let policy = |hours: &str| {
+            let text = format!("apiVersion: v1\nkind: Policy\nroles:\n  - name: r\n    permissions: [{{resource: vectors/a/*, actions: [read]}}]\n    conditions:\n      time_based_access:\n        allowed_hours: {hours}\n");
+            crate::policy::parse(&text, &params, &[], Default::default())
+        };
+        for (hours, want) in [
+            ("{start: '08:00', end: '18:00'}", vec!["08:00-18:00"]),
+            (
+                "[{start: '08:00', end: '12:00'}, '13:00-17:00']",
+                vec!["08:00-12:00", "13:00-17:00"],
+            ),
+            ("'09:00-17:00'", vec!["09:00-17:00"]),
+        ] {
+            let p = policy(hours);
+            assert!(p.problems.is_empty(), "{hours}: {:?}", p.problems);
+            let got: Vec<&str> = p.policies[0].roles[0]
+                .conditions
+                .allowed_hours
+                .iter()
+                .map(|h| h.value.as_str())
+                .collect();
+            assert_eq!(got, want, "{hours}");
+        }
+        let p = policy("{start: '08:00'}");
+        assert_eq!(
+            p.problems.iter().map(|x| x.rule).collect::<Vec<_>>(),
+            [Rule::PolicyInvalid]
+        );
+        // The window is checked like its text: 00:00-24:00 is always true (POL061).
+        let secrets = SecretDetector::builtin().unwrap();
+        let text = "apiVersion: v1\nkind: Policy\nroles:\n  - name: r\n    permissions: [{resource: vectors/a/*, actions: [read]}]\n    conditions:\n      time_based_access:\n        allowed_hours: {start: '00:00', end: '24:00'}\n";
+        let (_, findings) = scanner(&params, &secrets).scan_text("p.yaml", text);
+        assert!(
+            findings.iter().any(|f| f.rule == Rule::ConditionAlwaysTrue),
+            "{findings:?}"
+        );
+    }
+
     /// A named file that is not a policy is noted at info; one that looks like a policy of no
     /// format llmguard reads stays at medium.
     #[test]
