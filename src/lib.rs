@@ -581,25 +581,33 @@ pub fn lint_policy(args: &cli::LintPolicyArgs) -> anyhow::Result<(Report, Vec<sc
         }
     }
     let scanner = scan::policy::PolicyScanner::new(&params, &secrets, settings);
-    let plain: Vec<walk::Target> = targets.iter().map(|(t, _)| t.clone()).collect();
+    // Names skipped by the walk are counted over every shard's files alike: shard 1 counts them.
+    if !shard::Shard::reports_run_level(args.common.shard) {
+        skipped = 0;
+    }
+    let explicit: std::collections::HashMap<String, bool> =
+        targets.iter().map(|(t, e)| (t.display.clone(), *e)).collect();
+    let plain: Vec<walk::Target> = targets.into_iter().map(|(t, _)| t).collect();
+    // With `--shard` the driver returns this shard's share only: each outcome is matched to
+    // its target by path, never by position in the full list.
     let outcomes = driver(&args.common).run(&plain, |t| scanner.scan(t))?;
     // YAML found in a directory that is not a policy is skipped and counted, not reported.
     let mut kept = Vec::new();
-    let mut kept_targets = Vec::new();
-    for (o, (t, explicit)) in outcomes.into_iter().zip(targets) {
-        if !explicit && o.artifact.format == "not-a-policy" && o.findings.iter().all(|f| f.rule == Rule::NotAPolicy) {
+    for o in outcomes {
+        let named = explicit.get(&o.artifact.path).copied().unwrap_or(true);
+        if !named && o.artifact.format == "not-a-policy" && o.findings.iter().all(|f| f.rule == Rule::NotAPolicy) {
             skipped += 1;
         } else {
             kept.push(o);
-            kept_targets.push(t);
         }
     }
+    // Every shard deals the same full list (the plan digest must agree for `merge`).
     let mut report = scan::finish(
         "lint-policy",
         kept,
         found.findings,
         args.common.fail_on,
-        &kept_targets,
+        &plain,
         &root,
         &setup,
     );

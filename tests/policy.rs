@@ -203,6 +203,32 @@ fn explain_access_prints_the_matrix_and_keeps_the_report() {
     assert!(stderr(&o).contains("hr_admin"), "lists the roles: {}", stderr(&o));
 }
 
+/// The enterprise reference-architecture shape lints as written: no unknown-key, invalid or
+/// not-a-policy finding, and a dynamic rule written with a list `applies_to` keeps its scope
+/// (its conditional deny reaches the collection it names, not every collection).
+#[test]
+fn reference_architecture_shape_lints_without_edits() {
+    let f = "testdata/policy/realworld/native/reference-architecture-rbac.yaml";
+    let ids = rule_ids(&json(&[f]));
+    for shape in ["POL001", "POL002", "POL003"] {
+        assert!(!ids.contains(shape), "{shape}: {ids:?}");
+    }
+    let o = lint(&["--explain-access", "analyst", "--format", "json", f]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let analyst = &v["policies"][0]["roles"][0];
+    assert_eq!(analyst["role"], "analyst", "{v}");
+    let cells = analyst["collections"].as_object().unwrap();
+    assert_eq!(cells.len(), 3, "{v}");
+    for (name, cell) in cells {
+        assert_eq!(
+            cell["conditional"].as_bool().unwrap_or(false),
+            name == "payroll",
+            "only payroll is under the office-hours deny: {name} {cell}"
+        );
+        assert_eq!(cell["approval"].as_bool(), Some(true), "bulk reads of {name}: {cell}");
+    }
+}
+
 #[test]
 fn directory_walks_skip_other_yaml_but_named_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,6 +243,15 @@ fn directory_walks_skip_other_yaml_but_named_files_are_reported() {
     assert_eq!(o.status.code(), Some(0));
     let o = lint(&[d.join("values.yaml").to_str().unwrap()]);
     assert!(stdout(&o).contains("POL003"), "{}", stdout(&o));
+    // Named explicitly (as pre-commit does), YAML that is not a policy is noted at info and
+    // its artifact is marked as not a policy; YAML shaped like a policy of no known format
+    // stays at medium.
+    let v = json(&[d.join("values.yaml").to_str().unwrap()]);
+    assert_eq!(v["findings"][0]["severity"], "info", "{v}");
+    assert_eq!(v["artifacts"][0]["format"], "not-a-policy", "{v}");
+    std::fs::write(d.join("typo.yaml"), "kind: Polcy\nroles: [{name: r}]\n").unwrap();
+    let v = json(&["--fail-on", "medium", d.join("typo.yaml").to_str().unwrap()]);
+    assert_eq!(v["findings"][0]["severity"], "medium", "{v}");
     let o = lint(&["/no/such/policy.yaml"]);
     assert_eq!(o.status.code(), Some(2));
 }

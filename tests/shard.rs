@@ -169,6 +169,14 @@ fn merged_shards_equal_one_unsharded_scan_prompts_run() {
 }
 
 #[test]
+fn merged_shards_equal_one_unsharded_lint_policy_run() {
+    // Policies of every format (Kubernetes and OpenSearch files read their directory beside
+    // them), hostile inputs, and files that are not policies skipped (counted once). The
+    // fixed date keeps expiry findings stable.
+    merged_equals_unsharded("lint-policy", &["testdata/policy"], &["--as-of", "2026-01-01"], &[2, 3]);
+}
+
+#[test]
 fn units_stay_whole_and_the_walk_reports_once() {
     let dir = tempfile::tempdir().unwrap();
     let t = tree(dir.path());

@@ -276,6 +276,10 @@ pub struct DynamicRule {
     pub days: Vec<Sp<String>>,
     pub allowed_countries: Vec<Sp<String>>,
     pub denied_countries: Vec<Sp<String>>,
+    /// A condition on the size of the request (`> 10000`): bulk requests only.
+    pub vectors_count: Option<Sp<String>>,
+    /// What the author says the rule does (read to tell an inverted rule, POL063).
+    pub description: Option<String>,
     pub action: Sp<RuleAction>,
     pub approvers: Vec<Sp<String>>,
 }
@@ -287,6 +291,7 @@ impl DynamicRule {
             || !self.days.is_empty()
             || !self.allowed_countries.is_empty()
             || !self.denied_countries.is_empty()
+            || self.vectors_count.is_some()
     }
 }
 
@@ -301,6 +306,8 @@ pub struct Alert {
 pub struct Audit {
     pub at: At,
     pub enabled: Option<Sp<bool>>,
+    /// `log_all_access: true`: every data access is recorded.
+    pub log_all_access: Option<Sp<bool>>,
     pub retention_days: Option<Sp<u64>>,
     pub events: Vec<Sp<String>>,
     pub alerts: Vec<Alert>,
@@ -317,6 +324,8 @@ pub struct Encryption {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PiiProtection {
     pub at: At,
+    /// `enabled: false` turns the whole section off.
+    pub enabled: Option<Sp<bool>>,
     pub auto_detection: Option<Sp<bool>>,
     pub on_detection: Option<Sp<String>>,
 }

@@ -7,7 +7,7 @@
 //! The body may sit at the top level (as the reference architectures write it) or under `spec:`.
 
 use super::model::*;
-use super::params::{has, verb_table, PolicyParams};
+use super::params::{has, has_word, verb_table, PolicyParams};
 use super::yaml::{Node, Value};
 use super::{at, join, Parsed, Walk};
 use crate::rules::Rule;
@@ -124,10 +124,35 @@ pub enum StringOrList {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeBasedAccess {
-    /// `HH:MM-HH:MM`, or a list of such windows.
-    pub allowed_hours: Option<StringOrList>,
+    /// `HH:MM-HH:MM`, `{start: HH:MM, end: HH:MM}`, or a list of such windows.
+    pub allowed_hours: Option<HoursSpec>,
     pub allowed_days: Option<Vec<String>>,
     pub timezone: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum HoursSpec {
+    One(Window),
+    Many(Vec<Window>),
+}
+
+/// One window of the day.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum Window {
+    /// `HH:MM-HH:MM`.
+    Text(String),
+    Range(HourRange),
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HourRange {
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM` (`24:00` is midnight at the end of the day).
+    pub end: String,
 }
 
 #[derive(JsonSchema)]
@@ -214,11 +239,20 @@ pub struct CollectionSpec {
 pub struct DynamicPolicy {
     pub name: String,
     pub description: Option<String>,
-    pub applies_to: Option<AppliesTo>,
+    /// What the rule covers: a mapping, or a list of mappings (as the reference architectures
+    /// write it, `- collections: [...]`), whose entries are joined.
+    pub applies_to: Option<AppliesToSpec>,
     pub conditions: Option<DynamicConditions>,
     /// deny, allow or require_approval.
     pub action: String,
     pub approval_required_from: Option<Vec<String>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum AppliesToSpec {
+    One(AppliesTo),
+    Many(Vec<AppliesTo>),
 }
 
 #[derive(JsonSchema)]
@@ -236,6 +270,9 @@ pub struct DynamicConditions {
     pub time_of_day: Option<String>,
     pub days_of_week: Option<Vec<String>>,
     pub geo_location: Option<GeoLocation>,
+    /// A comparison on the number of vectors a request touches (`"> 10000"`): the rule applies
+    /// to bulk requests only.
+    pub vectors_count: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -250,6 +287,8 @@ pub struct GeoLocation {
 #[serde(deny_unknown_fields)]
 pub struct AuditSpec {
     pub enabled: Option<bool>,
+    /// Every data access is recorded (counts as auditing restricted collections, POL044).
+    pub log_all_access: Option<bool>,
     pub retention_days: Option<u64>,
     pub events: Option<Vec<String>>,
     /// Names (`siem`) or `{type, endpoint}` mappings.
@@ -271,6 +310,9 @@ pub struct DestinationMap {
     pub kind: String,
     pub endpoint: Option<String>,
     pub name: Option<String>,
+    /// CloudWatch destinations.
+    pub aws_region: Option<String>,
+    pub log_group: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -305,6 +347,8 @@ pub struct AtRestMap {
     pub algorithm: Option<String>,
     pub key_rotation_days: Option<u64>,
     pub kms_key_id: Option<String>,
+    /// Where keys live: `aws-kms`, `azure-key-vault`, `gcp-kms`, …
+    pub key_management: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -314,15 +358,69 @@ pub struct InTransit {
     /// `1.2`, `1.3`, `TLS1.2`, `TLSv1.3`.
     pub tls_version: Option<String>,
     pub mtls: Option<bool>,
+    /// The CA that issues the service certificates.
+    pub certificate_authority: Option<String>,
 }
 
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PiiSpec {
-    pub auto_detection: Option<bool>,
+    /// `false` turns PII protection off, auto-detection included.
+    pub enabled: Option<bool>,
+    /// `true`, or `{enabled, pii_types}`.
+    pub auto_detection: Option<AutoDetectionSwitch>,
     pub on_detection: Option<OnDetection>,
     pub allowed_pii_collections: Option<Vec<String>>,
     pub pii_types: Option<Vec<String>>,
+}
+
+/// A switch written as a boolean or as a mapping with `enabled` (missing `enabled` means on)
+/// and settings of its own (`auto_detection`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum AutoDetectionSwitch {
+    Enabled(bool),
+    Detailed(AutoDetection),
+}
+
+/// `true`/`false`, or `{enabled, headers}` (missing `enabled` means on).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum ContextPropagationSwitch {
+    Enabled(bool),
+    Detailed(ContextPropagation),
+}
+
+/// `true`/`false`, or `{enabled, strategy}` (missing `enabled` means on).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum ResultFilteringSwitch {
+    Enabled(bool),
+    Detailed(ResultFiltering),
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoDetection {
+    pub enabled: Option<bool>,
+    /// email, phone_number, ssn, credit_card, ip_address, …
+    pub pii_types: Option<Vec<String>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextPropagation {
+    pub enabled: Option<bool>,
+    /// The headers that carry the end user's identity (`X-End-User-ID`).
+    pub headers: Option<Vec<String>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultFiltering {
+    pub enabled: Option<bool>,
+    /// How results are filtered (`per-user-isolation`).
+    pub strategy: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -337,10 +435,12 @@ pub struct OnDetection {
 #[serde(deny_unknown_fields)]
 pub struct GatewaySpec {
     pub enabled: Option<bool>,
-    /// The gateway passes the end user's identity to the vector DB (needed for `{user_id}`).
-    pub user_context_propagation: Option<bool>,
-    /// The gateway filters retrieved results by the user's entitlements.
-    pub result_filtering: Option<bool>,
+    /// The gateway passes the end user's identity to the vector DB (needed for `{user_id}`):
+    /// `true`, or `{enabled, headers}`.
+    pub user_context_propagation: Option<ContextPropagationSwitch>,
+    /// The gateway filters retrieved results by the user's entitlements: `true`, or
+    /// `{enabled, strategy}`.
+    pub result_filtering: Option<ResultFilteringSwitch>,
     pub context_header: Option<String>,
 }
 
@@ -549,12 +649,14 @@ fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
         "pii_protection" => {
             let mut pii = PiiProtection {
                 at: at(v, path),
+                enabled: None,
                 auto_detection: None,
                 on_detection: None,
             };
             for (k2, v2, p2) in w.entries(v, path, Some(known("PiiSpec")), "pii_protection") {
                 match k2 {
-                    "auto_detection" => pii.auto_detection = w.bool(v2, &p2),
+                    "enabled" => pii.enabled = w.bool(v2, &p2),
+                    "auto_detection" => pii.auto_detection = toggle(w, v2, &p2, "AutoDetection", "auto_detection"),
                     "on_detection" => {
                         for (k3, v3, p3) in w.entries(v2, &p2, Some(known("OnDetection")), "on_detection") {
                             match k3 {
@@ -580,8 +682,13 @@ fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
             };
             for (k2, v2, p2) in w.entries(v, path, Some(known("GatewaySpec")), "ai_gateway_integration") {
                 match k2 {
-                    "user_context_propagation" => g.user_context_propagation = w.bool(v2, &p2),
-                    "result_filtering" => g.result_filtering = w.bool(v2, &p2),
+                    "user_context_propagation" => {
+                        g.user_context_propagation =
+                            toggle(w, v2, &p2, "ContextPropagation", "user_context_propagation")
+                    }
+                    "result_filtering" => {
+                        g.result_filtering = toggle(w, v2, &p2, "ResultFiltering", "result_filtering")
+                    }
                     "enabled" => {
                         w.bool(v2, &p2);
                     }
@@ -594,6 +701,31 @@ fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
         }
         _ => {}
     }
+}
+
+/// A switch written as a boolean or as a mapping (`{enabled: true, …}`, keys of `def`): whether
+/// it is on (a mapping without `enabled` is on), with the position of what said so. The other
+/// settings are read for their type only.
+fn toggle(w: &mut Walk, v: &Node, path: &str, def: &str, what: &str) -> Option<Sp<bool>> {
+    if v.as_map().is_none() {
+        return w.bool(v, path);
+    }
+    let mut on = Some(Sp {
+        value: true,
+        at: at(v, path),
+    });
+    for (k, v2, p2) in w.entries(v, path, Some(known(def)), what) {
+        match (k, &v2.value) {
+            ("enabled", _) => on = w.bool(v2, &p2),
+            (_, Value::Seq(_)) => {
+                w.strings(v2, &p2);
+            }
+            _ => {
+                w.string(v2, &p2);
+            }
+        }
+    }
+    on
 }
 
 fn limits(w: &mut Walk, v: &Node, path: &str) -> Option<Sp<Limits>> {
@@ -816,7 +948,7 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
             _ => {
                 for (k2, v2, p2) in w.entries(v, &p, Some(known("TimeBasedAccess")), "time_based_access") {
                     match k2 {
-                        "allowed_hours" => c.allowed_hours = w.strings(v2, &p2),
+                        "allowed_hours" => c.allowed_hours = hours(w, v2, &p2),
                         "allowed_days" => c.allowed_days = w.strings(v2, &p2),
                         _ => {
                             w.string(v2, &p2);
@@ -827,6 +959,44 @@ fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {
         }
     }
     c
+}
+
+/// `allowed_hours`: a window (`"08:00-18:00"` or `{start, end}`) or a list of windows, each as
+/// the `HH:MM-HH:MM` text the checks read.
+fn hours(w: &mut Walk, v: &Node, path: &str) -> Vec<Sp<String>> {
+    let items = match &v.value {
+        Value::Seq(_) => w.list(v, path),
+        _ => vec![(v, path.to_string())],
+    };
+    let mut out = Vec::new();
+    for (item, ip) in items {
+        if item.as_map().is_none() {
+            out.extend(w.string(item, &ip));
+            continue;
+        }
+        let (mut start, mut end) = (None, None);
+        for (k, v2, p2) in w.entries(item, &ip, Some(known("HourRange")), "an hour range") {
+            let x = w.string(v2, &p2);
+            if k == "start" {
+                start = x;
+            } else {
+                end = x;
+            }
+        }
+        match (start, end) {
+            (Some(a), Some(b)) => out.push(Sp {
+                value: format!("{}-{}", a.value.trim(), b.value.trim()),
+                at: at(item, &ip),
+            }),
+            _ => w.problem(
+                Rule::PolicyInvalid,
+                at(item, &ip),
+                format!("the hour range at `{ip}` needs both `start` and `end`"),
+                &ip,
+            ),
+        }
+    }
+    out
 }
 
 /// Entries written as one string separated by commas or spaces (`"10.0.0.0/8, 10.1.0.0/16"`)
@@ -935,6 +1105,14 @@ fn binding(w: &mut Walk, node: &Node, path: &str) -> Option<Binding> {
         }
         return None;
     };
+    // `partner-acme-corp`, or any subject of role `external-partner`, is outside the
+    // organisation even without `external: true`.
+    let external_role = has_word(&w.params.external_words, &role.value);
+    for s in &mut subjects {
+        if external_role || has_word(&w.params.external_words, &s.name) {
+            s.external = true;
+        }
+    }
     Some(Binding {
         at: at(node, path),
         name,
@@ -1007,6 +1185,8 @@ fn dynamic(w: &mut Walk, node: &Node, path: &str) -> Option<DynamicRule> {
         days: Vec::new(),
         allowed_countries: Vec::new(),
         denied_countries: Vec::new(),
+        vectors_count: None,
+        description: None,
         action: Sp {
             value: RuleAction::Deny,
             at: at(node, path),
@@ -1017,12 +1197,23 @@ fn dynamic(w: &mut Walk, node: &Node, path: &str) -> Option<DynamicRule> {
     for (k, v, p) in w.entries(node, path, Some(known("DynamicPolicy")), "a dynamic policy") {
         match k {
             "applies_to" => {
-                for (k2, v2, p2) in w.entries(v, &p, Some(known("AppliesTo")), "applies_to") {
-                    let list = w.strings(v2, &p2);
-                    match k2 {
-                        "collections" => d.collections = list,
-                        "roles" => d.roles = list,
-                        _ => d.actions = actions(w, &list).0,
+                // A mapping, or a list of mappings whose entries are joined.
+                let items = match &v.value {
+                    Value::Seq(_) => w.list(v, &p),
+                    _ => vec![(v, p.clone())],
+                };
+                for (item, ip) in items {
+                    for (k2, v2, p2) in w.entries(item, &ip, Some(known("AppliesTo")), "applies_to") {
+                        let list = w.strings(v2, &p2);
+                        match k2 {
+                            "collections" => d.collections.extend(list),
+                            "roles" => d.roles.extend(list),
+                            _ => {
+                                d.actions.extend(actions(w, &list).0);
+                                d.actions.sort();
+                                d.actions.dedup();
+                            }
+                        }
                     }
                 }
             }
@@ -1031,6 +1222,7 @@ fn dynamic(w: &mut Walk, node: &Node, path: &str) -> Option<DynamicRule> {
                     match k2 {
                         "time_of_day" => d.time_of_day = w.string(v2, &p2),
                         "days_of_week" => d.days = w.strings(v2, &p2),
+                        "vectors_count" => d.vectors_count = w.string(v2, &p2),
                         _ => {
                             for (k3, v3, p3) in w.entries(v2, &p2, Some(known("GeoLocation")), "geo_location") {
                                 let list = w.strings(v3, &p3);
@@ -1075,6 +1267,8 @@ fn dynamic(w: &mut Walk, node: &Node, path: &str) -> Option<DynamicRule> {
             }
         }
     }
+    // Descriptive keys are not returned by `entries`; the description is read for POL063.
+    d.description = node.get("description").and_then(Node::as_str).map(str::to_string);
     had_action.then_some(d)
 }
 
@@ -1082,6 +1276,7 @@ fn audit(w: &mut Walk, node: &Node, path: &str) -> Audit {
     let mut a = Audit {
         at: at(node, path),
         enabled: None,
+        log_all_access: None,
         retention_days: None,
         events: Vec::new(),
         alerts: Vec::new(),
@@ -1089,6 +1284,7 @@ fn audit(w: &mut Walk, node: &Node, path: &str) -> Audit {
     for (k, v, p) in w.entries(node, path, Some(known("AuditSpec")), "audit") {
         match k {
             "enabled" => a.enabled = w.bool(v, &p),
+            "log_all_access" => a.log_all_access = w.bool(v, &p),
             "retention_days" => a.retention_days = w.uint(v, &p),
             "events" => a.events = w.strings(v, &p),
             "destinations" => {
@@ -1169,6 +1365,9 @@ fn encryption(w: &mut Walk, node: &Node, path: &str) -> Encryption {
                 match k2 {
                     "enabled" => e.in_transit = w.bool(v2, &p2),
                     "tls_version" => e.tls_version = w.string(v2, &p2),
+                    "certificate_authority" => {
+                        w.string(v2, &p2);
+                    }
                     _ => {
                         w.bool(v2, &p2);
                     }

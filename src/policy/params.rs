@@ -111,6 +111,10 @@ pub struct PolicyParams {
     pub min_tls: String,
     pub pii_filtering_actions: Vec<String>,
     pub external_prefixes: Vec<String>,
+    pub external_words: Vec<String>,
+    pub business_core_hours: String,
+    pub allow_only_words: Vec<String>,
+    pub deny_intent_words: Vec<String>,
     pub never_expires_year: i64,
     pub kubernetes: KubernetesParams,
     pub opensearch: OpenSearchParams,
@@ -144,6 +148,31 @@ impl PolicyParams {
 /// Lower-case membership test.
 pub fn has(list: &[String], word: &str) -> bool {
     list.iter().any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// Whether `text` holds one of `words` as a whole word: words are separated by anything but
+/// letters and digits (`partner-acme-corp`, `external_partner`, `Partner:acme`); an entry of
+/// several words (`third-party`, `business hours`) matches the same words with any separator.
+pub fn has_word(words: &[String], text: &str) -> bool {
+    fn norm(s: &str) -> String {
+        let mut out = String::from(" ");
+        for c in s.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() {
+                out.push(c);
+            } else if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+        if !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out
+    }
+    let t = norm(text);
+    words.iter().any(|w| {
+        let w = norm(w);
+        w.trim() != "" && t.contains(&w)
+    })
 }
 
 /// Words of a verb map by canonical action.

@@ -7,7 +7,7 @@ use super::FileOutcome;
 use crate::finding::{Finding, Location, Severity};
 use crate::policy::access::{self, Access};
 use crate::policy::model::*;
-use crate::policy::params::{has, PolicyParams};
+use crate::policy::params::{has, has_word, PolicyParams};
 use crate::policy::yaml::Node;
 use crate::policy::Family;
 use crate::policy::{condition, time, ConfigClass, Problem};
@@ -228,8 +228,12 @@ impl<'a> PolicyScanner<'a> {
     }
 
     fn lint_in(&self, path: &str, text: &str, ctx: Context) -> (Option<Format>, Vec<Finding>) {
+        // Whether a YAML file of no known format still looks like an access policy (then it is
+        // reported at medium: a misspelt `kind` must not pass unchecked).
+        let mut policy_shaped = false;
         let parsed = match crate::policy::read(text, self.limits()) {
             Ok(docs) => {
+                policy_shaped = docs.iter().any(looks_like_policy_doc);
                 let family = crate::policy::family(&docs);
                 // The directory is read only for the families that are joined.
                 let dir = match (family, &ctx) {
@@ -276,7 +280,7 @@ impl<'a> PolicyScanner<'a> {
                         }
                         return (Some(Format::Native), out.own());
                     }
-                    out.add(
+                    let f = out.add(
                         Rule::NotAPolicy,
                         &At {
                             line: 1,
@@ -286,6 +290,11 @@ impl<'a> PolicyScanner<'a> {
                         message,
                         "format",
                     );
+                    // A template of a policy stays at the rule's medium; other broken YAML
+                    // that names nothing of a policy is noted at info.
+                    if !template {
+                        f.severity = Severity::Info;
+                    }
                     return (None, out.own());
                 }
                 parsed
@@ -300,16 +309,28 @@ impl<'a> PolicyScanner<'a> {
             problem(&mut out, p);
         }
         let Some(format) = parsed.format else {
-            out.add(
+            let f = out.add(
                 Rule::NotAPolicy,
                 &At {
                     line: 1,
                     column: 1,
                     ..At::default()
                 },
-                "not an access policy llmguard reads: no `kind: Policy` document with roles, no Kubernetes RBAC object, no OpenSearch Security roles, role mapping, action group or internal users file (`_meta.type`)".into(),
+                if policy_shaped {
+                    "not an access policy llmguard reads, yet it looks like one (roles, bindings or permissions): no `kind: Policy` document with roles, no Kubernetes RBAC object, no OpenSearch Security roles, role mapping, action group or internal users file (`_meta.type`); check its `kind`".into()
+                } else {
+                    "not an access policy: nothing in it has the shape of a policy llmguard reads (a `kind: Policy` document, Kubernetes RBAC, OpenSearch Security); it was not checked".into()
+                },
                 "format",
             );
+            // Any other YAML or JSON (a CI workflow, Helm values, a package manifest) named
+            // explicitly, as pre-commit does, is noted at info; the rule's medium stays for
+            // files that look like a policy of no format llmguard reads.
+            f.severity = if policy_shaped {
+                Severity::Medium
+            } else {
+                Severity::Info
+            };
             return (None, out.own());
         };
         for policy in &parsed.policies {
@@ -487,6 +508,50 @@ fn too_large(p: &Policy) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Whether a parsed YAML document of no known format has the makings of an access policy: a
+/// `kind` naming a policy, role or binding, or (at the top or under `spec`) the keys policies are
+/// made of. A bare `permissions:` is not enough: GitHub workflows have one.
+fn looks_like_policy_doc(doc: &Node) -> bool {
+    const KEYS: [&str; 12] = [
+        "roles",
+        "role_bindings",
+        "rolebindings",
+        "role_ref",
+        "roleRef",
+        "data_classification",
+        "dynamic_policies",
+        "index_permissions",
+        "cluster_permissions",
+        "_meta",
+        "subjects",
+        "default_decision",
+    ];
+    let kind = doc
+        .get("kind")
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let body = doc.get("spec").filter(|s| s.as_map().is_some()).unwrap_or(doc);
+    // Role files keyed by role name (OpenSearch/Open Distro/Search Guard, the legacy layouts
+    // without `_meta` included): a role mapping with permission or backend-role keys.
+    let role_map = |v: &Node| {
+        [
+            "cluster_permissions",
+            "index_permissions",
+            "tenant_permissions",
+            "backend_roles",
+        ]
+        .iter()
+        .any(|k| v.get(k).is_some())
+            || (v.get("cluster").is_some() && v.get("indices").is_some())
+    };
+    kind.ends_with("policy")
+        || kind.ends_with("role")
+        || kind.ends_with("rolebinding")
+        || KEYS.iter().any(|k| body.get(k).is_some() || doc.get(k).is_some())
+        || doc.as_map().is_some_and(|m| m.iter().any(|(_, v)| role_map(v)))
 }
 
 /// Whether text that failed to parse still names what an access policy is made of.
@@ -1534,7 +1599,8 @@ fn pii_filtered(role: &Role, perm: Option<&Permission>, p: &Policy, params: &Pol
     match explicit {
         Some(b) => b.value,
         None => p.pii.as_ref().is_some_and(|x| {
-            x.auto_detection.as_ref().is_some_and(|a| a.value)
+            x.enabled.as_ref().is_none_or(|e| e.value)
+                && x.auto_detection.as_ref().is_some_and(|a| a.value)
                 && x.on_detection
                     .as_ref()
                     .is_some_and(|a| has(&params.pii_filtering_actions, &a.value))
@@ -1924,7 +1990,8 @@ fn audit(out: &mut Out, p: &Policy, params: &PolicyParams, min_retention: u64) {
         )
         .severity = Severity::Low;
     }
-    let access_events = a.events.iter().any(|e| has(&params.access_events, &e.value));
+    let access_events = a.events.iter().any(|e| has(&params.access_events, &e.value))
+        || a.log_all_access.as_ref().is_some_and(|x| x.value);
     for c in restricted {
         if !c.audit_all_access && !access_events {
             out.add(
@@ -2249,8 +2316,10 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
                     let affected = windows
                         .iter()
                         .filter(|(r, _)| d.roles.is_empty() || d.roles.iter().any(|x| &x.value == r));
+                    let mut exact = false;
                     for (r, rw) in affected {
                         if time::coverage(rw) == time::coverage(&[w]) {
+                            exact = true;
                             out.add(
                                 Rule::DynamicRuleInverted,
                                 &t.at,
@@ -2261,6 +2330,17 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
                                 &format!("time:{r}"),
                             );
                         }
+                    }
+                    if !exact && denies_what_it_allows(d, w, params) {
+                        out.add(
+                            Rule::DynamicRuleInverted,
+                            &t.at,
+                            format!(
+                                "dynamic policy `{}` says it allows access only in a window (its name or description), yet its action is `deny` during {}, which holds the working day: it blocks business hours and lets every other hour through; deny the hours outside the window (or write the rule as `allow`)",
+                                d.name, t.value
+                            ),
+                            "time:intent",
+                        );
                     }
                 }
                 Ok(_) => {}
@@ -2278,6 +2358,23 @@ fn conditions(out: &mut Out, p: &Policy, params: &PolicyParams) {
             );
         }
     }
+}
+
+/// Whether a `deny` rule over `w` is the window its author means to allow: its name or
+/// description says it allows (and nothing says it denies or freezes), and `w` holds the core of
+/// the working day (`business_core_hours`) on a working day (or on every day).
+fn denies_what_it_allows(d: &DynamicRule, w: time::Window, params: &PolicyParams) -> bool {
+    let text = format!("{} {}", d.name, d.description.as_deref().unwrap_or(""));
+    if !has_word(&params.allow_only_words, &text) || has_word(&params.deny_intent_words, &text) {
+        return false;
+    }
+    let Ok(core) = time::window(&params.business_core_hours) else {
+        return false;
+    };
+    let (held, core) = (time::coverage(&[w]), time::coverage(&[core]));
+    let holds_core = core.iter().zip(&held).all(|(c, h)| !*c || *h);
+    let working_day = d.days.is_empty() || d.days.iter().filter_map(|x| days(&x.value)).flatten().any(|x| x < 5);
+    holds_core && working_day
 }
 
 /// The windows of `allowed_hours` that parse (the others are reported on their own).
@@ -2428,6 +2525,228 @@ mod tests {
             findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
             [Rule::ResourceLimit]
         );
+    }
+
+    /// A small native policy with `extra` appended at the top level; its findings' rules.
+    fn rules_of(extra: &str) -> Vec<Rule> {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let text = format!(
+            "apiVersion: v1\nkind: Policy\ndefault_decision: deny\nroles:\n  - name: reader\n    permissions:\n      - resource: vectors/docs/*\n        actions: [read]\n    conditions: {{mfa_required: true, pii_filtering: true}}\ndata_classification:\n  collections:\n    - {{name: docs, sensitivity: internal, accessible_by: [reader, partner-api]}}\n    - {{name: hr, sensitivity: restricted, accessible_by: [reader]}}\n{extra}"
+        );
+        let (format, findings) = scanner(&params, &secrets).scan_text("p.yaml", &text);
+        assert_eq!(format, Some(Format::Native));
+        findings.iter().map(|f| f.rule).collect()
+    }
+
+    const AUDIT: &str = "audit:\n  enabled: true\n  retention_days: 400\n";
+
+    /// POL044 reads the access-event vocabulary in either word order, and `log_all_access`.
+    #[test]
+    fn audit_events_in_either_word_order_cover_restricted_data() {
+        for events in [
+            "[read_vector]",
+            "[vector_read]",
+            "[query_vectors]",
+            "[search_vector]",
+            "[retrieve_vectors]",
+        ] {
+            let r = rules_of(&format!("{AUDIT}  events: {events}\n"));
+            assert!(!r.contains(&Rule::AuditGapRestricted), "{events}: {r:?}");
+        }
+        let r = rules_of(&format!("{AUDIT}  events: [create_vector, policy_changes]\n"));
+        assert!(r.contains(&Rule::AuditGapRestricted), "{r:?}");
+        let r = rules_of(&format!("{AUDIT}  log_all_access: true\n  events: [create_vector]\n"));
+        assert!(!r.contains(&Rule::AuditGapRestricted), "{r:?}");
+    }
+
+    /// POL063: a deny over the working day that says it allows only that window is inverted;
+    /// a deny of the night, or a freeze described as a deny, is not.
+    #[test]
+    fn a_deny_over_the_hours_it_says_it_allows_is_inverted() {
+        let rule = |name: &str, desc: &str, window: &str, days: &str| {
+            rules_of(&format!(
+                "{AUDIT}  events: [read]\ndynamic_policies:\n  - name: {name}\n    description: \"{desc}\"\n    applies_to:\n      - collections: [hr]\n    conditions: {{time_of_day: \"{window}\"{days}}}\n    action: deny\n"
+            ))
+            .contains(&Rule::DynamicRuleInverted)
+        };
+        let weekdays = ", days_of_week: [Monday, Tuesday, Wednesday, Thursday, Friday]";
+        assert!(rule(
+            "business-hours-only",
+            "Solo permitir acceso en horario laboral",
+            "08:00-18:00",
+            weekdays
+        ));
+        assert!(rule(
+            "hr-window",
+            "Only allow HR data during office hours",
+            "09:00-17:00",
+            ""
+        ));
+        assert!(!rule(
+            "after-hours",
+            "Deny HR data after hours",
+            "18:00-08:00",
+            weekdays
+        ));
+        assert!(
+            !rule("night-only", "Only allow at night", "22:00-06:00", ""),
+            "does not hold the working day"
+        );
+        assert!(!rule(
+            "change-freeze",
+            "Block writes during business hours",
+            "08:00-18:00",
+            weekdays
+        ));
+        assert!(!rule(
+            "weekend-only",
+            "Only allow on weekends",
+            "08:00-18:00",
+            ", days_of_week: [Saturday, Sunday]"
+        ));
+        assert!(
+            !rule("hr-window", "Only allow HR data during office hours", "00:00-24:00", ""),
+            "whole day: POL061"
+        );
+    }
+
+    /// POL023: partner, vendor, external… in the subject's or the role's name make a subject
+    /// external; an internal subject with an API key is not reported.
+    #[test]
+    fn partner_names_are_external_subjects() {
+        let rule = |subject: &str, role: &str| {
+            let params = PolicyParams::builtin().unwrap();
+            let secrets = SecretDetector::builtin().unwrap();
+            let text = format!(
+                "apiVersion: v1\nkind: Policy\ndefault_decision: deny\nroles:\n  - name: {role}\n    permissions: [{{resource: vectors/docs/*, actions: [read]}}]\n    conditions: {{authentication_method: api-key}}\n    rate_limits: {{requests_per_minute: 60, vectors_per_request: 10}}\nrole_bindings:\n  - subjects: [{{kind: APIKey, name: {subject}}}]\n    role_ref: {role}\n"
+            );
+            let (_, findings) = scanner(&params, &secrets).scan_text("p.yaml", &text);
+            findings.iter().any(|f| f.rule == Rule::ExternalApiKeyOnly)
+        };
+        assert!(rule("partner-acme-corp", "docs-reader"));
+        assert!(rule("acme", "external-partner"));
+        assert!(rule("northwind_vendor", "docs-reader"));
+        assert!(rule("acme", "third-party-access"));
+        assert!(!rule("reporting-job", "docs-reader"));
+        assert!(!rule("partnership-bot", "docs-reader"), "whole words only");
+    }
+
+    /// The reference-architecture habits are read without POL001/POL002: `applies_to` as a
+    /// list of mappings (joined), switches written as mappings, and their subfields.
+    #[test]
+    fn reference_shape_switches_and_applies_to_lists() {
+        let params = PolicyParams::builtin().unwrap();
+        let text = "apiVersion: v1\nkind: Policy\nroles: [{name: r, permissions: [{resource: vectors/*, actions: [read]}]}]\ndata_classification:\n  collections: [{name: a, sensitivity: public}, {name: b, sensitivity: restricted}]\ndynamic_policies:\n  - name: d\n    applies_to:\n      - collections: [b]\n      - actions: [read, list]\n    conditions: {vectors_count: '> 10'}\n    action: require_approval\n    approval_required_from: [r]\npii_protection:\n  enabled: false\n  auto_detection: {enabled: true, pii_types: [email]}\n  on_detection: {action: mask}\nai_gateway_integration:\n  user_context_propagation: {enabled: false, headers: [X-User]}\n  result_filtering: {strategy: per-user}\naudit: {enabled: true, log_all_access: true, destinations: [{type: cloudwatch, aws_region: us-east-1, log_group: /x}]}\nencryption: {at_rest: {enabled: true, key_management: aws-kms}, in_transit: {tls_version: '1.3', certificate_authority: ca}}\n";
+        let parsed = crate::policy::parse(text, &params, &[], Default::default());
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        let p = &parsed.policies[0];
+        let d = &p.dynamic[0];
+        assert_eq!(
+            d.collections.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
+        assert_eq!(d.actions, [Act::Read, Act::List]);
+        assert!(d.conditional());
+        let pii = p.pii.as_ref().unwrap();
+        assert_eq!(pii.auto_detection.as_ref().map(|x| x.value), Some(true));
+        assert_eq!(pii.enabled.as_ref().map(|x| x.value), Some(false));
+        let g = p.gateway.as_ref().unwrap();
+        assert_eq!(g.user_context_propagation.as_ref().map(|x| x.value), Some(false));
+        assert_eq!(
+            g.result_filtering.as_ref().map(|x| x.value),
+            Some(true),
+            "a mapping without `enabled` is on"
+        );
+        assert_eq!(
+            p.audit
+                .as_ref()
+                .and_then(|a| a.log_all_access.as_ref())
+                .map(|x| x.value),
+            Some(true)
+        );
+        // `enabled: false` turns PII auto-detection off: the read of `b` is unfiltered.
+        let secrets = SecretDetector::builtin().unwrap();
+        let (_, findings) = scanner(&params, &secrets).scan_text("p.yaml", text);
+        assert!(findings.iter().any(|f| f.rule == Rule::PiiFilteringMissing));
+        let on = text.replace("enabled: false\n  auto", "enabled: true\n  auto");
+        let (_, findings) = scanner(&params, &secrets).scan_text("p.yaml", &on);
+        assert!(!findings.iter().any(|f| f.rule == Rule::PiiFilteringMissing));
+    }
+
+    /// `allowed_hours` as `{start, end}` (alone or in a list) is the same window as its text.
+    #[test]
+    fn allowed_hours_as_start_and_end() {
+        let params = PolicyParams::builtin().unwrap();
+        let policy = |hours: &str| {
+            let text = format!("apiVersion: v1\nkind: Policy\nroles:\n  - name: r\n    permissions: [{{resource: vectors/a/*, actions: [read]}}]\n    conditions:\n      time_based_access:\n        allowed_hours: {hours}\n");
+            crate::policy::parse(&text, &params, &[], Default::default())
+        };
+        for (hours, want) in [
+            ("{start: '08:00', end: '18:00'}", vec!["08:00-18:00"]),
+            (
+                "[{start: '08:00', end: '12:00'}, '13:00-17:00']",
+                vec!["08:00-12:00", "13:00-17:00"],
+            ),
+            ("'09:00-17:00'", vec!["09:00-17:00"]),
+        ] {
+            let p = policy(hours);
+            assert!(p.problems.is_empty(), "{hours}: {:?}", p.problems);
+            let got: Vec<&str> = p.policies[0].roles[0]
+                .conditions
+                .allowed_hours
+                .iter()
+                .map(|h| h.value.as_str())
+                .collect();
+            assert_eq!(got, want, "{hours}");
+        }
+        let p = policy("{start: '08:00'}");
+        assert_eq!(
+            p.problems.iter().map(|x| x.rule).collect::<Vec<_>>(),
+            [Rule::PolicyInvalid]
+        );
+        // The window is checked like its text: 00:00-24:00 is always true (POL061).
+        let secrets = SecretDetector::builtin().unwrap();
+        let text = "apiVersion: v1\nkind: Policy\nroles:\n  - name: r\n    permissions: [{resource: vectors/a/*, actions: [read]}]\n    conditions:\n      time_based_access:\n        allowed_hours: {start: '00:00', end: '24:00'}\n";
+        let (_, findings) = scanner(&params, &secrets).scan_text("p.yaml", text);
+        assert!(
+            findings.iter().any(|f| f.rule == Rule::ConditionAlwaysTrue),
+            "{findings:?}"
+        );
+    }
+
+    /// A named file that is not a policy is noted at info; one that looks like a policy of no
+    /// format llmguard reads stays at medium.
+    #[test]
+    fn not_a_policy_is_info_unless_it_looks_like_one() {
+        let params = PolicyParams::builtin().unwrap();
+        let secrets = SecretDetector::builtin().unwrap();
+        let s = scanner(&params, &secrets);
+        for (text, severity) in [
+            (
+                "on: [push]\npermissions:\n  contents: read\njobs: {build: {runs-on: ubuntu-latest}}\n",
+                Severity::Info,
+            ),
+            ("{\"name\": \"pkg\", \"version\": \"1.0.0\"}\n", Severity::Info),
+            ("services: [\n", Severity::Info),
+            ("kind: Polcy\nroles: [{name: r}]\n", Severity::Medium),
+            (
+                "apiVersion: example.com/v1\nkind: VectorRole\nrules: []\n",
+                Severity::Medium,
+            ),
+            (
+                "sg_reader:\n  readonly: true\n  cluster: [CLUSTER_MONITOR]\n  indices: {'*': {'*': [READ]}}\n",
+                Severity::Medium,
+            ),
+        ] {
+            let (format, findings) = s.scan_text("f.yaml", text);
+            assert_eq!(format, None, "{text}");
+            assert_eq!(
+                findings.iter().map(|f| (f.rule, f.severity)).collect::<Vec<_>>(),
+                [(Rule::NotAPolicy, severity)],
+                "{text}"
+            );
+        }
     }
 
     /// An unrendered Helm template is not a policy (skipped in directory walks), a broken
