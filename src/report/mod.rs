@@ -56,6 +56,18 @@ impl Verdict {
         }
     }
 
+    /// `as_str` in the words of `command`'s summary line: a file that is not of the format a
+    /// subcommand checks is "not a model" to scan-model but "not a policy" to lint-policy.
+    pub fn label(self, command: &str) -> &'static str {
+        match (self, command) {
+            (Verdict::NotAModel, "lint-policy") => "not a policy",
+            (Verdict::NotAModel, "check-lineage") => "not lineage metadata",
+            (Verdict::NotAModel, "scan-model" | "aibom") => "not a model",
+            (Verdict::NotAModel, _) => "not checked",
+            (v, _) => v.as_str(),
+        }
+    }
+
     /// The verdict for a file from its findings; `recognised` says whether its format is one
     /// the subcommand checks.
     pub fn from_findings(findings: &[Finding], recognised: bool, unreadable: bool) -> Verdict {
@@ -209,7 +221,7 @@ impl Report {
             .by_verdict()
             .iter()
             .rev()
-            .map(|(v, n)| format!("{n} {}", v.as_str()))
+            .map(|(v, n)| format!("{n} {}", v.label(self.command)))
             .collect();
         let sev: Vec<String> = self
             .by_severity()
@@ -361,5 +373,13 @@ pub(crate) mod tests {
         assert_eq!(Verdict::from_findings(&[], false, false), Verdict::NotAModel);
         assert_eq!(Verdict::from_findings(&[], true, false), Verdict::Clean);
         assert_eq!(Verdict::from_findings(&[], true, true), Verdict::Error);
+    }
+
+    #[test]
+    fn a_file_of_no_checked_format_is_named_in_the_subcommand_s_words() {
+        assert_eq!(Verdict::NotAModel.label("scan-model"), "not a model");
+        assert_eq!(Verdict::NotAModel.label("lint-policy"), "not a policy");
+        assert_eq!(Verdict::NotAModel.label("check-lineage"), "not lineage metadata");
+        assert_eq!(Verdict::Unsafe.label("lint-policy"), "unsafe");
     }
 }
