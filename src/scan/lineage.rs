@@ -176,22 +176,42 @@ fn short(hex: &str) -> String {
 
 /// Run every check.
 pub fn check(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings) -> Checked {
+    check_owned(records, metadata, s, &|_| true)
+}
+
+/// Run every check, keeping the findings of the records whose metadata file `owns` (by its
+/// displayed path): `--shard` hands every shard every record, because duplicate ids, parents
+/// and cycles span records, but each shard reports, and hashes the data of, its own records
+/// only. A data file listed by records of several shards is the artifact of the shard that
+/// owns the first of them (by path), so that merged shards list it once.
+pub fn check_owned(
+    records: &[DatasetRecord],
+    metadata: &[PathBuf],
+    s: &Settings,
+    owns: &(dyn Fn(&str) -> bool + Sync),
+) -> Checked {
     let rules = LineageRules::shared();
     let mut out = Checked::default();
     let groups = groups(records);
-    for g in &groups {
-        group_checks(records, g, s, rules, &mut out.findings);
+    // These findings name the record they are about (its metadata file).
+    let mut about_records = Vec::new();
+    for g in groups
+        .iter()
+        .filter(|g| g.iter().any(|&i| owns(&records[i].metadata_path)))
+    {
+        group_checks(records, g, s, rules, &mut about_records);
     }
-    for r in records {
-        license_checks(r, records, &groups, s, rules, &mut out.findings);
-        source_checks(r, s, &mut out.findings);
-        url_checks(r, &mut out.findings);
-        date_checks(r, s.today, &mut out.findings);
-        contradiction_checks(r, rules, &mut out.findings);
+    for r in records.iter().filter(|r| owns(&r.metadata_path)) {
+        license_checks(r, records, &groups, s, rules, &mut about_records);
+        source_checks(r, s, &mut about_records);
+        url_checks(r, &mut about_records);
+        date_checks(r, s.today, &mut about_records);
+        contradiction_checks(r, rules, &mut about_records);
     }
-    duplicates(records, &mut out.findings);
-    chain(records, s, rules, &mut out.findings);
-    integrity(records, metadata, s, rules, &mut out);
+    duplicates(records, &mut about_records);
+    chain(records, s, rules, &mut about_records);
+    out.findings.extend(about_records.into_iter().filter(|f| owns(&f.path)));
+    integrity(records, metadata, s, rules, owns, &mut out);
     out
 }
 
@@ -1214,9 +1234,16 @@ fn extra_in_dvc_dir(r: &DatasetRecord, f: &DataFile, hex: &str, entries: &[(Stri
     }
 }
 
-fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rules: &LineageRules, out: &mut Checked) {
+fn integrity(
+    records: &[DatasetRecord],
+    metadata: &[PathBuf],
+    s: &Settings,
+    rules: &LineageRules,
+    owns: &(dyn Fn(&str) -> bool + Sync),
+    out: &mut Checked,
+) {
     let mut listings: Vec<Listing> = Vec::new();
-    for r in records {
+    for r in records.iter().filter(|r| owns(&r.metadata_path)) {
         for f in &r.files {
             if f.kind == FileKind::LfsPointer {
                 out.findings.push(lfs_finding(r, f));
@@ -1446,7 +1473,22 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
         },
     };
     let hashed: HashMap<&PathBuf, &Hashed> = work.iter().map(|(p, ..)| p).zip(results.iter()).collect();
+    // Which record a data file is the artifact of: the first (by path) that lists it.
+    let mut claim: HashMap<&Path, &str> = HashMap::new();
+    for r in records {
+        for f in &r.files {
+            if let Some(p) = &f.resolved {
+                let c = claim.entry(p.as_path()).or_insert(r.metadata_path.as_str());
+                if r.metadata_path.as_str() < *c {
+                    *c = r.metadata_path.as_str();
+                }
+            }
+        }
+    }
     for (p, display, _) in &work {
+        if !claim.get(p.as_path()).is_none_or(|m| owns(m)) {
+            continue;
+        }
         if let Some(Hashed::Done(d)) = hashed.get(p) {
             out.data.push(Artifact {
                 path: display.clone(),
