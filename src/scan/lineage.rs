@@ -547,10 +547,19 @@ fn license_checks(
                     r,
                     &l.at,
                     format!(
-                        "`{}` uses the deprecated SPDX id{} {}; use the `-only` or `-or-later` form",
+                        "`{}` uses the deprecated SPDX id{} {}; write {}",
                         lic.raw,
                         if lic.deprecated.len() == 1 { "" } else { "s" },
-                        lic.deprecated.join(", ")
+                        lic.deprecated
+                            .iter()
+                            .map(|d| format!("`{d}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        lic.deprecated
+                            .iter()
+                            .map(|d| license::replacement(d, rules))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ),
                 )
                 .key(key("deprecated")),
