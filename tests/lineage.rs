@@ -336,3 +336,31 @@ fn hostile_metadata_is_a_finding_not_a_crash() {
         "nothing outside the root is looked at: {f:#?}"
     );
 }
+
+#[test]
+fn placeholder_findings_point_at_their_field() {
+    for name in ["meta.yaml", "meta.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(run_in(d, &["--create-template", name]).0, Some(0));
+        let text = std::fs::read_to_string(d.join(name)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (_, v, err) = run_in(d, &[name]);
+        let f = v["findings"].as_array().unwrap();
+        assert!(f.len() > 3, "{name}: {err}");
+        let mut seen = std::collections::BTreeSet::new();
+        for x in f.iter().filter(|x| x["rule_id"] == "LIN010") {
+            let loc = &x["location"];
+            let line = loc["line"].as_u64().unwrap() as usize;
+            let key = loc["key_path"].as_str().unwrap();
+            let last = key.rsplit('/').next().unwrap();
+            let at = lines[line - 1].trim_start().trim_start_matches("- ");
+            assert!(
+                at.starts_with(&format!("\"{last}\":")) || at.starts_with(&format!("{last}:")),
+                "{name}: {key} points at line {line}: {at}"
+            );
+            assert!(loc["column"].as_u64().unwrap() > 0, "{name}: {key}: {loc}");
+            assert!(seen.insert(line), "{name}: two findings on line {line}");
+        }
+    }
+}

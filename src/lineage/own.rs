@@ -821,6 +821,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
     unknown_keys(&doc.value, &schema, &schema, "", doc, cx, out);
     let m = typed(doc, cx, out);
     let mut r = DatasetRecord::new(SourceFormat::Llmguard, cx.meta, Span::line(doc.line("")));
+    r.locate = Some(doc.locator());
     r.format_version = m.lineage_version.map(|v| format!("lineage {v}"));
     let text = |pointer: &str, v: &Option<String>| -> Option<Field<String>> {
         v.as_deref()

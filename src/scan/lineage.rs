@@ -274,11 +274,16 @@ fn where_to_record(r: &DatasetRecord, what: &str) -> String {
     )
 }
 
+/// Where a finding about the field at `pointer` goes: the field itself when it is there (a
+/// placeholder), else its nearest parent, else the record's first line.
 fn missing_span(r: &DatasetRecord, pointer: &str) -> Span {
-    Span {
-        line: r.at.line,
-        column: 0,
-        key_path: (r.format == SourceFormat::Llmguard).then(|| pointer.to_string()),
+    match (&r.locate, r.format) {
+        (Some(l), SourceFormat::Llmguard) => l.span(pointer),
+        _ => Span {
+            line: r.at.line,
+            column: 0,
+            key_path: (r.format == SourceFormat::Llmguard).then(|| pointer.to_string()),
+        },
     }
 }
 
