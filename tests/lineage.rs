@@ -229,8 +229,19 @@ fn template_round_trip() {
         let f = v["findings"].as_array().unwrap();
         assert_eq!(f.len(), required, "{name}: {:#}", v["findings"]);
         assert!(f.iter().all(|x| x["rule_id"] == "LIN010"));
-        // Filled in: passes with no finding.
+        // Every field a check reads is in the template, with a placeholder where it is text.
         let text = std::fs::read_to_string(d.join(name)).unwrap();
+        for field in ["statistics", "date_range", "schema", "hash", "collection_period"] {
+            assert!(
+                text.contains(&format!("{field}\":")) || text.contains(&format!("{field}:")),
+                "{name}: {field}"
+            );
+        }
+        assert!(
+            !text.contains("statistics: null") && !text.contains("\"statistics\": null"),
+            "{name}"
+        );
+        // Filled in: passes with no finding.
         let data = b"a,b\n1,2\n";
         std::fs::write(d.join("train.csv"), data).unwrap();
         let sha = llmguard::digest::sha256_reader(&mut &data[..]).unwrap().sha256;
@@ -264,6 +275,7 @@ fn fill(text: &str, sha: &str) -> String {
             let value = match key.trim_end_matches(['"', ':']) {
                 "path" => "train.csv".to_string(),
                 "sha256" => sha.to_string(),
+                "hash" => format!("sha256:{sha}"),
                 "source" => "https://huggingface.co/datasets/acme/x".to_string(),
                 "license" => "MIT".to_string(),
                 "created_at" | "start" | "timestamp" => "2024-01-02".to_string(),
