@@ -208,6 +208,7 @@ pub fn check_owned(
         date_checks(r, s.today, &mut about_records);
         contradiction_checks(r, rules, &mut about_records);
     }
+    provenance_missing(records, &mut about_records);
     duplicates(records, &mut about_records);
     chain(records, s, rules, &mut about_records);
     out.findings.extend(about_records.into_iter().filter(|f| owns(&f.path)));
@@ -899,6 +900,51 @@ fn contradiction_checks(r: &DatasetRecord, rules: &LineageRules, out: &mut Vec<F
                 ),
             )
             .key("transformation"),
+        );
+    }
+}
+
+/// Directories whose data is described only by integrity records (DVC, LFS pointers,
+/// checksum manifests), with no descriptive record in them or above them: one finding each,
+/// at the first such record by path.
+fn provenance_missing(records: &[DatasetRecord], out: &mut Vec<Finding>) {
+    let dir_of = |r: &DatasetRecord| r.metadata_fs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let described: Vec<PathBuf> = records.iter().filter(|r| r.format.descriptive()).map(dir_of).collect();
+    let mut by_dir: BTreeMap<PathBuf, Vec<&DatasetRecord>> = BTreeMap::new();
+    for r in records.iter().filter(|r| !r.format.descriptive()) {
+        let dir = dir_of(r);
+        if !described.iter().any(|d| dir.starts_with(d)) {
+            by_dir.entry(dir).or_default().push(r);
+        }
+    }
+    // A directory inside another one that has only integrity data is part of that dataset
+    // (a `dvc.lock` at the top and `.dvc` files below it): one finding, at the outermost.
+    let dirs: Vec<PathBuf> = by_dir.keys().cloned().collect();
+    let mut outer: BTreeMap<PathBuf, Vec<&DatasetRecord>> = BTreeMap::new();
+    for (dir, rs) in by_dir {
+        let top = dirs.iter().find(|d| dir.starts_with(d)).cloned().unwrap_or(dir);
+        outer.entry(top).or_default().extend(rs);
+    }
+    for (top, mut rs) in outer {
+        rs.sort_by_key(|r| (r.metadata_fs.parent() != Some(top.as_path()), r.metadata_path.clone()));
+        let Some(first) = rs.first() else { continue };
+        let kinds: BTreeSet<&str> = rs.iter().map(|r| r.format.describe()).collect();
+        let shown = Path::new(&first.metadata_path)
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".into());
+        out.push(
+            finding(
+                Rule::ProvenanceRecordMissing,
+                first,
+                &first.at,
+                format!(
+                    "`{shown}` has integrity data ({}) but no provenance record: no licence, owner or source is on record, so none is checked; add an llmguard lineage file (`llmguard check-lineage --create-template {shown}/lineage.yaml`)",
+                    kinds.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .key("no-provenance"),
         );
     }
 }

@@ -152,6 +152,13 @@ def main():
     # LIN010 required field missing
     dataset(case("LIN010", "positive"), owner=None, contact=None)
     dataset(case("LIN010", "negative"))
+    # LIN011 data described only by a checksum manifest; the negative has a lineage record too
+    for kind in ("positive", "negative"):
+        d = case("LIN011", kind)
+        write(os.path.join(d, "train.csv"), DATA)
+        write(os.path.join(d, "SHA256SUMS"), f"{sha(DATA.encode())}  train.csv\n")
+        if kind == "negative":
+            dataset(d)
     # LIN020 source not approved (hosts compared parsed, never by substring)
     cfg = '[lineage]\napproved_sources = ["huggingface.co"]\n'
     d = case("LIN020", "positive")
