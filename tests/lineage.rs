@@ -46,7 +46,15 @@ fn case(dir: &str) -> Value {
     if Path::new(&cfg).is_file() {
         args.extend(["--config", cfg.as_str()]);
     }
-    args.push(dir);
+    // `.explicit` lists files to name on the command line instead of the directory.
+    let named: Vec<String> = std::fs::read_to_string(format!("{dir}/.explicit"))
+        .map(|t| t.lines().map(|l| format!("{dir}/{l}")).collect())
+        .unwrap_or_default();
+    if named.is_empty() {
+        args.push(dir);
+    } else {
+        args.extend(named.iter().map(String::as_str));
+    }
     json(&args)
 }
 
@@ -71,7 +79,7 @@ fn every_lineage_rule_has_a_positive_and_a_negative_example() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 35);
+    assert_eq!(checked, 36);
 }
 
 #[test]
@@ -374,5 +382,73 @@ fn placeholder_findings_point_at_their_field() {
             assert!(loc["column"].as_u64().unwrap() > 0, "{name}: {key}: {loc}");
             assert!(seen.insert(line), "{name}: two findings on line {line}");
         }
+    }
+}
+
+#[test]
+fn an_explicit_file_of_another_tool_is_not_lineage_metadata_but_broken_metadata_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("metadata.json"), r#"{"a": 1}"#).unwrap();
+    std::fs::write(d.join("lineage.json"), r#"{"name": "x"}"#).unwrap();
+    std::fs::write(d.join("dataset_metadata.json"), "{\"name\": ").unwrap();
+    let (code, v, err) = run_in(d, &["--no-progress", "metadata.json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["rule_id"].as_str(), f["severity"].as_str()),
+        (Some("LIN005"), Some("info")),
+        "{v:#}"
+    );
+    assert!(v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["path"] == "metadata.json"));
+    for broken in ["lineage.json", "dataset_metadata.json"] {
+        let (code, v, err) = run_in(d, &[broken]);
+        assert_eq!(code, Some(1), "{broken}: {err}");
+        assert_eq!(v["findings"][0]["rule_id"], "LIN001", "{broken}: {v:#}");
+    }
+}
+
+/// The pre-commit hook passes the files discovery knows by name, and no others.
+#[test]
+fn precommit_hook_files_are_the_names_discovery_uses() {
+    let hooks = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
+    let hook = &hooks[hooks.find("id: llmguard-check-lineage").unwrap()..];
+    let line = hook.lines().find(|l| l.trim_start().starts_with("files:")).unwrap();
+    let re = regex::Regex::new(line.trim_start().trim_start_matches("files:").trim()).unwrap();
+    let rules = llmguard::lineage::spec::LineageRules::shared();
+    for name in [
+        "dataset_metadata.json",
+        "metadata.json",
+        "data/training_data_metadata.yaml",
+        "lineage.yml",
+        "d/croissant.json",
+        "x.jsonld",
+        "datasheet.yaml",
+        "README.md",
+        "d/images.dvc",
+        "dvc.lock",
+        "SHA256SUMS",
+        "checksums.txt",
+        "MD5SUMS",
+        "d/train.csv.sha256",
+        "d/train.csv.md5",
+        "config.json",
+        "package.json",
+        "predictions.yaml",
+        "notes.txt",
+        "train.csv",
+        "dvc.yaml",
+    ] {
+        let file = name.rsplit('/').next().unwrap();
+        let known = rules.is_metadata_name(file)
+            || rules.is_manifest_name(file)
+            || file.ends_with(".dvc")
+            || file == "dvc.lock"
+            || file == "README.md";
+        assert_eq!(re.is_match(name), known, "{name}");
     }
 }
