@@ -718,13 +718,27 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
             sha256: None,
         };
         let findings = p.findings.clone();
+        // `llmguard: ignore[RULE] reason` comments of YAML lineage files (JSON has no
+        // comments: config ignores only); `finish` honours them in trusted paths only.
+        let yaml = t
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        let inline = if yaml && p.format.is_some() && p.size <= opts.max_metadata_bytes {
+            std::fs::read_to_string(&t.path)
+                .map(|text| scan::suppress::inline_ignores(&text, 1))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         if let Ok(mut v) = parsed.lock() {
             v.push((meta, p));
         }
         scan::FileOutcome {
             artifact,
             findings,
-            inline: Vec::new(),
+            inline,
         }
     })?;
     // `--shard K/N`: a finding belongs to the shard that owns the file it is about — the

@@ -452,3 +452,39 @@ fn precommit_hook_files_are_the_names_discovery_uses() {
         assert_eq!(re.is_match(name), known, "{name}");
     }
 }
+
+#[test]
+fn inline_ignores_in_yaml_lineage_files_count_only_in_trusted_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    std::fs::create_dir_all(d.join("reviewed")).unwrap();
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    let text = "lineage_version: 1\nname: x\n# llmguard: ignore[LIN081] the mirror is internal, reviewed\nsource: http://mirror.example/x\n";
+    std::fs::write(d.join("reviewed/lineage.yaml"), text).unwrap();
+    std::fs::write(d.join("other/lineage.yaml"), text).unwrap();
+    std::fs::write(
+        d.join("other/blanket_lineage.yaml"),
+        text.replace("ignore[LIN081]", "ignore"),
+    )
+    .unwrap();
+    std::fs::write(d.join("llmguard.toml"), "inline_ignores = [\"reviewed/**\"]\n").unwrap();
+    let (_, v, err) = run_in(d, &["--fail-on", "never", "."]);
+    let of = |path: &str, rule: &str| -> Vec<Option<String>> {
+        v["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .filter(|f| f["path"] == path && f["rule_id"] == rule)
+            .map(|f| f["suppression"]["kind"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        of("reviewed/lineage.yaml", "LIN081"),
+        vec![Some("inline".to_string())],
+        "{v:#}"
+    );
+    assert_eq!(of("other/lineage.yaml", "LIN081"), vec![None], "{v:#}");
+    assert_eq!(of("other/lineage.yaml", "GEN010").len(), 1, "{v:#}");
+    assert_eq!(of("other/blanket_lineage.yaml", "LIN081"), vec![None], "{v:#}");
+}
