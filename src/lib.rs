@@ -710,10 +710,14 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
     };
     // Parse every file through the shared driver (parallel, panics contained); the records
     // come back through a side channel because the driver's outcome is per file.
-    let parsed = std::sync::Mutex::new(Vec::new());
-    let outcomes = driver(&args.common).run(&found.targets, |t| {
+    let parse = |t: &walk::Target| {
         let meta = lineage::discover::metadata_file(t, &paths, &canon_root);
         let p = lineage::parse_file(&meta, &canon_root, &opts);
+        (meta, p)
+    };
+    let parsed = std::sync::Mutex::new(Vec::new());
+    let outcomes = driver(&args.common).run(&found.targets, |t| {
+        let (meta, p) = parse(t);
         let artifact = report::Artifact {
             path: t.display.clone(),
             format: p.format.map_or("not-lineage", |f| f.as_str()).into(),
@@ -722,15 +726,82 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
             sha256: None,
         };
         let findings = p.findings.clone();
+        // `llmguard: ignore[RULE] reason` comments of YAML lineage files (JSON has no
+        // comments: config ignores only); `finish` honours them in trusted paths only.
+        let yaml = t
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        let inline = if yaml && p.format.is_some() && p.size <= opts.max_metadata_bytes {
+            std::fs::read_to_string(&t.path)
+                .map(|text| scan::suppress::inline_ignores(&text, 1))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         if let Ok(mut v) = parsed.lock() {
             v.push((meta, p));
         }
         scan::FileOutcome {
             artifact,
             findings,
-            inline: Vec::new(),
+            inline,
         }
     })?;
+    // `--shard K/N`: a finding belongs to the shard that owns the file it is about — the
+    // metadata file of the record that raised it (a record's data files are hashed by that
+    // shard only); files the walk did not reach (parents loaded on the way) are shard 1's.
+    // Checks that span records (duplicate ids, parents, cycles, sources that disagree) need
+    // every record, so the other shards' files are parsed too (never hashed), quietly.
+    let mine: Option<std::collections::HashSet<&str>> = setup.shard.map(|shard| {
+        let plan = shard::Plan::deal(&found.targets, shard.count);
+        found
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| plan.takes(shard, *i))
+            .map(|(_, t)| t.display.as_str())
+            .collect()
+    });
+    if let Some(mine) = &mine {
+        let others: Vec<walk::Target> = found
+            .targets
+            .iter()
+            .filter(|t| !mine.contains(t.display.as_str()))
+            .cloned()
+            .collect();
+        let quiet = scan::Driver {
+            jobs: args.common.jobs.map(usize::from),
+            progress: false,
+            shard: None,
+        };
+        quiet.run(&others, |t| {
+            let (meta, mut p) = parse(t);
+            p.findings.clear();
+            if let Ok(mut v) = parsed.lock() {
+                v.push((meta, p));
+            }
+            scan::FileOutcome {
+                artifact: report::Artifact {
+                    path: String::new(),
+                    format: String::new(),
+                    size: 0,
+                    verdict: report::Verdict::Clean,
+                    sha256: None,
+                },
+                findings: Vec::new(),
+                inline: Vec::new(),
+            }
+        })?;
+    }
+    let targets_named: std::collections::HashSet<&str> = found.targets.iter().map(|t| t.display.as_str()).collect();
+    let run_level = shard::Shard::reports_run_level(setup.shard);
+    let owns = |path: &str| match &mine {
+        None => true,
+        Some(mine) if targets_named.contains(path) => mine.contains(path),
+        Some(_) => run_level,
+    };
     let mut d = lineage::Discovered::default();
     let mut parsed = parsed.into_inner().unwrap_or_default();
     parsed.sort_by(|a, b| a.0.display.cmp(&b.0.display));
@@ -759,9 +830,18 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
         .filter(|(_, f, _)| f.is_some())
         .map(|(m, ..)| m.path.clone())
         .collect();
-    let checked = scan::lineage::check(&d.records, &metadata_paths, &settings);
-    // Files that are neither metadata nor listed data are counted as skipped, not listed.
-    let data_paths: std::collections::BTreeSet<&str> = checked.data.iter().map(|a| a.path.as_str()).collect();
+    let checked = scan::lineage::check_owned(&d.records, &metadata_paths, &settings, &owns);
+    // Files that are neither metadata nor listed data are counted as skipped, not listed
+    // (listed data another shard hashed is that shard's artifact, not skipped here).
+    let mut data_paths: std::collections::BTreeSet<&str> = checked.data.iter().map(|a| a.path.as_str()).collect();
+    if mine.is_some() {
+        data_paths.extend(
+            d.records
+                .iter()
+                .filter(|r| !owns(&r.metadata_path))
+                .flat_map(|r| r.files.iter().filter_map(|f| f.display.as_deref())),
+        );
+    }
     let mut skipped = 0;
     let mut kept = Vec::new();
     for mut o in outcomes {
@@ -774,9 +854,10 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
         o.artifact.verdict = report::Verdict::Clean;
         kept.push(o);
     }
-    // Metadata loaded because a parent names it, and the data files that were hashed.
+    // Metadata loaded because a parent names it (shard 1's), and the data files hashed.
     let mut extra: Vec<scan::FileOutcome> = d.metadata[before..]
         .iter()
+        .filter(|(m, ..)| owns(&m.display))
         .map(|(m, f, size)| scan::FileOutcome {
             artifact: report::Artifact {
                 path: m.display.clone(),
@@ -795,14 +876,24 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
         inline: Vec::new(),
     }));
     kept.extend(extra);
+    // Run-level findings (of the walk, of metadata loaded for parents) are shard 1's: `finish`
+    // keeps `findings` on shard 1 only. The checks' findings are already this shard's own.
     let mut findings = found.findings;
     findings.extend(d.findings);
-    findings.extend(checked.findings);
     // Each file's verdict from every finding about it.
     for o in &mut kept {
-        let mut about: Vec<_> = findings.iter().filter(|f| f.path == o.artifact.path).cloned().collect();
+        let mut about: Vec<_> = findings
+            .iter()
+            .chain(&checked.findings)
+            .filter(|f| f.path == o.artifact.path)
+            .cloned()
+            .collect();
         about.extend(o.findings.iter().cloned());
         o.artifact.verdict = report::Verdict::from_findings(&about, true, false);
+    }
+    match kept.first_mut() {
+        Some(o) => o.findings.extend(checked.findings),
+        None => findings.extend(checked.findings),
     }
     let mut report = scan::finish(
         "check-lineage",

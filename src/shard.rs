@@ -9,7 +9,9 @@
 //! - a directory that directly holds a file named like one of [`DIRECTORY_MARKERS`], or one
 //!   of [`BESIDE_WEIGHTS`] next to a weights file ([`WEIGHTS`]), or a `README.md` that opens
 //!   with YAML front matter (`---`, a model or dataset card as the Hugging Face Hub writes
-//!   them);
+//!   them), or a file that `check-lineage` reads as lineage metadata by its name
+//!   ([`is_lineage_marker`]: the `metadata_names` and `manifest_names` of
+//!   `rules/lineage/discovery.yaml`, such as `dataset_metadata.json` and `lineage.yaml`);
 //! - `FILE` together with its sidecars `FILE.dvc`, `FILE.sha256`, … ([`SIDECARS`]); when
 //!   `FILE` is a directory, everything below it joins too;
 //! - units that share a file are one unit (a unit directory inside another is part of it).
@@ -141,6 +143,24 @@ pub const DIRECTORY_MARKERS: &[(Name, &str)] = &[
     (Name::EndsWith(".croissant.json"), "Croissant dataset metadata"),
 ];
 
+/// Whether `name` is one that `check-lineage` discovers as lineage metadata (a metadata
+/// file or a checksum manifest, by the names in `rules/lineage/discovery.yaml`). A manifest
+/// named as a sidecar (`x.csv.sha256` beside `x.csv`, see [`SIDECARS`]) only joins its
+/// subject: `has_subject` says whether that subject is among the targets.
+pub fn is_lineage_marker(name: &str, has_subject: impl FnOnce(&str) -> bool) -> bool {
+    let rules = crate::lineage::spec::LineageRules::shared();
+    if rules.is_metadata_name(name) {
+        return true;
+    }
+    if !rules.is_manifest_name(name) {
+        return false;
+    }
+    match SIDECARS.iter().find_map(|s| ends_with_ignore_case(name, s)) {
+        Some(subject) => !has_subject(subject),
+        None => true,
+    }
+}
+
 /// These make their directory a unit when it also holds a weights file.
 pub const BESIDE_WEIGHTS: &[Name] = &[
     Name::Is("config.json"),
@@ -207,6 +227,26 @@ pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
     for (i, (dir, _)) in split.iter().enumerate() {
         by_dir.entry(dir).or_default().push(i);
     }
+    // Every file and directory named, for sidecar subjects; built on first need.
+    let mut present: Option<HashSet<&str>> = None;
+    let mut has_subject = |dir: &str, subject: &str| {
+        let present = present.get_or_insert_with(|| {
+            let mut set = HashSet::new();
+            for n in names {
+                let mut a = *n;
+                while !a.is_empty() && set.insert(a) {
+                    a = parent(a);
+                }
+            }
+            set
+        });
+        if dir.is_empty() {
+            present.contains(subject)
+        } else {
+            present.contains(format!("{dir}{}{subject}", std::path::MAIN_SEPARATOR).as_str())
+                || present.contains(format!("{dir}/{subject}").as_str())
+        }
+    };
     let mut anchors: HashSet<&str> = HashSet::new();
     for (dir, files) in &by_dir {
         let any = |set: &mut dyn Iterator<Item = Name>| {
@@ -217,7 +257,10 @@ pub fn units(names: &[&str], card: impl Fn(usize) -> bool) -> Vec<usize> {
             || (any(&mut BESIDE_WEIGHTS.iter().copied()) && any(&mut WEIGHTS.iter().copied()))
             || files
                 .iter()
-                .any(|&i| file_name(i).eq_ignore_ascii_case("README.md") && card(i));
+                .any(|&i| file_name(i).eq_ignore_ascii_case("README.md") && card(i))
+            || files
+                .iter()
+                .any(|&i| is_lineage_marker(file_name(i), |subject| has_subject(dir, subject)));
         if marked {
             anchors.insert(dir);
         }
@@ -499,6 +542,35 @@ mod tests {
         // Case does not matter, and a bare suffix is no sidecar.
         assert_eq!(unit_names(&["q/sha256sums", "q/z"]).len(), 1);
         assert_eq!(unit_names(&["q/.dvc", "q/z"]).len(), 2);
+    }
+
+    #[test]
+    fn lineage_metadata_and_manifests_keep_their_dataset_directory_whole() {
+        let names = [
+            "d/a/dataset_metadata.json",
+            "d/a/train.csv",
+            "d/a/x/more.csv",
+            "d/b/lineage.yaml",
+            "d/b/t.csv",
+            "d/c/checksums.sha256", // a manifest: no `checksums` beside it
+            "d/c/p.bin",
+            "d/e/x.csv",
+            "d/e/x.csv.sha256", // a sidecar of x.csv: the directory stays apart
+            "d/e/y.csv",
+            "d/f/train.csv",
+        ];
+        let groups = unit_names(&names);
+        assert_eq!(
+            groups,
+            vec![
+                vec!["d/a/dataset_metadata.json", "d/a/train.csv", "d/a/x/more.csv"],
+                vec!["d/b/lineage.yaml", "d/b/t.csv"],
+                vec!["d/c/checksums.sha256", "d/c/p.bin"],
+                vec!["d/e/x.csv", "d/e/x.csv.sha256"],
+                vec!["d/e/y.csv"],
+                vec!["d/f/train.csv"],
+            ]
+        );
     }
 
     /// A pseudo-random tree: nested directories, some of them units, files of mixed sizes.

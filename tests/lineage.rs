@@ -46,7 +46,15 @@ fn case(dir: &str) -> Value {
     if Path::new(&cfg).is_file() {
         args.extend(["--config", cfg.as_str()]);
     }
-    args.push(dir);
+    // `.explicit` lists files to name on the command line instead of the directory.
+    let named: Vec<String> = std::fs::read_to_string(format!("{dir}/.explicit"))
+        .map(|t| t.lines().map(|l| format!("{dir}/{l}")).collect())
+        .unwrap_or_default();
+    if named.is_empty() {
+        args.push(dir);
+    } else {
+        args.extend(named.iter().map(String::as_str));
+    }
     json(&args)
 }
 
@@ -71,7 +79,7 @@ fn every_lineage_rule_has_a_positive_and_a_negative_example() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 34);
+    assert_eq!(checked, 36);
 }
 
 #[test]
@@ -229,8 +237,19 @@ fn template_round_trip() {
         let f = v["findings"].as_array().unwrap();
         assert_eq!(f.len(), required, "{name}: {:#}", v["findings"]);
         assert!(f.iter().all(|x| x["rule_id"] == "LIN010"));
-        // Filled in: passes with no finding.
+        // Every field a check reads is in the template, with a placeholder where it is text.
         let text = std::fs::read_to_string(d.join(name)).unwrap();
+        for field in ["statistics", "date_range", "schema", "hash", "collection_period"] {
+            assert!(
+                text.contains(&format!("{field}\":")) || text.contains(&format!("{field}:")),
+                "{name}: {field}"
+            );
+        }
+        assert!(
+            !text.contains("statistics: null") && !text.contains("\"statistics\": null"),
+            "{name}"
+        );
+        // Filled in: passes with no finding.
         let data = b"a,b\n1,2\n";
         std::fs::write(d.join("train.csv"), data).unwrap();
         let sha = llmguard::digest::sha256_reader(&mut &data[..]).unwrap().sha256;
@@ -264,6 +283,7 @@ fn fill(text: &str, sha: &str) -> String {
             let value = match key.trim_end_matches(['"', ':']) {
                 "path" => "train.csv".to_string(),
                 "sha256" => sha.to_string(),
+                "hash" => format!("sha256:{sha}"),
                 "source" => "https://huggingface.co/datasets/acme/x".to_string(),
                 "license" => "MIT".to_string(),
                 "created_at" | "start" | "timestamp" => "2024-01-02".to_string(),
@@ -335,4 +355,136 @@ fn hostile_metadata_is_a_finding_not_a_crash() {
         !f.iter().any(|x| x["rule_id"] == "LIN060"),
         "nothing outside the root is looked at: {f:#?}"
     );
+}
+
+#[test]
+fn placeholder_findings_point_at_their_field() {
+    for name in ["meta.yaml", "meta.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(run_in(d, &["--create-template", name]).0, Some(0));
+        let text = std::fs::read_to_string(d.join(name)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (_, v, err) = run_in(d, &[name]);
+        let f = v["findings"].as_array().unwrap();
+        assert!(f.len() > 3, "{name}: {err}");
+        let mut seen = std::collections::BTreeSet::new();
+        for x in f.iter().filter(|x| x["rule_id"] == "LIN010") {
+            let loc = &x["location"];
+            let line = loc["line"].as_u64().unwrap() as usize;
+            let key = loc["key_path"].as_str().unwrap();
+            let last = key.rsplit('/').next().unwrap();
+            let at = lines[line - 1].trim_start().trim_start_matches("- ");
+            assert!(
+                at.starts_with(&format!("\"{last}\":")) || at.starts_with(&format!("{last}:")),
+                "{name}: {key} points at line {line}: {at}"
+            );
+            assert!(loc["column"].as_u64().unwrap() > 0, "{name}: {key}: {loc}");
+            assert!(seen.insert(line), "{name}: two findings on line {line}");
+        }
+    }
+}
+
+#[test]
+fn an_explicit_file_of_another_tool_is_not_lineage_metadata_but_broken_metadata_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("metadata.json"), r#"{"a": 1}"#).unwrap();
+    std::fs::write(d.join("lineage.json"), r#"{"name": "x"}"#).unwrap();
+    std::fs::write(d.join("dataset_metadata.json"), "{\"name\": ").unwrap();
+    let (code, v, err) = run_in(d, &["--no-progress", "metadata.json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["rule_id"].as_str(), f["severity"].as_str()),
+        (Some("LIN005"), Some("info")),
+        "{v:#}"
+    );
+    assert!(v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["path"] == "metadata.json"));
+    for broken in ["lineage.json", "dataset_metadata.json"] {
+        let (code, v, err) = run_in(d, &[broken]);
+        assert_eq!(code, Some(1), "{broken}: {err}");
+        assert_eq!(v["findings"][0]["rule_id"], "LIN001", "{broken}: {v:#}");
+    }
+}
+
+/// The pre-commit hook passes the files discovery knows by name, and no others.
+#[test]
+fn precommit_hook_files_are_the_names_discovery_uses() {
+    let hooks = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
+    let hook = &hooks[hooks.find("id: llmguard-check-lineage").unwrap()..];
+    let line = hook.lines().find(|l| l.trim_start().starts_with("files:")).unwrap();
+    let re = regex::Regex::new(line.trim_start().trim_start_matches("files:").trim()).unwrap();
+    let rules = llmguard::lineage::spec::LineageRules::shared();
+    for name in [
+        "dataset_metadata.json",
+        "metadata.json",
+        "data/training_data_metadata.yaml",
+        "lineage.yml",
+        "d/croissant.json",
+        "x.jsonld",
+        "datasheet.yaml",
+        "README.md",
+        "d/images.dvc",
+        "dvc.lock",
+        "SHA256SUMS",
+        "checksums.txt",
+        "MD5SUMS",
+        "d/train.csv.sha256",
+        "d/train.csv.md5",
+        "config.json",
+        "package.json",
+        "predictions.yaml",
+        "notes.txt",
+        "train.csv",
+        "dvc.yaml",
+    ] {
+        let file = name.rsplit('/').next().unwrap();
+        let known = rules.is_metadata_name(file)
+            || rules.is_manifest_name(file)
+            || file.ends_with(".dvc")
+            || file == "dvc.lock"
+            || file == "README.md";
+        assert_eq!(re.is_match(name), known, "{name}");
+    }
+}
+
+#[test]
+fn inline_ignores_in_yaml_lineage_files_count_only_in_trusted_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    std::fs::create_dir_all(d.join("reviewed")).unwrap();
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    let text = "lineage_version: 1\nname: x\n# llmguard: ignore[LIN081] the mirror is internal, reviewed\nsource: http://mirror.example/x\n";
+    std::fs::write(d.join("reviewed/lineage.yaml"), text).unwrap();
+    std::fs::write(d.join("other/lineage.yaml"), text).unwrap();
+    std::fs::write(
+        d.join("other/blanket_lineage.yaml"),
+        text.replace("ignore[LIN081]", "ignore"),
+    )
+    .unwrap();
+    std::fs::write(d.join("llmguard.toml"), "inline_ignores = [\"reviewed/**\"]\n").unwrap();
+    let (_, v, err) = run_in(d, &["--fail-on", "never", "."]);
+    let of = |path: &str, rule: &str| -> Vec<Option<String>> {
+        v["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .filter(|f| f["path"] == path && f["rule_id"] == rule)
+            .map(|f| f["suppression"]["kind"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        of("reviewed/lineage.yaml", "LIN081"),
+        vec![Some("inline".to_string())],
+        "{v:#}"
+    );
+    assert_eq!(of("other/lineage.yaml", "LIN081"), vec![None], "{v:#}");
+    assert_eq!(of("other/lineage.yaml", "GEN010").len(), 1, "{v:#}");
+    assert_eq!(of("other/blanket_lineage.yaml", "LIN081"), vec![None], "{v:#}");
 }

@@ -420,3 +420,66 @@ fn readme_workflow_is_the_linted_example() {
         );
     }
 }
+
+/// Datasets for `check-lineage` sharding: four llmguard records (one dataset tampered with,
+/// two declaring one id, one naming another as its parent), a checksum manifest directory
+/// and a sidecar checksum, so that integrity, duplicate-id and parent findings all belong to
+/// shards other than the first for some deal.
+fn lineage_tree(dir: &Path) -> PathBuf {
+    let t = dir.join("lineage");
+    // A work tree of its own, so that it is the scan root and its paths stay inside it.
+    std::fs::create_dir_all(t.join(".git")).unwrap();
+    let good = "testdata/lineage/good";
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{good}/dataset_metadata.json")).unwrap()).unwrap();
+    for i in 1..=4 {
+        let d = t.join(format!("ds{i}"));
+        copy(&format!("{good}/train.csv"), &d.join("train.csv"));
+        let mut m = meta.clone();
+        m["id"] = format!("ds{}", i.min(3)).into();
+        if i == 1 {
+            m["source_datasets"] = serde_json::json!(["ds3"]);
+        }
+        std::fs::write(d.join("dataset_metadata.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(t.join("ds2/train.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"tamper\n").unwrap();
+    std::fs::create_dir_all(t.join("sums/part")).unwrap();
+    std::fs::create_dir_all(t.join("side")).unwrap();
+    std::fs::write(t.join("sums/part/a.txt"), "a\n").unwrap();
+    std::fs::write(t.join("sums/b.txt"), "b\n").unwrap();
+    std::fs::write(
+        t.join("sums/SHA256SUMS"),
+        format!("{}  part/a.txt\n{}  b.txt\n", "0".repeat(64), "1".repeat(64)),
+    )
+    .unwrap();
+    std::fs::write(t.join("side/x.csv"), "x\n").unwrap();
+    std::fs::write(t.join("side/x.csv.sha256"), format!("{}  x.csv\n", "2".repeat(64))).unwrap();
+    t
+}
+
+#[test]
+fn merged_shards_equal_one_unsharded_check_lineage_run() {
+    // The fixtures: parents across directories, records that disagree, data listed twice.
+    merged_equals_unsharded("check-lineage", &["testdata/lineage"], &[], &[2, 3]);
+    let dir = tempfile::tempdir().unwrap();
+    let t = lineage_tree(dir.path());
+    let t = t.display().to_string();
+    // The unsharded run finds what the shards must not lose.
+    let (_, out) = run(&["check-lineage", "-q", "--format", "json", &t]);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let count = |rule: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == rule)
+            .count()
+    };
+    assert_eq!(count("LIN061"), 2 + 3, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(count("LIN084"), 1, "{}", String::from_utf8_lossy(&out));
+    merged_equals_unsharded("check-lineage", &[&t], &[], &[2, 3, 4]);
+}

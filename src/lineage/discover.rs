@@ -325,22 +325,38 @@ fn parse_text(
                 }
             }
         } else if meta.explicit {
-            out.findings.push(not_metadata(meta));
+            // Some of llmguard's fields but too few to be read as a record: broken metadata.
+            // None: another tool's file that happens to be named here.
+            let looks = doc
+                .value
+                .as_object()
+                .is_some_and(|o| o.keys().any(|k| rules.own_keys.contains(k)));
+            out.findings.push(not_metadata(meta, looks));
         }
         return out;
     }
     if meta.explicit {
-        out.findings.push(not_metadata(meta));
+        out.findings.push(not_metadata(meta, false));
     }
     out
 }
 
-fn not_metadata(meta: &MetadataFile) -> Finding {
+fn not_metadata(meta: &MetadataFile, looks_like_it: bool) -> Finding {
+    let what = "none of llmguard's lineage format, a Hugging Face dataset card, Croissant, DVC, a Git LFS pointer or a checksum manifest";
+    if looks_like_it {
+        return finding(
+            Rule::LineageUnparsable,
+            meta,
+            0,
+            format!("holds some of llmguard's lineage fields but too few to be read as lineage metadata ({what}); `llmguard check-lineage --create-template` shows the format"),
+        )
+        .key("not-metadata");
+    }
     finding(
-        Rule::LineageUnparsable,
+        Rule::NotLineageMetadata,
         meta,
         0,
-        "not lineage metadata: none of llmguard's lineage format, a Hugging Face dataset card, Croissant, DVC, a Git LFS pointer or a checksum manifest".into(),
+        format!("not lineage metadata: {what}"),
     )
     .key("not-metadata")
 }

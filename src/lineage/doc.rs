@@ -114,6 +114,35 @@ impl Doc {
     /// Where the value at `pointer` is; the nearest ancestor's position when the pointer
     /// itself has none (the document's first line for the root).
     pub fn span(&self, pointer: &str) -> Span {
+        self.locator().span(pointer)
+    }
+
+    /// The positions of this document without its value, for checks that point at fields
+    /// after parsing.
+    pub fn locator(&self) -> Locator {
+        Locator {
+            positions: self.positions.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+
+    /// The line of the value at `pointer` (nearest ancestor when absent).
+    pub fn line(&self, pointer: &str) -> u32 {
+        self.span(pointer).line
+    }
+}
+
+/// Where the members of a parsed document are, by JSON pointer ([`Doc::locator`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locator {
+    positions: std::sync::Arc<BTreeMap<String, (u32, u32)>>,
+    prefix: String,
+}
+
+impl Locator {
+    /// Where the value at `pointer` is; the nearest ancestor's position when the pointer
+    /// itself has none (the document's first line for the root).
+    pub fn span(&self, pointer: &str) -> Span {
         let full = format!("{}{pointer}", self.prefix);
         let pointer = full.as_str();
         let mut p = pointer;
@@ -137,11 +166,6 @@ impl Doc {
                 }
             }
         }
-    }
-
-    /// The line of the value at `pointer` (nearest ancestor when absent).
-    pub fn line(&self, pointer: &str) -> u32 {
-        self.span(pointer).line
     }
 }
 

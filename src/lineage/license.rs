@@ -144,9 +144,19 @@ pub fn normalise(raw: &str, rules: &LineageRules) -> License {
     };
     if let Some(c) = candidate {
         if let Ok(expr) = spdx::Expression::parse_mode(&c, MODE) {
+            // Ids as written: the parser reads `GPL-2.0+` as `GPL-2.0-or-later`, but the SPDX
+            // list deprecates the `+` forms of the GNU ids.
+            for tok in c.split(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')') {
+                if spdx::license_id(tok).is_some_and(|id| id.is_deprecated())
+                    && !lic.deprecated.iter().any(|d| d == tok)
+                {
+                    lic.deprecated.push(tok.to_string());
+                }
+            }
             for r in expr.requirements() {
                 if let Some(id) = r.req.license.id() {
-                    if id.is_deprecated() && !lic.deprecated.iter().any(|d| d == id.name) {
+                    let plus = format!("{}+", id.name);
+                    if id.is_deprecated() && !lic.deprecated.iter().any(|d| d == id.name || *d == plus) {
                         lic.deprecated.push(id.name.to_string());
                     }
                 }
@@ -155,6 +165,19 @@ pub fn normalise(raw: &str, rules: &LineageRules) -> License {
         }
     }
     lic
+}
+
+/// What to write instead of the deprecated SPDX id `id`.
+pub fn replacement(id: &str, rules: &LineageRules) -> String {
+    if let Some(r) = rules.deprecated_replacements.get(id) {
+        return format!("`{id}` → `{r}`");
+    }
+    let gnu = ["GPL-", "LGPL-", "AGPL-", "GFDL-"].iter().any(|p| id.starts_with(p));
+    match (gnu, id.strip_suffix('+')) {
+        (true, Some(base)) => format!("`{id}` → `{base}-or-later`"),
+        (true, None) => format!("`{id}` → `{id}-only` or `{id}-or-later`"),
+        (false, _) => format!("`{id}` → its replacement in the SPDX list (https://spdx.org/licenses/)"),
+    }
 }
 
 /// Whether `lic` is subject to restriction `r` whatever choice its `OR`s allow.
@@ -208,6 +231,37 @@ mod tests {
 
     fn n(s: &str) -> License {
         normalise(s, LineageRules::shared())
+    }
+
+    #[test]
+    fn deprecated_plus_forms_and_their_replacements() {
+        let rules = LineageRules::shared();
+        for (text, ids, advice) in [
+            ("GPL-2.0+", vec!["GPL-2.0+"], "`GPL-2.0+` → `GPL-2.0-or-later`"),
+            ("lgpl-2.1+", vec!["LGPL-2.1+"], "`LGPL-2.1+` → `LGPL-2.1-or-later`"),
+            ("MIT OR GPL-3.0+", vec!["GPL-3.0+"], "`GPL-3.0+` → `GPL-3.0-or-later`"),
+            (
+                "GPL-3.0",
+                vec!["GPL-3.0"],
+                "`GPL-3.0` → `GPL-3.0-only` or `GPL-3.0-or-later`",
+            ),
+            (
+                "wxWindows",
+                vec!["wxWindows"],
+                "`wxWindows` → `GPL-2.0-or-later WITH WxWindows-exception-3.1`",
+            ),
+            (
+                "BSD-2-Clause-FreeBSD",
+                vec!["BSD-2-Clause-FreeBSD"],
+                "`BSD-2-Clause-FreeBSD` → `BSD-2-Clause`",
+            ),
+        ] {
+            let l = normalise(text, rules);
+            assert_eq!(l.deprecated, ids, "{text}");
+            assert_eq!(replacement(&l.deprecated[0], rules), advice, "{text}");
+        }
+        assert!(normalise("GPL-2.0-or-later", rules).deprecated.is_empty());
+        assert!(normalise("Apache-2.0", rules).deprecated.is_empty());
     }
 
     #[test]

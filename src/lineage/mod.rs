@@ -504,6 +504,11 @@ pub struct DatasetRecord {
     /// Required fields this source format has no place for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cannot_express: Vec<Requirement>,
+    /// Where each field of a JSON/YAML source is, for findings about a field that is
+    /// missing or a placeholder (the field's line, else its nearest parent's).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub locate: Option<doc::Locator>,
 }
 
 impl DatasetRecord {
@@ -546,6 +551,7 @@ impl DatasetRecord {
             date_range: None,
             dates: Vec::new(),
             cannot_express: Vec::new(),
+            locate: None,
         }
     }
 

@@ -441,7 +441,7 @@ pub fn template() -> LineageMetadata {
         size_bytes: None,
         row_count: None,
         column_count: None,
-        hash: None,
+        hash: p("sha256:64 hex digits of the dataset as one file, if it is one"),
         files: Some(vec![DataFileSpec {
             path: "<data file, relative to this metadata file>".into(),
             sha256: p("64 hex digits: sha256sum FILE"),
@@ -464,8 +464,15 @@ pub fn template() -> LineageMetadata {
             description: p("what it did"),
         }]),
         source_datasets: Some(vec![]),
-        schema: None,
-        statistics: None,
+        schema: Some(serde_json::json!([{"name": "<column name>", "type": "<column type>"}])),
+        statistics: Some(Statistics {
+            languages: Some(vec![]),
+            date_range: Some(PeriodSpec {
+                start: p("YYYY-MM-DD of the earliest record"),
+                end: p("YYYY-MM-DD of the latest record"),
+            }),
+            other: BTreeMap::new(),
+        }),
         quality_checks: None,
     }
 }
@@ -821,6 +828,7 @@ pub fn parse(doc: &Doc, cx: &Context, out: &mut Parsed) {
     unknown_keys(&doc.value, &schema, &schema, "", doc, cx, out);
     let m = typed(doc, cx, out);
     let mut r = DatasetRecord::new(SourceFormat::Llmguard, cx.meta, Span::line(doc.line("")));
+    r.locate = Some(doc.locator());
     r.format_version = m.lineage_version.map(|v| format!("lineage {v}"));
     let text = |pointer: &str, v: &Option<String>| -> Option<Field<String>> {
         v.as_deref()
@@ -1048,7 +1056,7 @@ fn schema_names(v: &Value, pointer: &str, doc: &Doc, out: &mut Vec<Field<String>
             for (k, item) in map {
                 let p = format!("{pointer}/{}", escape(k));
                 if k == "name" {
-                    if let Some(n) = item.as_str() {
+                    if let Some(n) = item.as_str().filter(|n| !LineageRules::shared().is_placeholder(n)) {
                         out.push(Field::new(n.to_string(), doc.span(&p)));
                     }
                 } else if !STRUCTURAL.contains(&k.as_str()) {

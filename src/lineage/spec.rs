@@ -41,6 +41,7 @@ struct LicensesFile {
     categories: std::collections::BTreeMap<String, CategoryEntry>,
     hub_ids: Vec<HubEntry>,
     private_terms: Vec<String>,
+    deprecated_replacements: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +166,8 @@ pub struct LineageRules {
     categories: Vec<(Restriction, String, RegexSet)>,
     pub hub_ids: Vec<HubLicense>,
     private_terms: Vec<String>,
+    /// Deprecated SPDX ids (other than the GNU family's) and what replaces each.
+    pub deprecated_replacements: std::collections::BTreeMap<String, String>,
     pub frameworks: Vec<Framework>,
     personal_columns: RegexSet,
     personal_steps: RegexSet,
@@ -276,6 +279,7 @@ impl LineageRules {
             categories,
             hub_ids,
             private_terms: lic.private_terms.iter().map(|t| term_key(t)).collect(),
+            deprecated_replacements: lic.deprecated_replacements,
             frameworks,
             personal_columns: set(&pd.columns, "rules/lineage/personal_data.yaml")?,
             personal_steps: set(&pd.transformations, "rules/lineage/personal_data.yaml")?,

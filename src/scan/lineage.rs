@@ -176,22 +176,43 @@ fn short(hex: &str) -> String {
 
 /// Run every check.
 pub fn check(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings) -> Checked {
+    check_owned(records, metadata, s, &|_| true)
+}
+
+/// Run every check, keeping the findings of the records whose metadata file `owns` (by its
+/// displayed path): `--shard` hands every shard every record, because duplicate ids, parents
+/// and cycles span records, but each shard reports, and hashes the data of, its own records
+/// only. A data file listed by records of several shards is the artifact of the shard that
+/// owns the first of them (by path), so that merged shards list it once.
+pub fn check_owned(
+    records: &[DatasetRecord],
+    metadata: &[PathBuf],
+    s: &Settings,
+    owns: &(dyn Fn(&str) -> bool + Sync),
+) -> Checked {
     let rules = LineageRules::shared();
     let mut out = Checked::default();
     let groups = groups(records);
-    for g in &groups {
-        group_checks(records, g, s, rules, &mut out.findings);
+    // These findings name the record they are about (its metadata file).
+    let mut about_records = Vec::new();
+    for g in groups
+        .iter()
+        .filter(|g| g.iter().any(|&i| owns(&records[i].metadata_path)))
+    {
+        group_checks(records, g, s, rules, &mut about_records);
     }
-    for r in records {
-        license_checks(r, records, &groups, s, rules, &mut out.findings);
-        source_checks(r, s, &mut out.findings);
-        url_checks(r, &mut out.findings);
-        date_checks(r, s.today, &mut out.findings);
-        contradiction_checks(r, rules, &mut out.findings);
+    for r in records.iter().filter(|r| owns(&r.metadata_path)) {
+        license_checks(r, records, &groups, s, rules, &mut about_records);
+        source_checks(r, s, &mut about_records);
+        url_checks(r, &mut about_records);
+        date_checks(r, s.today, &mut about_records);
+        contradiction_checks(r, rules, &mut about_records);
     }
-    duplicates(records, &mut out.findings);
-    chain(records, s, rules, &mut out.findings);
-    integrity(records, metadata, s, rules, &mut out);
+    provenance_missing(records, &mut about_records);
+    duplicates(records, &mut about_records);
+    chain(records, s, rules, &mut about_records);
+    out.findings.extend(about_records.into_iter().filter(|f| owns(&f.path)));
+    integrity(records, metadata, s, rules, owns, &mut out);
     out
 }
 
@@ -254,11 +275,16 @@ fn where_to_record(r: &DatasetRecord, what: &str) -> String {
     )
 }
 
+/// Where a finding about the field at `pointer` goes: the field itself when it is there (a
+/// placeholder), else its nearest parent, else the record's first line.
 fn missing_span(r: &DatasetRecord, pointer: &str) -> Span {
-    Span {
-        line: r.at.line,
-        column: 0,
-        key_path: (r.format == SourceFormat::Llmguard).then(|| pointer.to_string()),
+    match (&r.locate, r.format) {
+        (Some(l), SourceFormat::Llmguard) => l.span(pointer),
+        _ => Span {
+            line: r.at.line,
+            column: 0,
+            key_path: (r.format == SourceFormat::Llmguard).then(|| pointer.to_string()),
+        },
     }
 }
 
@@ -527,10 +553,19 @@ fn license_checks(
                     r,
                     &l.at,
                     format!(
-                        "`{}` uses the deprecated SPDX id{} {}; use the `-only` or `-or-later` form",
+                        "`{}` uses the deprecated SPDX id{} {}; write {}",
                         lic.raw,
                         if lic.deprecated.len() == 1 { "" } else { "s" },
-                        lic.deprecated.join(", ")
+                        lic.deprecated
+                            .iter()
+                            .map(|d| format!("`{d}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        lic.deprecated
+                            .iter()
+                            .map(|d| license::replacement(d, rules))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ),
                 )
                 .key(key("deprecated")),
@@ -865,6 +900,51 @@ fn contradiction_checks(r: &DatasetRecord, rules: &LineageRules, out: &mut Vec<F
                 ),
             )
             .key("transformation"),
+        );
+    }
+}
+
+/// Directories whose data is described only by integrity records (DVC, LFS pointers,
+/// checksum manifests), with no descriptive record in them or above them: one finding each,
+/// at the first such record by path.
+fn provenance_missing(records: &[DatasetRecord], out: &mut Vec<Finding>) {
+    let dir_of = |r: &DatasetRecord| r.metadata_fs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let described: Vec<PathBuf> = records.iter().filter(|r| r.format.descriptive()).map(dir_of).collect();
+    let mut by_dir: BTreeMap<PathBuf, Vec<&DatasetRecord>> = BTreeMap::new();
+    for r in records.iter().filter(|r| !r.format.descriptive()) {
+        let dir = dir_of(r);
+        if !described.iter().any(|d| dir.starts_with(d)) {
+            by_dir.entry(dir).or_default().push(r);
+        }
+    }
+    // A directory inside another one that has only integrity data is part of that dataset
+    // (a `dvc.lock` at the top and `.dvc` files below it): one finding, at the outermost.
+    let dirs: Vec<PathBuf> = by_dir.keys().cloned().collect();
+    let mut outer: BTreeMap<PathBuf, Vec<&DatasetRecord>> = BTreeMap::new();
+    for (dir, rs) in by_dir {
+        let top = dirs.iter().find(|d| dir.starts_with(d)).cloned().unwrap_or(dir);
+        outer.entry(top).or_default().extend(rs);
+    }
+    for (top, mut rs) in outer {
+        rs.sort_by_key(|r| (r.metadata_fs.parent() != Some(top.as_path()), r.metadata_path.clone()));
+        let Some(first) = rs.first() else { continue };
+        let kinds: BTreeSet<&str> = rs.iter().map(|r| r.format.describe()).collect();
+        let shown = Path::new(&first.metadata_path)
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".into());
+        out.push(
+            finding(
+                Rule::ProvenanceRecordMissing,
+                first,
+                &first.at,
+                format!(
+                    "`{shown}` has integrity data ({}) but no provenance record: no licence, owner or source is on record, so none is checked; add an llmguard lineage file (`llmguard check-lineage --create-template {shown}/lineage.yaml`)",
+                    kinds.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .key("no-provenance"),
         );
     }
 }
@@ -1214,9 +1294,16 @@ fn extra_in_dvc_dir(r: &DatasetRecord, f: &DataFile, hex: &str, entries: &[(Stri
     }
 }
 
-fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rules: &LineageRules, out: &mut Checked) {
+fn integrity(
+    records: &[DatasetRecord],
+    metadata: &[PathBuf],
+    s: &Settings,
+    rules: &LineageRules,
+    owns: &(dyn Fn(&str) -> bool + Sync),
+    out: &mut Checked,
+) {
     let mut listings: Vec<Listing> = Vec::new();
-    for r in records {
+    for r in records.iter().filter(|r| owns(&r.metadata_path)) {
         for f in &r.files {
             if f.kind == FileKind::LfsPointer {
                 out.findings.push(lfs_finding(r, f));
@@ -1446,7 +1533,22 @@ fn integrity(records: &[DatasetRecord], metadata: &[PathBuf], s: &Settings, rule
         },
     };
     let hashed: HashMap<&PathBuf, &Hashed> = work.iter().map(|(p, ..)| p).zip(results.iter()).collect();
+    // Which record a data file is the artifact of: the first (by path) that lists it.
+    let mut claim: HashMap<&Path, &str> = HashMap::new();
+    for r in records {
+        for f in &r.files {
+            if let Some(p) = &f.resolved {
+                let c = claim.entry(p.as_path()).or_insert(r.metadata_path.as_str());
+                if r.metadata_path.as_str() < *c {
+                    *c = r.metadata_path.as_str();
+                }
+            }
+        }
+    }
     for (p, display, _) in &work {
+        if !claim.get(p.as_path()).is_none_or(|m| owns(m)) {
+            continue;
+        }
         if let Some(Hashed::Done(d)) = hashed.get(p) {
             out.data.push(Artifact {
                 path: display.clone(),

@@ -7,7 +7,8 @@ Writes:
   good/                   a complete llmguard lineage record and its data: no finding at all
   rules/LINxxx/positive/  one case per rule that must fire that rule
   rules/LINxxx/negative/  the same case put right: the rule must not fire
-                          (a case may hold an llmguard.toml, passed with --config by the test)
+                          (a case may hold an llmguard.toml, passed with --config by the test,
+                          and a .explicit listing the files the test names instead of the directory)
 The hand-written source samples (sources/: a Hugging Face dataset card, a Croissant file, DVC
 files, a Git LFS pointer, checksum manifests) are committed as they are, not generated here;
 their digests were computed with sha256sum / md5sum.
@@ -152,6 +153,20 @@ def main():
     # LIN010 required field missing
     dataset(case("LIN010", "positive"), owner=None, contact=None)
     dataset(case("LIN010", "negative"))
+    # LIN005 another tool's metadata.json named explicitly (`.explicit` lists what the test names);
+    # the negative is the same file found in a directory scan, which skips it
+    for kind in ("positive", "negative"):
+        d = case("LIN005", kind)
+        write(os.path.join(d, "metadata.json"), '{"model": "resnet", "epochs": 3}\n')
+        if kind == "positive":
+            write(os.path.join(d, ".explicit"), "metadata.json\n")
+    # LIN011 data described only by a checksum manifest; the negative has a lineage record too
+    for kind in ("positive", "negative"):
+        d = case("LIN011", kind)
+        write(os.path.join(d, "train.csv"), DATA)
+        write(os.path.join(d, "SHA256SUMS"), f"{sha(DATA.encode())}  train.csv\n")
+        if kind == "negative":
+            dataset(d)
     # LIN020 source not approved (hosts compared parsed, never by substring)
     cfg = '[lineage]\napproved_sources = ["huggingface.co"]\n'
     d = case("LIN020", "positive")

@@ -10,7 +10,9 @@ huggingface_hub 2.4.0, GNU coreutils sha256sum, perl shasum (Digest::SHA).
 
 Every case is a directory; `expected.json` beside this script lists, per case, the findings
 `llmguard check-lineage CASE` must give (rule ids per file, relative to the case), and
-`tests/lineage_realworld.rs` holds llmguard to it. Cases:
+`tests/lineage_realworld.rs` holds llmguard to it. DVC and checksum-manifest cases carry no
+provenance record, so each also gets one LIN011 (integrity data without provenance); "no finding"
+below means none besides it. Cases:
 
   dvc/dvc3/             a DVC 3 repository (`dvc init --no-scm`): `dvc add` of a CRLF and an LF
                         text file and of a directory, and a two-stage `dvc.yaml` run by `dvc repro`
