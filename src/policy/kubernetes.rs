@@ -119,18 +119,7 @@ pub fn parse(docs: &[Node], context: &[&Node], params: &PolicyParams, classes: &
             auth_conditions: false,
         },
     );
-    for c in classes {
-        p.collections.push(Collection {
-            name: c.pattern.clone(),
-            at: At::default(),
-            sensitivity: c.sensitivity,
-            accessible_by: None,
-            encryption_required: false,
-            pii_present: false,
-            audit_all_access: false,
-            aliases: Vec::new(),
-        });
-    }
+    p.collections.extend(classes.iter().map(Collection::configured));
     // (role index, selectors) resolved once every ClusterRole's labels are known.
     let mut aggregations: Vec<Aggregation> = Vec::new();
     let mut labels: Vec<(String, Vec<(String, String)>)> = Vec::new();

@@ -258,6 +258,23 @@ pub struct Collection {
     pub aliases: Vec<String>,
 }
 
+impl Collection {
+    /// A collection the configuration classifies (Kubernetes and OpenSearch, whose files have no
+    /// classification of their own): a glob with a sensitivity and nothing else declared.
+    pub fn configured(class: &super::ConfigClass) -> Collection {
+        Collection {
+            name: class.pattern.clone(),
+            at: At::default(),
+            sensitivity: class.sensitivity,
+            accessible_by: None,
+            encryption_required: false,
+            pii_present: false,
+            audit_all_access: false,
+            aliases: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleAction {
     Deny,

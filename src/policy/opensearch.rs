@@ -143,18 +143,7 @@ pub fn parse(docs: &[Node], context: &[&Node], params: &PolicyParams, classes: &
             auth_conditions: false,
         },
     );
-    for c in classes {
-        p.collections.push(Collection {
-            name: c.pattern.clone(),
-            at: At::default(),
-            sensitivity: c.sensitivity,
-            accessible_by: None,
-            encryption_required: false,
-            pii_present: false,
-            audit_all_access: false,
-            aliases: Vec::new(),
-        });
-    }
+    p.collections.extend(classes.iter().map(Collection::configured));
     let of_type = |t: &str| -> Vec<(&Node, String)> {
         all.iter()
             .filter(|(d, _)| config_type(d).is_some_and(|x| x.eq_ignore_ascii_case(t)))
