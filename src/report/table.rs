@@ -42,20 +42,28 @@ pub fn where_of(f: &Finding) -> String {
     s
 }
 
+/// An empty table in the house style. Piped (`colour` false), a fixed width keeps the output
+/// identical from run to run and terminal to terminal.
+fn new_table(colour: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if !colour {
+        table.force_no_tty();
+    }
+    let width = if colour {
+        table.width().unwrap_or(140).max(100)
+    } else {
+        140
+    };
+    table.set_width(width);
+    table
+}
+
 pub(super) fn render(report: &Report, colour: bool, out: &mut dyn Write) -> std::io::Result<()> {
     if !report.inventory.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        if !colour {
-            table.force_no_tty();
-        }
-        table.set_width(if colour {
-            table.width().unwrap_or(140).max(100)
-        } else {
-            140
-        });
+        let mut table = new_table(colour);
         table.set_header(vec!["Kind", "Name", "Version", "Licence", "Detail"]);
         for i in &report.inventory {
             table.add_row(vec![i.kind, &i.name, &i.version, &i.licence, &i.detail]);
@@ -63,19 +71,7 @@ pub(super) fn render(report: &Report, colour: bool, out: &mut dyn Write) -> std:
         writeln!(out, "{table}")?;
     }
     if !report.findings.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        if !colour {
-            table.force_no_tty();
-        }
-        // A fixed width keeps piped output identical from run to run and terminal to terminal.
-        table.set_width(if colour {
-            table.width().unwrap_or(140).max(100)
-        } else {
-            140
-        });
+        let mut table = new_table(colour);
         table.set_header(vec!["Severity", "Rule", "Where", "Finding"]);
         for f in &report.findings {
             let mut sev = Cell::new(match &f.suppression {
