@@ -327,12 +327,7 @@ pub fn aibom(args: &cli::AibomArgs) -> anyhow::Result<AibomRun> {
             sample_pii: None,
             today: scan::lineage::today(),
         };
-        let metadata_paths: Vec<PathBuf> = d
-            .metadata
-            .iter()
-            .filter(|(_, f, _)| f.is_some())
-            .map(|(m, ..)| m.path.clone())
-            .collect();
+        let metadata_paths = d.parsed_metadata_paths();
         let checked = scan::lineage::check(&d.records, &metadata_paths, &settings);
         let mut all = std::mem::take(&mut d.findings);
         all.extend(checked.findings);
@@ -824,12 +819,7 @@ pub fn check_lineage(args: &cli::CheckLineageArgs) -> anyhow::Result<Report> {
         sample_pii: detectors.as_ref().map(|r| (r, args.sample_kib as usize * 1024)),
         today: scan::lineage::today(),
     };
-    let metadata_paths: Vec<PathBuf> = d
-        .metadata
-        .iter()
-        .filter(|(_, f, _)| f.is_some())
-        .map(|(m, ..)| m.path.clone())
-        .collect();
+    let metadata_paths = d.parsed_metadata_paths();
     let checked = scan::lineage::check_owned(&d.records, &metadata_paths, &settings, &owns);
     // Files that are neither metadata nor listed data are counted as skipped, not listed
     // (listed data another shard hashed is that shard's artifact, not skipped here).

@@ -64,6 +64,18 @@ pub struct Discovered {
     pub skipped: usize,
 }
 
+impl Discovered {
+    /// The paths of the metadata files that parsed as some lineage format (the checks read
+    /// these; broken ones are already findings).
+    pub fn parsed_metadata_paths(&self) -> Vec<PathBuf> {
+        self.metadata
+            .iter()
+            .filter(|(_, f, _)| f.is_some())
+            .map(|(m, ..)| m.path.clone())
+            .collect()
+    }
+}
+
 /// Walk `paths` and read every lineage source found, without running any check. `root` is
 /// the scan root (`walk::scan_root`). A missing path is an error; everything else is a finding.
 pub fn discover(paths: &[PathBuf], root: &Path, opts: &DiscoverOptions) -> Result<Discovered, WalkError> {
