@@ -1369,6 +1369,16 @@ def build():
     build_pii()
     build_secrets()
     build_negatives()
+    build_redteam()
+
+
+def build_redteam():
+    """The red-team review's records (ids *-rt-*), kept in gen_eval_redteam.py; they come last and
+    draw on their own random source, so the records above keep their bytes."""
+    sys.path.insert(0, HERE)
+    import gen_eval_redteam
+
+    gen_eval_redteam.build(sys.modules[__name__])
 
 
 def render():
