@@ -252,12 +252,16 @@ impl Stream {
 /// `SHORT_BINUNICODE` pair that names a dotted identifier. A loader that reads the file from its
 /// start never reaches them, but one that seeks (or a second-stage loader given a slice) does,
 /// and scanners that stop at the first broken opcode miss them: a stream is kept when it imports
-/// at least one plausible global. Bounded by `SALVAGE_TRIES` machine runs over `bytes`.
-pub fn salvage(bytes: &[u8], base: u64, limits: &PickleLimits) -> Vec<Stream> {
+/// at least one plausible global. Bounded by `SALVAGE_TRIES` machine runs over `bytes` and
+/// `SALVAGE_OPCODES` opcodes in all.
+/// The second value says whether a bound stopped the search before the end of `bytes`.
+pub fn salvage(bytes: &[u8], base: u64, limits: &PickleLimits) -> (Vec<Stream>, bool) {
     let mut out = Vec::new();
     let mut i = 0usize;
     let mut tries = 0usize;
-    while i < bytes.len() && tries < SALVAGE_TRIES {
+    let mut budget = limits.clone();
+    budget.max_opcodes = limits.max_opcodes.min(SALVAGE_OPCODES);
+    while i < bytes.len() && tries < SALVAGE_TRIES && budget.max_opcodes > 0 {
         if !salvage_candidate(&bytes[i..]) {
             i += 1;
             continue;
@@ -266,7 +270,9 @@ pub fn salvage(bytes: &[u8], base: u64, limits: &PickleLimits) -> Vec<Stream> {
         let start = base + i as u64;
         let mut input = Input::at(&bytes[i..], start, (bytes.len() - i) as u64);
         let mut nested = Vec::new();
-        let mut stream = Machine::new(limits, start, &mut nested, 0).run(&mut input);
+        let mut stream = Machine::new(&budget, start, &mut nested, 0).run(&mut input);
+        let stepped = stream.opcodes + nested.iter().map(|n| n.opcodes).sum::<u64>();
+        budget.max_opcodes = budget.max_opcodes.saturating_sub(stepped.max(1));
         let real = stream
             .imports
             .iter()
@@ -285,7 +291,8 @@ pub fn salvage(bytes: &[u8], base: u64, limits: &PickleLimits) -> Vec<Stream> {
         out.append(&mut nested);
         i = end.max(i + 1);
     }
-    out
+    let stopped = i < bytes.len() && (tries >= SALVAGE_TRIES || budget.max_opcodes == 0);
+    (out, stopped)
 }
 
 /// Whether `b` starts like a pickle stream worth running the machine on.
@@ -332,8 +339,11 @@ pub struct PickleFile {
 /// At most this many bytes after a broken stream (or after the last stream, when what follows
 /// is not a pickle) are searched for embedded pickles.
 pub const SALVAGE_MAX: u64 = 8 << 20;
-/// At most this many places in them are tried as the start of a stream.
+/// At most this many places in them are tried as the start of a stream,
 const SALVAGE_TRIES: usize = 512;
+/// and all the tries together step at most this many opcodes (without it, bytes that repeat a
+/// stream start would make the search quadratic).
+const SALVAGE_OPCODES: u64 = 1 << 22;
 
 impl PickleFile {
     /// Where bytes that a loader never reaches begin, when the file has them: after an invalid

@@ -172,7 +172,8 @@ fn salvage_finds_streams_a_loader_never_reaches() {
     let data = b"\x80\x02}\xfecos\nsystem\n(S'id'\ntR.";
     let f = parse(data);
     assert_eq!(f.salvage_from(), Some(4));
-    let found = salvage(&data[4..], 4, &PickleLimits::default());
+    let (found, stopped) = salvage(&data[4..], 4, &PickleLimits::default());
+    assert!(!stopped);
     assert_eq!(found.len(), 1);
     assert!(found[0].salvaged);
     assert_eq!(found[0].start, 4);
@@ -188,7 +189,8 @@ fn salvage_finds_streams_a_loader_never_reaches() {
     data.extend_from_slice(&payload);
     let f = parse(&data);
     assert_eq!(f.salvage_from(), Some(4));
-    let found = salvage(&data[4..], 4, &PickleLimits::default());
+    let (found, stopped) = salvage(&data[4..], 4, &PickleLimits::default());
+    assert!(!stopped);
     assert_eq!(found.iter().map(resolved).collect::<Vec<_>>(), [["posix.system"]]);
     assert_eq!(found[0].start, 10);
 
@@ -198,9 +200,16 @@ fn salvage_finds_streams_a_loader_never_reaches() {
     let noise: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    assert!(salvage(&noise, 0, &PickleLimits::default()).is_empty());
+    assert!(salvage(&noise, 0, &PickleLimits::default()).0.is_empty());
     // A GLOBAL line whose names are not identifiers is not a stream.
-    assert!(salvage(b"cno such\nthing here\n)R.", 0, &PickleLimits::default()).is_empty());
+    assert!(salvage(b"cno such\nthing here\n)R.", 0, &PickleLimits::default())
+        .0
+        .is_empty());
+    // Bytes that repeat a stream start use up the opcode budget instead of quadratic time, and
+    // say that the search stopped early.
+    let repeated = b"\x80\x02N0".repeat(1 << 21);
+    let (found, stopped) = salvage(&repeated, 0, &PickleLimits::default());
+    assert!(found.is_empty() && stopped);
 }
 
 #[test]

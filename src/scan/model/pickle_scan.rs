@@ -26,7 +26,7 @@ impl Cx<'_> {
         // whole stream hides behind the break.
         let proto = pf.streams.first().is_some_and(|s| s.protocol.is_some() && s.start == 0);
         let salvaged = match pf.salvage_from() {
-            Some(from) if pf.is_pickle() || proto => self.salvage(open, from),
+            Some(from) if pf.is_pickle() || proto => self.salvage(open, from, members, pf.is_pickle()),
             _ => Vec::new(),
         };
         if !pf.is_pickle() && salvaged.is_empty() {
@@ -61,7 +61,7 @@ impl Cx<'_> {
     /// Pickle streams hidden in the bytes from `from` on, which a loader reading the file from
     /// its start never reaches (see `pickle::salvage`). A zip, archive or compressed layer there
     /// is left to the polyglot check.
-    fn salvage(&mut self, open: &Opener<'_>, from: u64) -> Vec<pickle::Stream> {
+    fn salvage(&mut self, open: &Opener<'_>, from: u64, members: &[String], is_pickle: bool) -> Vec<pickle::Stream> {
         let mut r = open();
         if std::io::copy(&mut (&mut r).take(from), &mut std::io::sink()).ok() != Some(from) {
             return Vec::new();
@@ -73,7 +73,20 @@ impl Cx<'_> {
         if !matches!(crate::model::sniff(&bytes), Magic::Other | Magic::PickleLike) {
             return Vec::new();
         }
-        pickle::salvage(&bytes, from, &self.limits.pickle)
+        let (found, stopped) = pickle::salvage(&bytes, from, &self.limits.pickle);
+        // Only for a pickle, and low: the bound is that of a heuristic search (random data
+        // after a stream has many places that look like a stream start), not of the parse.
+        if stopped && is_pickle {
+            let f = self.push(
+                Rule::ResourceLimit,
+                members,
+                Some(from),
+                "the search for pickle streams hidden behind the break stopped at its bound; later bytes were not searched".to_string(),
+                "salvage",
+            );
+            f.severity = crate::finding::Severity::Low;
+        }
+        found
     }
 
     /// Turn what the pickle machine saw into findings, one per distinct import, call target
