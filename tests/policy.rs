@@ -382,3 +382,69 @@ fn realworld_files_give_exactly_the_expected_findings() {
     let one = json(&[&format!("{dir}/kubernetes/kubebuilder-rbac/role_binding.yaml")]);
     assert!(rule_ids(&one).is_empty(), "{one}");
 }
+
+#[test]
+fn resource_lists_and_other_default_spellings_are_read() {
+    // `resources:` (and `resource:` as a list) grant the actions on each entry; `default:` is
+    // `default_decision:` as other authors write it. Each finding points at its own entry.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plural.yaml");
+    std::fs::write(&path, PLURAL).unwrap();
+    let v = json(&[path.to_str().unwrap()]);
+    let got: Vec<(String, u64, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["location"]["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("POL031".to_string(), 10, 13),
+            ("POL022".to_string(), 15, 36),
+            ("POL036".to_string(), 28, 7)
+        ],
+        "{v}"
+    );
+    // Without `default:` the policy states no default decision.
+    let path = dir.path().join("no-default.yaml");
+    std::fs::write(&path, PLURAL.replace("default: deny\n", "")).unwrap();
+    assert!(rule_ids(&json(&[path.to_str().unwrap()])).contains("POL051"));
+}
+
+const PLURAL: &str = r#"apiVersion: security.example.com/v1
+kind: Policy
+metadata: {name: plural}
+default: deny
+roles:
+  - name: reader
+    permissions:
+      - resources:
+          - vectors/docs/*
+          - vectors/hr/*
+        actions: [read]
+    conditions: {mfa_required: true}
+  - name: writer
+    permissions:
+      - resource: [vectors/docs/*, roles/*]
+        actions: [create, update]
+    conditions: {mfa_required: true, authentication_method: certificate}
+role_bindings:
+  - name: r
+    subjects: [{kind: Group, name: analysts}]
+    role_ref: reader
+  - name: w
+    subjects: [{kind: User, name: ops@example.com}]
+    role_ref: writer
+data_classification:
+  collections:
+    - {name: docs, sensitivity: public, accessible_by: ['*']}
+    - {name: hr, sensitivity: restricted, accessible_by: [reader], pii_present: true, encryption_required: true, audit_all_access: true}
+audit: {enabled: true, retention_days: 400, events: [read, write, delete, permission_change]}
+"#;

@@ -72,6 +72,16 @@ impl<R: Read> Input<R> {
         }
     }
 
+    /// A reader of the `len` bytes that begin at byte `start` of a larger blob: positions (and
+    /// the offsets they become) count from the blob's start.
+    pub fn at(reader: R, start: u64, len: u64) -> Self {
+        Input {
+            pos: start,
+            len: Some(start.saturating_add(len)),
+            ..Input::with_len(reader, len)
+        }
+    }
+
     /// When `n` more bytes would run past the known length: move to the end, as reading up to
     /// it would have, and return the truncation that reading would have ended in.
     fn past_end(&mut self, n: u64) -> Option<InputError> {

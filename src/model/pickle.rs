@@ -176,6 +176,9 @@ pub struct Stream {
     pub nested: bool,
     /// String and bytes operands that may hide an encoded pickle: (offset of the opcode, bytes).
     pub blobs: Vec<(u64, Vec<u8>)>,
+    /// Found by `salvage` in bytes a loader stops before (after an invalid opcode, or in data
+    /// after the last stream that is not a pickle).
+    pub salvaged: bool,
 }
 
 impl Stream {
@@ -244,6 +247,75 @@ impl Stream {
     }
 }
 
+/// Pickle streams embedded in `bytes` (which begin at byte `base` of the file), found by trying
+/// each place that can start one: a `PROTO` opcode, or a `GLOBAL`/`INST` line or a
+/// `SHORT_BINUNICODE` pair that names a dotted identifier. A loader that reads the file from its
+/// start never reaches them, but one that seeks (or a second-stage loader given a slice) does,
+/// and scanners that stop at the first broken opcode miss them: a stream is kept when it imports
+/// at least one plausible global. Bounded by `SALVAGE_TRIES` machine runs over `bytes` and
+/// `SALVAGE_OPCODES` opcodes in all.
+/// The second value says whether a bound stopped the search before the end of `bytes`.
+pub fn salvage(bytes: &[u8], base: u64, limits: &PickleLimits) -> (Vec<Stream>, bool) {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    let mut tries = 0usize;
+    let mut budget = limits.clone();
+    budget.max_opcodes = limits.max_opcodes.min(SALVAGE_OPCODES);
+    while i < bytes.len() && tries < SALVAGE_TRIES && budget.max_opcodes > 0 {
+        if !salvage_candidate(&bytes[i..]) {
+            i += 1;
+            continue;
+        }
+        tries += 1;
+        let start = base + i as u64;
+        let mut input = Input::at(&bytes[i..], start, (bytes.len() - i) as u64);
+        let mut nested = Vec::new();
+        let mut stream = Machine::new(&budget, start, &mut nested, 0).run(&mut input);
+        let stepped = stream.opcodes + nested.iter().map(|n| n.opcodes).sum::<u64>();
+        budget.max_opcodes = budget.max_opcodes.saturating_sub(stepped.max(1));
+        let real = stream
+            .imports
+            .iter()
+            .any(|imp| matches!(&imp.target, Target::Resolved { .. }))
+            && stream.imports.iter().all(|imp| match &imp.target {
+                Target::Resolved { module, name } => is_dotted_identifier(module) && is_dotted_identifier(name),
+                Target::Unresolved { .. } => true,
+            });
+        if !real {
+            i += 1;
+            continue;
+        }
+        let end = usize::try_from(stream.end.saturating_sub(base)).unwrap_or(bytes.len());
+        stream.salvaged = true;
+        out.push(stream);
+        out.append(&mut nested);
+        i = end.max(i + 1);
+    }
+    let stopped = i < bytes.len() && (tries >= SALVAGE_TRIES || budget.max_opcodes == 0);
+    (out, stopped)
+}
+
+/// Whether `b` starts like a pickle stream worth running the machine on.
+fn salvage_candidate(b: &[u8]) -> bool {
+    let ident = |s: &[u8]| std::str::from_utf8(s).is_ok_and(is_dotted_identifier);
+    match b {
+        [0x80, 2..=5, ..] => true,
+        [b'c' | b'i', rest @ ..] => {
+            let window = &rest[..rest.len().min(2 * 256)];
+            let mut lines = window.splitn(3, |&c| c == b'\n');
+            match (lines.next(), lines.next(), lines.next()) {
+                (Some(m), Some(n), Some(_)) => ident(m) && ident(n),
+                _ => false,
+            }
+        }
+        [0x8c, n, rest @ ..] => {
+            let n = usize::from(*n);
+            n > 0 && rest.len() > n && ident(&rest[..n]) && matches!(rest[n], 0x8c | 0x94)
+        }
+        _ => false,
+    }
+}
+
 /// `a.b_c.D1`: what a module path or (dotted) attribute name of real Python code looks like.
 pub fn is_dotted_identifier(s: &str) -> bool {
     !s.is_empty()
@@ -264,7 +336,34 @@ pub struct PickleFile {
     pub legacy_torch: bool,
 }
 
+/// At most this many bytes after a broken stream (or after the last stream, when what follows
+/// is not a pickle) are searched for embedded pickles.
+pub const SALVAGE_MAX: u64 = 8 << 20;
+/// At most this many places in them are tried as the start of a stream,
+const SALVAGE_TRIES: usize = 512;
+/// and all the tries together step at most this many opcodes (without it, bytes that repeat a
+/// stream start would make the search quadratic).
+const SALVAGE_OPCODES: u64 = 1 << 22;
+
 impl PickleFile {
+    /// Where bytes that a loader never reaches begin, when the file has them: after an invalid
+    /// opcode that broke the last stream, or where non-pickle data follows the last stream.
+    /// (A stream that is only cut short, or stopped by a limit, has nothing after it.)
+    pub fn salvage_from(&self) -> Option<u64> {
+        if let Some((start, _)) = self.trailing {
+            return Some(start);
+        }
+        let last = self.streams.iter().rev().find(|s| !s.nested)?;
+        match &last.error {
+            Some(StreamError::Malformed { offset, message })
+                if !last.stopped && !message.starts_with("unexpected end") =>
+            {
+                Some(offset + 1)
+            }
+            _ => None,
+        }
+    }
+
     pub fn is_pickle(&self) -> bool {
         self.streams.first().is_some_and(Stream::plausible)
     }

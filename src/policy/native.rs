@@ -1,5 +1,7 @@
 //! The vector-DB RBAC policy shape (`kind: Policy`) that enterprise LLM reference
-//! architectures keep as YAML, read as it is, plus `default_decision` (which that shape lacks).
+//! architectures keep as YAML, read as it is, plus `default_decision` (which that shape lacks;
+//! `default` and `default_action` are read as it too). A permission may list several resources
+//! (`resources:`, or `resource:` as a list): it becomes one [`Permission`] per resource.
 //!
 //! The Rust types below are the format's documentation: `llmguard lint-policy --print-schema`
 //! prints the JSON Schema generated from them, and the walker takes its known keys from that
@@ -52,6 +54,10 @@ pub struct PolicyBody {
     /// What happens to a request no permission grants. Write `deny`; missing or `allow` is a
     /// finding (POL051).
     pub default_decision: Option<DecisionWord>,
+    /// `default_decision` as other policies spell it.
+    pub default: Option<DecisionWord>,
+    /// `default_decision` as other policies spell it.
+    pub default_action: Option<DecisionWord>,
     /// The policy's own rate-limit defaults (POL042 compares roles against them).
     pub default_rate_limits: Option<RateLimits>,
     pub roles: Option<Vec<RoleSpec>>,
@@ -92,7 +98,10 @@ pub struct RoleSpec {
 pub struct PermissionSpec {
     /// `KIND/COLLECTION/…` glob: `vectors/*`, `indexes/training/*`,
     /// `vectors/user-specific/{user_id}/*`; `roles/*`, `keys/*` name the access-control plane.
-    pub resource: String,
+    /// A list grants the same actions on each.
+    pub resource: Option<StringOrList>,
+    /// The same as `resource` (either or both): a list of resources the actions apply to.
+    pub resources: Option<StringOrList>,
     /// create, read, update, delete, list, search, admin, `*`, manage_roles, manage_keys, …
     pub actions: Vec<String>,
     /// Conditions that apply to this permission only.
@@ -587,7 +596,7 @@ fn metadata(w: &mut Walk, node: &Node, path: &str) {
 
 fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
     match k {
-        "default_decision" => {
+        "default_decision" | "default" | "default_action" => {
             if let Some(s) = w.string(v, path) {
                 match s.value.to_ascii_lowercase().as_str() {
                     "deny" => {
@@ -605,7 +614,7 @@ fn body_key(w: &mut Walk, p: &mut Policy, k: &str, v: &Node, path: &str) {
                     other => w.problem(
                         Rule::PolicyInvalid,
                         s.at,
-                        format!("`default_decision` must be `deny` or `allow`, not `{other}`"),
+                        format!("`{k}` must be `deny` or `allow`, not `{other}`"),
                         path,
                     ),
                 }
@@ -780,9 +789,7 @@ fn role(w: &mut Walk, node: &Node, path: &str) -> Option<Role> {
             "inherits" => r.inherits = w.strings(v, &p),
             "permissions" => {
                 for (n, pp) in w.list(v, &p) {
-                    if let Some(perm) = permission(w, n, &pp) {
-                        r.permissions.push(perm);
-                    }
+                    r.permissions.extend(permission(w, n, &pp));
                 }
             }
             "conditions" => r.conditions = conditions(w, v, &p),
@@ -876,18 +883,20 @@ pub(crate) fn scope(params: &PolicyParams, resource: &str) -> Scope {
     }
 }
 
-fn permission(w: &mut Walk, node: &Node, path: &str) -> Option<Permission> {
-    let mut resource = None;
+/// One permission entry: one [`Permission`] for each resource it names (`resource` and
+/// `resources` each take one string or a list), all with the same actions and conditions.
+fn permission(w: &mut Walk, node: &Node, path: &str) -> Vec<Permission> {
+    let mut resources = Vec::new();
     let mut words = Vec::new();
     let mut conds = None;
     for (k, v, p) in w.entries(node, path, Some(known("PermissionSpec")), "a permission") {
         match k {
-            "resource" => resource = w.string(v, &p),
+            "resource" | "resources" => resources.extend(w.strings(v, &p)),
             "actions" => words = w.strings(v, &p),
             _ => conds = Some(conditions(w, v, &p)),
         }
     }
-    let Some(resource) = resource else {
+    if resources.is_empty() {
         if node.as_map().is_some() {
             w.problem(
                 Rule::PolicyInvalid,
@@ -896,40 +905,45 @@ fn permission(w: &mut Walk, node: &Node, path: &str) -> Option<Permission> {
                 path,
             );
         }
-        return None;
-    };
+        return Vec::new();
+    }
+    let named: Vec<&str> = resources.iter().map(|r| r.value.as_str()).collect();
     if words.is_empty() {
         w.problem(
             Rule::PolicyInvalid,
             at(node, path),
-            format!("the permission on `{}` lists no `actions`", resource.value),
+            format!("the permission on `{}` lists no `actions`", named.join("`, `")),
             path,
         );
     }
     let (acts, wildcard_actions, management) = actions(w, &words);
     let words: Vec<String> = words.iter().map(|x| x.value.trim().to_ascii_lowercase()).collect();
-    let scope = scope(w.params, &resource.value);
-    if let Scope::Unknown { kind } = &scope {
-        w.problem(
-            Rule::PolicyUndefinedReference,
-            resource.at.clone(),
-            format!(
-                "resource kind `{kind}` in `{}` is neither a data resource nor part of the access-control plane (rules/policy/policy.yaml lists both)",
-                resource.value
-            ),
-            &format!("resource-kind:{kind}"),
-        );
+    let mut out = Vec::with_capacity(resources.len());
+    for resource in resources {
+        let scope = scope(w.params, &resource.value);
+        if let Scope::Unknown { kind } = &scope {
+            w.problem(
+                Rule::PolicyUndefinedReference,
+                resource.at.clone(),
+                format!(
+                    "resource kind `{kind}` in `{}` is neither a data resource nor part of the access-control plane (rules/policy/policy.yaml lists both)",
+                    resource.value
+                ),
+                &format!("resource-kind:{kind}"),
+            );
+        }
+        out.push(Permission {
+            at: at(node, path),
+            resource,
+            scope,
+            acts: acts.clone(),
+            wildcard_actions,
+            words: words.clone(),
+            management: management.clone(),
+            conditions: conds.clone(),
+        });
     }
-    Some(Permission {
-        at: at(node, path),
-        resource,
-        scope,
-        acts,
-        wildcard_actions,
-        words,
-        management,
-        conditions: conds,
-    })
+    out
 }
 
 fn conditions(w: &mut Walk, node: &Node, path: &str) -> Conditions {

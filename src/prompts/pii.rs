@@ -241,8 +241,11 @@ impl PiiDetector {
         let b = text.as_bytes();
         let mut i = 0;
         let mut last_end = 0;
-        while i < b.len() {
-            let c = b[i];
+        loop {
+            i = next_candidate(b, i);
+            let Some(&c) = b.get(i) else {
+                break;
+            };
             if c == b'@' {
                 if let Some(h) = self.email_at(text, i) {
                     if h.start >= last_end {
@@ -255,7 +258,8 @@ impl PiiDetector {
                 i += 1;
                 continue;
             }
-            if !c.is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
+            // A digit: where a digit run starts, a number may.
+            if i > 0 && b[i - 1].is_ascii_digit() {
                 i += 1;
                 continue;
             }
@@ -929,6 +933,23 @@ impl PiiDetector {
 
 /// Digit groups from `i`: runs of digits joined by one separator (space, `-`, `.`, `/`).
 /// Each is `(start, end, separator before it)` (0 for the first).
+/// The first byte at or after `from` where an e-mail (`@`) or a number (a digit) can be, or
+/// `b.len()`. Text is mostly neither: 32-byte blocks without one are passed over whole (the
+/// block test has no early exit, so it compiles to vector compares).
+fn next_candidate(b: &[u8], from: usize) -> usize {
+    let candidate = |c: u8| c == b'@' || c.is_ascii_digit();
+    let mut i = from;
+    while let Some(block) = b.get(i..i + 32) {
+        if block.iter().fold(false, |any, &c| any | candidate(c)) {
+            break;
+        }
+        i += 32;
+    }
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| candidate(c)))
+        .map_or(b.len(), |p| i + p)
+}
+
 fn groups(b: &[u8], i: usize) -> Vec<(usize, usize, u8)> {
     let mut out = Vec::new();
     let mut k = i;

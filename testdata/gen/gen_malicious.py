@@ -801,6 +801,17 @@ def build_all():
        "GLOBAL os system + REDUCE followed by invalid opcode byte 0xff",
        ["MOD106", "MOD101"], ["os.system"])
 
+    # A loader stops at an invalid opcode or at data after STOP that is not a pickle; a loader
+    # given a slice of the file (or one that seeks) does not, and scanners that stop there miss
+    # the payload behind it. llmguard salvages such streams (MOD108 says where).
+    fx("invalid_opcode_hides_later_reduce.pkl",
+       proto(2) + EMPTY_DICT + binput(0) + b"\xfe" + OS_SYSTEM_P2[2:],
+       "benign dict, an invalid opcode 0xfe, then GLOBAL os system + REDUCE the parser never reaches",
+       ["MOD106", "MOD101", "MOD108"], ["os.system"])
+    fx("junk_after_stop_hides_pickle.pkl", first + b"\x00junk\x00" * 4 + OS_SYSTEM_P2,
+       "benign dict pickle, 24 bytes of non-pickle data, then a second pickle calling os.system",
+       ["MOD109", "MOD101", "MOD108"], ["os.system"])
+
     # 11 dotted-name walks --------------------------------------------------------------------
     fx("dotted_torch_serialization_os_system.pkl",
        p4_call("torch", "serialization.os.system"),
@@ -886,6 +897,15 @@ def build_all():
         ("bdb", "Bdb", "skip"),
         ("cProfile", "run", "print(1)"),
         ("pty", "spawn", "/bin/sh"),
+        # Less known command runners and import machinery (red-team pass, benches/redteam_gen.py)
+        ("uuid", "_get_command_stdout", "sh"),
+        ("_osx_support", "_read_output", "id"),
+        ("platform", "_syscmd_ver", "id"),
+        ("_frozen_importlib_external", "SourceFileLoader", "payload"),
+        ("_imp", "create_dynamic", "spec"),
+        ("_functools", "reduce", "callable"),
+        ("_sqlite3", "connect", "cache.db"),
+        ("_sitebuiltins", "_Printer", "passwd"),
     ]
     for mod, name, arg in bypass:
         fx("bypass_%s_%s.pkl" % (mod, name), p2_call(mod, name, arg),
@@ -1128,6 +1148,9 @@ def check(path, data, expect, imports):
     # payloads hidden in unclaimed safetensors bytes are found by llmguard, not by the walker
     hidden_in_st = path.endswith(".safetensors") and "MOD303" in expect
     if missing and hidden_in_st and (OS_SYSTEM_P2 in data or EVIL_DATA_PKL in data):
+        missing = []
+    # streams behind an invalid opcode or junk are salvaged by llmguard, not by the walker
+    if missing and "MOD108" in expect and OS_SYSTEM_P2[2:] in data:
         missing = []
     if missing and "GEN002" not in expect and "MOD206" not in expect:
         problems.append("imports not found statically: %s (found %s)" % (missing, sorted(found)))

@@ -167,6 +167,52 @@ fn several_streams_trailing_data_and_truncation() {
 }
 
 #[test]
+fn salvage_finds_streams_a_loader_never_reaches() {
+    // After an invalid opcode: the stream breaks at byte 3, the payload follows at 4.
+    let data = b"\x80\x02}\xfecos\nsystem\n(S'id'\ntR.";
+    let f = parse(data);
+    assert_eq!(f.salvage_from(), Some(4));
+    let (found, stopped) = salvage(&data[4..], 4, &PickleLimits::default());
+    assert!(!stopped);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].salvaged);
+    assert_eq!(found[0].start, 4);
+    assert_eq!(
+        called(&found[0]),
+        [("os.system".to_string(), "REDUCE", Some("id".to_string()))]
+    );
+    assert_eq!(found[0].imports[0].offset, 4);
+
+    // After non-pickle data following a STOP, in protocol 4 (SHORT_BINUNICODE pair).
+    let mut data = b"\x80\x02}.\x00junk\x00".to_vec();
+    let payload = p(&[b"\x80\x04", &binunicode("posix"), &binunicode("system"), b"\x93)R."]);
+    data.extend_from_slice(&payload);
+    let f = parse(&data);
+    assert_eq!(f.salvage_from(), Some(4));
+    let (found, stopped) = salvage(&data[4..], 4, &PickleLimits::default());
+    assert!(!stopped);
+    assert_eq!(found.iter().map(resolved).collect::<Vec<_>>(), [["posix.system"]]);
+    assert_eq!(found[0].start, 10);
+
+    // Clean files, files cut short and random bytes give nothing.
+    assert_eq!(parse(b"\x80\x02}.").salvage_from(), None);
+    assert_eq!(parse(b"\x80\x02cos\nsystem\n").salvage_from(), None);
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    assert!(salvage(&noise, 0, &PickleLimits::default()).0.is_empty());
+    // A GLOBAL line whose names are not identifiers is not a stream.
+    assert!(salvage(b"cno such\nthing here\n)R.", 0, &PickleLimits::default())
+        .0
+        .is_empty());
+    // Bytes that repeat a stream start use up the opcode budget instead of quadratic time, and
+    // say that the search stopped early.
+    let repeated = b"\x80\x02N0".repeat(1 << 21);
+    let (found, stopped) = salvage(&repeated, 0, &PickleLimits::default());
+    assert!(found.is_empty() && stopped);
+}
+
+#[test]
 fn soft_errors_carry_on() {
     // A memo read before any write: Python would fail there, but a later import is still seen.
     let f = parse(b"\x80\x02h\x05cos\nsystem\n)R.");

@@ -3,9 +3,11 @@
 use super::{Cx, ModelFormat, Opener};
 use crate::model::pickle::{self, Callee, PickleFile, StreamError, Target as ImportTarget};
 use crate::model::source::Crc;
+use crate::model::Magic;
 use crate::rules::pickle::Judgement;
 use crate::rules::Rule;
 use std::collections::BTreeMap;
+use std::io::Read;
 
 impl Cx<'_> {
     /// Parse every pickle stream; report them when the data is a pickle at all. Returns the
@@ -19,10 +21,18 @@ impl Cx<'_> {
         depth: usize,
     ) -> (Option<ModelFormat>, Option<u64>) {
         let mut reader = Crc::new(open());
-        let pf = pickle::parse_file(&mut reader, len, &self.limits.pickle);
-        if !pf.is_pickle() {
+        let mut pf = pickle::parse_file(&mut reader, len, &self.limits.pickle);
+        // A stream that starts with a PROTO header and breaks at once is still a pickle when a
+        // whole stream hides behind the break.
+        let proto = pf.streams.first().is_some_and(|s| s.protocol.is_some() && s.start == 0);
+        let salvaged = match pf.salvage_from() {
+            Some(from) if pf.is_pickle() || proto => self.salvage(open, from, members, pf.is_pickle()),
+            _ => Vec::new(),
+        };
+        if !pf.is_pickle() && salvaged.is_empty() {
             return (None, None);
         }
+        pf.streams.extend(salvaged);
         if let Some(expected) = crc {
             // Read what the parser left, so the CRC covers the whole member.
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
@@ -46,6 +56,37 @@ impl Cx<'_> {
             ModelFormat::Pickle
         };
         (Some(format), pf.trailing.map(|(o, _)| o))
+    }
+
+    /// Pickle streams hidden in the bytes from `from` on, which a loader reading the file from
+    /// its start never reaches (see `pickle::salvage`). A zip, archive or compressed layer there
+    /// is left to the polyglot check.
+    fn salvage(&mut self, open: &Opener<'_>, from: u64, members: &[String], is_pickle: bool) -> Vec<pickle::Stream> {
+        let mut r = open();
+        if std::io::copy(&mut (&mut r).take(from), &mut std::io::sink()).ok() != Some(from) {
+            return Vec::new();
+        }
+        let mut bytes = Vec::new();
+        if r.take(pickle::SALVAGE_MAX).read_to_end(&mut bytes).is_err() && bytes.is_empty() {
+            return Vec::new();
+        }
+        if !matches!(crate::model::sniff(&bytes), Magic::Other | Magic::PickleLike) {
+            return Vec::new();
+        }
+        let (found, stopped) = pickle::salvage(&bytes, from, &self.limits.pickle);
+        // Only for a pickle, and low: the bound is that of a heuristic search (random data
+        // after a stream has many places that look like a stream start), not of the parse.
+        if stopped && is_pickle {
+            let f = self.push(
+                Rule::ResourceLimit,
+                members,
+                Some(from),
+                "the search for pickle streams hidden behind the break stopped at its bound; later bytes were not searched".to_string(),
+                "salvage",
+            );
+            f.severity = crate::finding::Severity::Low;
+        }
+        found
     }
 
     /// Turn what the pickle machine saw into findings, one per distinct import, call target
@@ -167,7 +208,19 @@ impl Cx<'_> {
                 self.hidden_in(bytes, &format!("the string at byte {at}"), members, Some(at), depth);
             }
         }
-        let top: Vec<_> = pf.streams.iter().filter(|s| !s.nested).collect();
+        if let Some(hidden) = pf.streams.iter().find(|s| s.salvaged) {
+            self.push(
+                Rule::PickleMultipleStreams,
+                members,
+                Some(base + hidden.start),
+                format!(
+                    "a pickle stream hides at byte {} behind bytes a loader stops at (an invalid opcode or data that is not a pickle); it was scanned anyway",
+                    base + hidden.start
+                ),
+                "salvaged",
+            );
+        }
+        let top: Vec<_> = pf.streams.iter().filter(|s| !s.nested && !s.salvaged).collect();
         if top.len() > 1 && !pf.legacy_torch {
             self.push(
                 Rule::PickleMultipleStreams,
