@@ -214,11 +214,11 @@ struct StreamPattern {
     /// start literals are unknown.
     keyword: bool,
     kw: usize,
-    opens: u128,
-    unknown: u128,
+    opens: Mask,
+    unknown: Mask,
     always: bool,
     /// A start literal: the entries whose matches may start with it.
-    starts: u128,
+    starts: Mask,
 }
 
 /// Adapt a words pattern to the view. A literal space also matches no space (spelled-out
@@ -379,10 +379,10 @@ struct StateSummary {
     known: bool,
     keyword: bool,
     always: bool,
-    opens: u128,
-    unknown: u128,
+    opens: Mask,
+    unknown: Mask,
     kw_len: usize,
-    starts: u128,
+    starts: Mask,
     lit_len: (usize, usize),
 }
 
@@ -392,14 +392,14 @@ struct StateSummary {
 #[derive(Debug)]
 struct StreamFilter {
     dfa: aho_corasick::dfa::DFA,
-    /// Entry masks are usable (at most 128 entries); otherwise every keyword counts.
+    /// Entry masks are usable (at most `Mask::BITS` entries); otherwise every keyword counts.
     gated: bool,
     /// Entries whose start literals are unknown, and those with non-ASCII ones.
-    unknown: u128,
-    wide: u128,
+    unknown: Mask,
+    wide: Mask,
     /// The entries whose matches are at most this long in the view, by length: a text whose
     /// view is shorter rules the others out.
-    fit: Vec<(usize, u128)>,
+    fit: Vec<(usize, Mask)>,
     /// Match states by `id >> shift` (match states have the smallest ids).
     states: Vec<StateSummary>,
     shift: u32,
@@ -415,7 +415,7 @@ impl StreamFilter {
         kw_entries: &[Vec<usize>],
         raw_forms: &[Vec<u8>],
     ) -> Result<Self, aho_corasick::BuildError> {
-        let gated = spec.patterns.len() <= 128;
+        let gated = spec.patterns.len() <= Mask::BITS;
         let (starts, shortest): (Vec<Option<StartLiterals>>, Vec<usize>) =
             shapes.into_iter().map(|(s, min)| (s.filter(|_| gated), min)).unzip();
         let mut pats: Vec<Vec<u8>> = Vec::new();
@@ -431,7 +431,7 @@ impl StreamFilter {
                 pats.len() - 1
             })
         };
-        let (mut unknown, mut wide) = (0u128, 0u128);
+        let (mut unknown, mut wide) = (Mask::NONE, Mask::NONE);
         for (e, p) in spec.patterns.iter().enumerate() {
             match &starts[e] {
                 None if p.view == View::Words => unknown |= bit(e),
@@ -467,10 +467,10 @@ impl StreamFilter {
             .start_kind(aho_corasick::StartKind::Unanchored)
             .build(&pats)?;
         // Entries by the shortest view their matches need (0 when unknown).
-        let mut shortest: Vec<(usize, u128)> = shortest.into_iter().enumerate().map(|(e, min)| (min, bit(e))).collect();
+        let mut shortest: Vec<(usize, Mask)> = shortest.into_iter().enumerate().map(|(e, min)| (min, bit(e))).collect();
         shortest.sort_unstable_by_key(|x| x.0);
         let mut fit = Vec::with_capacity(shortest.len());
-        let mut acc = 0u128;
+        let mut acc = Mask::NONE;
         for (min, b) in shortest {
             acc |= b;
             fit.push((min, acc));
@@ -521,7 +521,7 @@ impl StreamFilter {
                     st.unknown |= p.unknown;
                     st.kw_len = st.kw_len.max(p.len);
                 }
-                if p.starts != 0 {
+                if p.starts.any() {
                     st.starts |= p.starts;
                     st.lit_len = (st.lit_len.0.min(p.len), st.lit_len.1.max(p.len));
                 }
@@ -547,10 +547,10 @@ impl StreamFilter {
             known: true,
             keyword: true,
             always: true,
-            opens: 0,
-            unknown: 0,
+            opens: Mask::NONE,
+            unknown: Mask::NONE,
             kw_len: 0,
-            starts: 0,
+            starts: Mask::NONE,
             lit_len: (0, 0),
         };
         match self.states.get(sid.as_usize() >> self.shift) {
@@ -766,7 +766,7 @@ impl InjectionDetector {
     fn match_entries(
         &self,
         hits: &[(usize, usize, usize)],
-        live: Option<&[u128]>,
+        live: Option<&[Mask]>,
         owners: &[Vec<usize>],
         hay: &[u8],
         w: usize,
@@ -783,7 +783,7 @@ impl InjectionDetector {
         }
         for (entry, spans) in per_entry {
             for (lo, hi, members) in regions(&spans, w, hay.len()) {
-                let is_live = |j: usize| live.is_none_or(|l| l.get(j).is_some_and(|m| m & bit(entry) != 0));
+                let is_live = |j: usize| live.is_none_or(|l| l.get(j).is_some_and(|m| (*m & bit(entry)).any()));
                 if members.into_iter().any(is_live) {
                     self.match_entry(entry, hay, lo, hi, found);
                 }
@@ -883,7 +883,7 @@ impl InjectionDetector {
         }
         // The entries whose matches fit in the text's view (`len` is one more, for the space
         // the stream starts with).
-        let fits = f.fit.iter().take_while(|x| x.0 <= len).last().map_or(0, |x| x.1);
+        let fits = f.fit.iter().take_while(|x| x.0 <= len).last().map_or(Mask::NONE, |x| x.1);
         let starts: Vec<Start> = events
             .iter()
             .filter_map(|&(at, _, sid)| Start::new(f.summary(sid), at))
@@ -891,8 +891,8 @@ impl InjectionDetector {
         for &(at, offset, sid) in &events {
             let st = f.summary(sid);
             let opens = st.opens & fits;
-            let near = || starts_within(&starts, (at + 1).saturating_sub(st.kw_len), at + 1) & opens != 0;
-            if st.always || (st.keyword && opens != 0 && (st.unknown & fits != 0 || near())) {
+            let near = || (starts_within(&starts, (at + 1).saturating_sub(st.kw_len), at + 1) & opens).any();
+            if st.always || (st.keyword && opens.any() && ((st.unknown & fits).any() || near())) {
                 out.push((offset, offset + 1));
             }
         }
@@ -963,7 +963,7 @@ impl InjectionDetector {
                 let hits = scan.hits;
                 // Every keyword of a region that is run counts, not only those that opened the
                 // span: its windows must fit too.
-                let run = |j: &usize| live.as_ref().is_none_or(|l| l[*j] != 0);
+                let run = |j: &usize| live.as_ref().is_none_or(|l| l[*j].any());
                 let m = &marks[r.marks.clone()];
                 let end = m.iter().map(|m| m.1).max().unwrap_or(r.start);
                 let first = (0..hits.len())
@@ -1021,20 +1021,20 @@ impl InjectionDetector {
     /// match may start: a region (the merged windows of an entry's hits) in which one of the
     /// entry's start literals starts within a window of one of its hits. Every match starts
     /// with one, so the other regions need not be run; `None` when that cannot be told.
-    fn live(&self, scan: &ViewScan, len: usize) -> Option<Vec<u128>> {
+    fn live(&self, scan: &ViewScan, len: usize) -> Option<Vec<Mask>> {
         let f = &self.stream;
         if !f.gated {
             return None;
         }
         let ViewScan { hits, starts, wide } = scan;
         let w = WORD_WINDOW + 2;
-        let opens = |kw: usize| -> u128 {
+        let opens = |kw: usize| -> Mask {
             self.word_kw_entries
                 .get(kw)
-                .map_or(0, |es| es.iter().fold(0, |m, &e| m | bit(e)))
+                .map_or(Mask::NONE, |es| es.iter().fold(Mask::NONE, |m, &e| m | bit(e)))
         };
         // Hits with a start literal of their entries near (offsets + 1, as the literals').
-        let near: Vec<u128> = hits
+        let near: Vec<Mask> = hits
             .iter()
             .map(|&(s, e, kw)| {
                 let (from, to) = (s + 1, e + 1);
@@ -1048,7 +1048,7 @@ impl InjectionDetector {
                 m
             })
             .collect();
-        let mut live = vec![0u128; hits.len()];
+        let mut live = vec![Mask::NONE; hits.len()];
         let mut per_entry: std::collections::BTreeMap<usize, Vec<(usize, usize, usize)>> = Default::default();
         for (j, &(s, e, kw)) in hits.iter().enumerate() {
             for &entry in self.word_kw_entries.get(kw).map_or(&[][..], Vec::as_slice) {
@@ -1057,7 +1057,7 @@ impl InjectionDetector {
         }
         for (entry, list) in per_entry {
             for (_, _, members) in regions(&list, WORD_WINDOW, len) {
-                if members.iter().any(|&j| near[j] & bit(entry) != 0) {
+                if members.iter().any(|&j| (near[j] & bit(entry)).any()) {
                     for j in members {
                         live[j] |= bit(entry);
                     }
@@ -1333,7 +1333,7 @@ struct Span {
     hits: Vec<(usize, usize, usize)>,
     /// For each hit, the entries for which it lies in a region where a match may start
     /// (`None`: every region of every entry is run).
-    live: Option<Vec<u128>>,
+    live: Option<Vec<Mask>>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -1377,12 +1377,12 @@ struct Start {
     /// The starts of the longest and the shortest of them.
     first: usize,
     last: usize,
-    entries: u128,
+    entries: Mask,
 }
 
 impl Start {
     fn new(st: &StateSummary, at: usize) -> Option<Start> {
-        (st.starts != 0).then(|| Start {
+        st.starts.any().then(|| Start {
             at,
             first: (at + 1).saturating_sub(st.lit_len.1),
             last: (at + 1).saturating_sub(st.lit_len.0),
@@ -1393,20 +1393,58 @@ impl Start {
 
 /// The entries with a start literal that may start within a window of a keyword at
 /// `from..to` (`starts` in order of `at`; a literal is at most `START_LEN` long).
-fn starts_within(starts: &[Start], from: usize, to: usize) -> u128 {
+fn starts_within(starts: &[Start], from: usize, to: usize) -> Mask {
     let (lo, hi) = (from.saturating_sub(WORD_WINDOW + 2), to + WORD_WINDOW + 2);
     let i = starts.partition_point(|s| s.at + 1 < lo);
     starts[i..]
         .iter()
         .take_while(|s| s.at <= hi + START_LEN)
         .filter(|s| s.first <= hi && s.last >= lo)
-        .fold(0, |m, s| m | s.entries)
+        .fold(Mask::NONE, |m, s| m | s.entries)
 }
 
-/// An entry's bit in the masks of `StreamPattern` and `Span::live` (none past 128 entries:
-/// then every keyword counts everywhere).
-fn bit(entry: usize) -> u128 {
-    1u128.checked_shl(entry as u32).unwrap_or(0)
+/// An entry's bit in the masks of `StreamPattern` and `Span::live` (none past `Mask::BITS`
+/// entries: then every keyword counts everywhere).
+fn bit(entry: usize) -> Mask {
+    let mut m = Mask::NONE;
+    if let Some(w) = m.0.get_mut(entry / 64) {
+        *w = 1 << (entry % 64);
+    }
+    m
+}
+
+/// A set of entries, one bit each (`bit`). Wider than any integer type: the built-in rules
+/// alone have more than 128 entries, and without masks every keyword would open every entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Mask([u64; 4]);
+
+impl Mask {
+    const NONE: Mask = Mask([0; 4]);
+    const BITS: usize = 256;
+
+    fn any(self) -> bool {
+        self != Mask::NONE
+    }
+}
+
+impl std::ops::BitOr for Mask {
+    type Output = Mask;
+    fn bitor(self, o: Mask) -> Mask {
+        Mask(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+}
+
+impl std::ops::BitAnd for Mask {
+    type Output = Mask;
+    fn bitand(self, o: Mask) -> Mask {
+        Mask(std::array::from_fn(|i| self.0[i] & o.0[i]))
+    }
+}
+
+impl std::ops::BitOrAssign for Mask {
+    fn bitor_assign(&mut self, o: Mask) {
+        *self = *self | o;
+    }
 }
 
 fn window(hay: &[u8], s: usize, e: usize, w: usize) -> &[u8] {
