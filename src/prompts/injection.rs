@@ -883,7 +883,12 @@ impl InjectionDetector {
         }
         // The entries whose matches fit in the text's view (`len` is one more, for the space
         // the stream starts with).
-        let fits = f.fit.iter().take_while(|x| x.0 <= len).last().map_or(Mask::NONE, |x| x.1);
+        let fits = f
+            .fit
+            .iter()
+            .take_while(|x| x.0 <= len)
+            .last()
+            .map_or(Mask::NONE, |x| x.1);
         let starts: Vec<Start> = events
             .iter()
             .filter_map(|&(at, _, sid)| Start::new(f.summary(sid), at))
