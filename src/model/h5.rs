@@ -337,6 +337,22 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_regressions_are_errors() {
+        // Inputs a fuzz pass stopped on (kept under fuzz/regressions/h5/; docs/fuzzing.md says
+        // why each was kept). Each is malformed: the reader must say so, within its limits.
+        let dir = format!("{}/fuzz/regressions/h5", env!("CARGO_MANIFEST_DIR"));
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let r = root_attributes(&data, KERAS, &Limits::default());
+            assert!(r.is_err(), "{}: {r:?}", path.display());
+            n += 1;
+        }
+        assert!(n > 0, "no regression inputs found");
+    }
+
+    #[test]
     fn garbage_and_truncations_are_errors_not_panics() {
         let real = fixture("benign/keras/sequential_dense.h5");
         let mut cases: Vec<Vec<u8>> = vec![
