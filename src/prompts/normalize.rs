@@ -59,6 +59,12 @@ impl Normalized {
         self.map.partition_point(|&o| (o as usize) < orig)
     }
 
+    /// The original offset of the character that produced view byte `i` (the original
+    /// length past the view's end).
+    pub fn origin(&self, i: usize) -> usize {
+        self.map.as_slice().get(i).map_or(self.orig_len, |&o| o as usize)
+    }
+
     /// The original byte span (on char boundaries) that the view's `start..end` came from.
     /// `start` and `end` are clamped to the view; an empty span maps to an empty span.
     pub fn original_span(&self, orig: &str, start: usize, end: usize) -> (usize, usize) {
