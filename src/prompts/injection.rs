@@ -769,11 +769,26 @@ impl InjectionDetector {
                 scan.raw.push((view.len(), sid));
             }
         }
-        if !scan.wide.is_empty() {
+        // Every non-ASCII keyword holds a non-ASCII character, so it lies within its own length
+        // of one: only those stretches of the view are searched (most text has few).
+        let reach = self.wide_ac.max_pattern_len();
+        let mut k = 0;
+        while let Some(&first) = scan.wide.get(k) {
+            // `wide` holds view offsets + 1, in order; merge the stretches that overlap.
+            let lo = (first - 1).saturating_sub(reach);
+            let mut hi = (first - 1).saturating_add(reach).min(view.len());
+            k += 1;
+            while let Some(&next) = scan.wide.get(k) {
+                if (next - 1).saturating_sub(reach) > hi {
+                    break;
+                }
+                hi = (next - 1).saturating_add(reach).min(view.len());
+                k += 1;
+            }
             scan.hits
-                .extend(self.wide_ac.find_overlapping_iter(view).filter_map(|m| {
+                .extend(self.wide_ac.find_overlapping_iter(&view[lo..hi]).filter_map(|m| {
                     let kw = *self.wide_kw.get(m.pattern().as_usize())?;
-                    Some((m.start(), m.end(), kw))
+                    Some((lo + m.start(), lo + m.end(), kw))
                 }));
         }
         scan
@@ -2022,6 +2037,51 @@ mod tests {
         }
         assert!(checked > 1000, "{checked}");
         assert!(bad.is_empty(), "{} of {checked}:\n{}", bad.len(), bad.join("\n"));
+    }
+
+    /// The non-ASCII keywords found near non-ASCII characters are those of the whole view.
+    #[test]
+    fn wide_keywords_are_found_wherever_they_stand() {
+        let d = detector();
+        let spec = InjectionSpec::builtin().expect("builtin injection rules parse");
+        let wide: Vec<String> = spec
+            .patterns
+            .into_iter()
+            .filter(|e| e.view == View::Words)
+            .flat_map(|e| e.keywords)
+            .filter(|k| !k.is_ascii())
+            .collect();
+        assert!(wide.len() > 20, "{}", wide.len());
+        let pad = "ascii words between them ".repeat(8);
+        let mut checked = 0;
+        for (i, k) in wide.iter().enumerate() {
+            let other = &wide[(i * 7 + 3) % wide.len()];
+            for text in [
+                k.clone(),
+                format!("{k}{k}"),
+                format!("{pad}{k}"),
+                format!("{k}{pad}"),
+                format!("{pad}{k} {pad} {other}{pad}"),
+                format!("é{pad}{k}"),
+                format!("{k}x{other}"),
+            ] {
+                let norm = Normalized::new(&text);
+                let view = norm.text.as_bytes();
+                let scan = d.view_scan(view);
+                let mut got: Vec<_> = scan.hits.into_iter().filter(|h| d.wide_kw.contains(&h.2)).collect();
+                let mut want: Vec<_> = d
+                    .wide_ac
+                    .find_overlapping_iter(view)
+                    .map(|m| (m.start(), m.end(), d.wide_kw[m.pattern().as_usize()]))
+                    .collect();
+                got.sort_unstable();
+                want.sort_unstable();
+                assert!(!want.is_empty(), "{text:?}");
+                assert_eq!(got, want, "{text:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]
