@@ -893,12 +893,17 @@ impl InjectionDetector {
             };
             self.raw_words_at(self.stream.summary(sid), offset, text.as_bytes(), &mut raw);
         }
+        self.punct_hits(text, &mut raw);
+        raw
+    }
+
+    /// The raw keywords that start with punctuation (`<|`, `](`), by their own automaton.
+    fn punct_hits(&self, text: &str, raw: &mut Vec<(usize, usize, usize)>) {
         raw.extend(
             self.punct_ac
                 .find_overlapping_iter(text)
                 .filter_map(|m| Some((m.start(), m.end(), *self.punct_kw.get(m.pattern().as_usize())?))),
         );
-        raw
     }
 
     /// Where the view may hold a word keyword that can open a window with a match in it: the
@@ -1173,19 +1178,16 @@ impl InjectionDetector {
         // word come out of the stream, with the candidates for the word entries.
         let mut raw_found: Vec<Found> = Vec::new();
         let mut marks = Vec::new();
-        if mode == Mode::Definition {
-            self.scan_raw(text, &mut raw_found);
-        } else if mode == Mode::Whole {
-            // Found below, from the view.
-        } else {
-            let mut raw_hits = Vec::new();
-            self.candidates(text, &mut marks, &mut raw_hits);
-            raw_hits.extend(
-                self.punct_ac
-                    .find_overlapping_iter(text)
-                    .filter_map(|m| Some((m.start(), m.end(), *self.punct_kw.get(m.pattern().as_usize())?))),
-            );
-            self.match_raw(&raw_hits, text, &mut raw_found);
+        match mode {
+            Mode::Definition => self.scan_raw(text, &mut raw_found),
+            // Found below, from the view's pass.
+            Mode::Whole => {}
+            Mode::Spans => {
+                let mut raw_hits = Vec::new();
+                self.candidates(text, &mut marks, &mut raw_hits);
+                self.punct_hits(text, &mut raw_hits);
+                self.match_raw(&raw_hits, text, &mut raw_found);
+            }
         }
         let spans = if mode != Mode::Spans {
             let norm = Normalized::new(text);
