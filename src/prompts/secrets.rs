@@ -403,8 +403,77 @@ impl SecretDetector {
                 out.push(hit);
             }
         }
+        // Passwords in URLs: `postgres://app:S3cr3t@db/prod`, `https://user:pass@host/`.
+        for p in memchr::memmem::find_iter(bytes, b"://") {
+            if let Some(hit) = self.url_password_at(text, p, &taken) {
+                taken.push((hit.start, hit.end));
+                out.push(hit);
+            }
+        }
         // Keep this family's hits in position order (near secrets were found out of order).
         out[first..].sort_by_key(|h| (h.start, h.end));
+    }
+
+    /// The password of a URL whose `://` is at `p` (`scheme://user:password@host`), judged as
+    /// a generic assignment's value is (placeholders, length, entropy). PRM404: a URL names no
+    /// provider.
+    fn url_password_at(&self, text: &str, p: usize, taken: &[(usize, usize)]) -> Option<Hit> {
+        let bytes = text.as_bytes();
+        // The scheme: a letter, then letters, digits, `+`, `-`, `.` (RFC 3986).
+        let mut s = p;
+        while s > 0
+            && p - s < 32
+            && (bytes[s - 1].is_ascii_alphanumeric() || matches!(bytes[s - 1], b'+' | b'-' | b'.'))
+        {
+            s -= 1;
+        }
+        if s == p || !bytes[s].is_ascii_alphabetic() {
+            return None;
+        }
+        // The user information: up to the first `@` of the authority (which ends at `/`, a
+        // quote or a blank; `#` and `?` belong to a password written unencoded, as people
+        // do); the password follows the first `:`.
+        let start = p + 3;
+        let (mut colon, mut at) = (None, None);
+        for (k, &b) in bytes
+            .get(start..)?
+            .iter()
+            .enumerate()
+            .take(self.generic.max_length + 64)
+        {
+            match b {
+                b'@' => {
+                    at = Some(start + k);
+                    break;
+                }
+                b':' if colon.is_none() => colon = Some(start + k),
+                b'/' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'\\' => return None,
+                _ if b.is_ascii_whitespace() => return None,
+                _ => {}
+            }
+        }
+        let (vs, ve) = (colon? + 1, at?);
+        let host = bytes.get(ve + 1)?;
+        if !(host.is_ascii_alphanumeric() || *host == b'[') || vs >= ve || overlaps(taken, vs, ve) {
+            return None;
+        }
+        let value = text.get(vs..ve)?;
+        let lvalue = value.to_ascii_lowercase();
+        let g = &self.generic;
+        if g.placeholders.iter().any(|ph| lvalue.contains(ph.as_str())) || !generic_value_ok(g, value, &lvalue, true) {
+            return None;
+        }
+        let scheme = &text[s..p];
+        Some(Hit {
+            rule: Rule::SecretGenericAssignment,
+            severity: Severity::High,
+            start: vs,
+            end: ve,
+            message: format!("a password in a `{scheme}://` URL; move it to a secret store and rotate it"),
+            evidence: format!("{scheme}://…:{}@…", mask_secret(value, 0)),
+            key: value_key("url-password", value),
+            redact: Some("SECRET"),
+        })
     }
 
     fn provider_at(&self, text: &str, s: usize, i: usize) -> Option<Hit> {

@@ -217,3 +217,50 @@ fn send_sync() {
     fn check<T: Send + Sync + std::fmt::Debug>() {}
     check::<SecretDetector>();
 }
+
+#[test]
+fn passwords_in_urls() {
+    let d = detector();
+    for (text, password) in [
+        (
+            "DATABASE_URL=postgres://admin:Zq7v9XkP2mLw8RtY@db.internal:5432/prod",
+            "Zq7v9XkP2mLw8RtY",
+        ),
+        ("redis://:a8F5f167f44F4964e6c9@cache:6379/0", "a8F5f167f44F4964e6c9"),
+        (
+            "clone https://bot:q8R#tz91!LmP0vX@git.example.org/repo.git",
+            "q8R#tz91!LmP0vX",
+        ),
+        (
+            "mongodb+srv://svc:Xk2%40pQ9zLm7wR4tY@cluster0.mongodb.net/db",
+            "Xk2%40pQ9zLm7wR4tY",
+        ),
+    ] {
+        let hits = scan(&d, text);
+        assert_masked(text, &hits);
+        let h = hits
+            .iter()
+            .find(|h| h.rule == Rule::SecretGenericAssignment)
+            .unwrap_or_else(|| panic!("{text:?}: {hits:?}"));
+        assert_eq!(&text[h.start..h.end], password, "{text:?}");
+        assert!(h.key.starts_with("url-password:"), "{h:?}");
+    }
+    for text in [
+        "postgres://user:password@localhost:5432/db",
+        "postgres://user:${DB_PASSWORD}@localhost/db",
+        "mysql://root:changeme@127.0.0.1/app",
+        "https://user:pass@host/",
+        "https://example.com/a:b@c",
+        "see https://docs.example.com/@user and mailto:someone@example.com",
+        "amqp://guest:guest@rabbit:5672/",
+        "postgres://app:<password>@db/prod",
+        "postgres://app:********@db/prod",
+        "http://user:p4ssw0rd@proxy:3128",
+    ] {
+        let hits = scan(&d, text);
+        assert!(
+            !hits.iter().any(|h| h.key.starts_with("url-password:")),
+            "{text:?}: {hits:?}"
+        );
+    }
+}
