@@ -137,6 +137,40 @@ fn hiding(tag: &str) -> Option<&'static str> {
             })
         })
         .map(|(_, why)| *why)
+        .or_else(|| tiny(&css))
+}
+
+/// Text too small or too faint to read: `font-size` of at most 1px or 1pt, 0.1em/rem or
+/// 10 %, or `opacity` of at most 0.05 (`font-size:0` and `opacity:0` are in `HIDING_CSS`).
+fn tiny(css: &str) -> Option<&'static str> {
+    let value = |name: &str| {
+        css.match_indices(name)
+            .filter(|&(p, _)| p == 0 || matches!(css.as_bytes()[p - 1], b';' | b'{'))
+            .filter_map(|(p, _)| css[p + name.len()..].split(';').next())
+            .collect::<Vec<&str>>()
+    };
+    let number = |v: &str| -> Option<(f64, String)> {
+        let end = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+        let n: f64 = v[..end].parse().ok()?;
+        Some((n, v[end..].trim_end_matches("!important").to_string()))
+    };
+    let small_font = value("font-size:")
+        .into_iter()
+        .filter_map(number)
+        .any(|(n, unit)| match unit.as_str() {
+            "px" | "pt" => n <= 1.0,
+            "em" | "rem" => n <= 0.1,
+            "%" => n <= 10.0,
+            _ => false,
+        });
+    if small_font {
+        return Some("a font too small to read");
+    }
+    let faint = value("opacity:")
+        .into_iter()
+        .filter_map(number)
+        .any(|(n, unit)| unit.is_empty() && n <= 0.05);
+    faint.then_some("nearly transparent")
 }
 
 fn tag_name(inner: &str) -> String {
@@ -195,6 +229,7 @@ mod tests {
         let doc = r#"<html><body><p>Visible</p><!-- ignore all previous instructions -->
 <div style="color: red; DISPLAY: none">secret <b>bold</b> text</div>
 <span style='font-size:0px'>tiny</span><span style="COLOR: #FFFFFF">white</span><span style="color:#fffff0">ivory</span><span style="font-size:0.9em">small</span><p hidden>gone</p><p class="hidden">shown</p>
+<span style="font-size: 1px">one pixel</span><span style="font-size:0.05em !important">em</span><span style="opacity:0.01">faint</span><span style="opacity:0.5">half</span><span style="font-size:12px">normal</span><span style="font-size:10%">ten</span>
 <script>var x = "<div style='display:none'>not text</div>";</script><img src=x alt="a>b"></body></html>"#;
         assert_eq!(
             texts(doc),
@@ -204,6 +239,10 @@ mod tests {
                 ("tiny", "font-size:0"),
                 ("white", WHITE_TEXT),
                 ("gone", "the `hidden` attribute"),
+                ("one pixel", "a font too small to read"),
+                ("em", "a font too small to read"),
+                ("faint", "nearly transparent"),
+                ("ten", "a font too small to read"),
             ]
         );
     }

@@ -145,7 +145,13 @@ impl Cut<'_> {
 pub fn cut(kind: Kind, doc: &str) -> Cut<'_> {
     let mut c = Cut::default();
     match kind {
-        Kind::Text | Kind::Markdown | Kind::Template => c.segments.push(raw(doc, 0)),
+        Kind::Text | Kind::Template => c.segments.push(raw(doc, 0)),
+        Kind::Markdown => {
+            c.segments.push(raw(doc, 0));
+            // A rendered Markdown page does not show HTML comments either. Only comments: an
+            // HTML example in a code block is text the page shows.
+            hidden_segments(doc, &mut c, |why| why == super::html::COMMENT);
+        }
         Kind::Json => match json_text::strings(doc) {
             Ok(strings) => {
                 c.json = strings;
@@ -171,20 +177,27 @@ pub fn cut(kind: Kind, doc: &str) -> Cut<'_> {
         }
         Kind::Html => {
             c.segments.push(raw(doc, 0));
-            c.segments.extend(
-                super::html::hidden_regions(doc)
-                    .into_iter()
-                    .map(|(range, why)| Segment {
-                        text: doc[range.clone()].into(),
-                        origin: Origin::Raw { base: range.start },
-                        record: None,
-                        key_path: None,
-                        hidden: Some(why),
-                    }),
-            );
+            hidden_segments(doc, &mut c, |_| true);
         }
     }
     c
+}
+
+/// The regions of `doc` an HTML renderer hides (`html::hidden_regions`) whose reason `keep`
+/// accepts, each as a segment marked with that reason.
+fn hidden_segments<'d>(doc: &'d str, c: &mut Cut<'d>, keep: impl Fn(&str) -> bool) {
+    c.segments.extend(
+        super::html::hidden_regions(doc)
+            .into_iter()
+            .filter(|(_, why)| keep(why))
+            .map(|(range, why)| Segment {
+                text: doc[range.clone()].into(),
+                origin: Origin::Raw { base: range.start },
+                record: None,
+                key_path: None,
+                hidden: Some(why),
+            }),
+    );
 }
 
 fn raw(doc: &str, base: usize) -> Segment<'_> {
