@@ -262,6 +262,10 @@ mod tests {
             "<div hidden>unclosed",
             "</x></y><a",
             "<p style=>x</p>",
+            "<p style='font-size:'>x</p>",
+            "<p style=\"font-size:.px;opacity:;opacity:..\">x</p>",
+            "<p style=\"font-size:99999999999999999999999999999px\">x</p>",
+            "<p style=\"FONT-SIZE:é;opacity:0.é\">x</p>",
         ] {
             let _ = hidden_regions(doc);
         }

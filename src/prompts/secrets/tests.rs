@@ -197,6 +197,12 @@ fn no_panic_on_odd_input() {
         "'",
         "\\n",
         "𝔸",
+        "://",
+        "u:",
+        "pä$$wörd9",
+        "@",
+        "sig=",
+        "%3D",
     ] {
         s.push_str(piece);
         for cut in 0..=s.len() {
