@@ -1970,6 +1970,16 @@ mod tests {
         !b.is_empty()
     }
 
+    /// Every keyword of the built-in entries of one view.
+    fn builtin_keywords(view: View) -> Vec<String> {
+        let spec = InjectionSpec::builtin().expect("builtin injection rules parse");
+        spec.patterns
+            .into_iter()
+            .filter(|e| e.view == view)
+            .flat_map(|e| e.keywords)
+            .collect()
+    }
+
     /// The raw keywords read off the whole view (`Mode::Whole`) are exactly those of the raw
     /// automaton (the definition), wherever a keyword stands: at either end of the text, inside
     /// a word, after digits, accents, fullwidth letters, spelled-out letters or separators.
@@ -2009,14 +2019,7 @@ mod tests {
             "ＵＳＥＲ {}",
         ];
         let (mut checked, mut bad) = (0, Vec::new());
-        let spec = InjectionSpec::builtin().expect("builtin injection rules parse");
-        let keywords: Vec<String> = spec
-            .patterns
-            .into_iter()
-            .filter(|e| e.view == View::Raw)
-            .flat_map(|e| e.keywords)
-            .collect();
-        for k in &keywords {
+        for k in &builtin_keywords(View::Raw) {
             for c in contexts {
                 for text in [c.replace("{}", k), c.replace("{}", &k.to_uppercase())] {
                     let norm = Normalized::new(&text);
@@ -2045,12 +2048,8 @@ mod tests {
     #[test]
     fn wide_keywords_are_found_wherever_they_stand() {
         let d = detector();
-        let spec = InjectionSpec::builtin().expect("builtin injection rules parse");
-        let wide: Vec<String> = spec
-            .patterns
+        let wide: Vec<String> = builtin_keywords(View::Words)
             .into_iter()
-            .filter(|e| e.view == View::Words)
-            .flat_map(|e| e.keywords)
             .filter(|k| !k.is_ascii())
             .collect();
         assert!(wide.len() > 20, "{}", wide.len());

@@ -464,16 +464,12 @@ impl SecretDetector {
             return None;
         }
         let scheme = &text[s..p];
-        Some(Hit {
-            rule: Rule::SecretGenericAssignment,
-            severity: Severity::High,
-            start: vs,
-            end: ve,
-            message: format!("a password in a `{scheme}://` URL; move it to a secret store and rotate it"),
-            evidence: format!("{scheme}://…:{}@…", mask_secret(value, 0)),
-            key: value_key("url-password", value),
-            redact: Some("SECRET"),
-        })
+        Some(generic_hit(
+            (vs, ve, value),
+            "url-password",
+            format!("a password in a `{scheme}://` URL"),
+            format!("{scheme}://…:{}@…", mask_secret(value, 0)),
+        ))
     }
 
     fn provider_at(&self, text: &str, s: usize, i: usize) -> Option<Hit> {
@@ -730,16 +726,27 @@ impl SecretDetector {
         if !generic_value_ok(g, value, &lvalue, quoted) {
             return None;
         }
-        Some(Hit {
-            rule: Rule::SecretGenericAssignment,
-            severity: Severity::High,
-            start: vs,
-            end: ve,
-            message: format!("a high-entropy value assigned to `{name}`; move it to a secret store and rotate it"),
-            evidence: format!("{name}={}", mask_secret(value, 0)),
-            key: value_key("generic", value),
-            redact: Some("SECRET"),
-        })
+        Some(generic_hit(
+            (vs, ve, value),
+            "generic",
+            format!("a high-entropy value assigned to `{name}`"),
+            format!("{name}={}", mask_secret(value, 0)),
+        ))
+    }
+}
+
+/// A PRM404 hit on `value` (at `start..end`): `what` it is, its masked `evidence`, its key
+/// under `kind`.
+fn generic_hit((start, end, value): (usize, usize, &str), kind: &str, what: String, evidence: String) -> Hit {
+    Hit {
+        rule: Rule::SecretGenericAssignment,
+        severity: Severity::High,
+        start,
+        end,
+        message: format!("{what}; move it to a secret store and rotate it"),
+        evidence,
+        key: value_key(kind, value),
+        redact: Some("SECRET"),
     }
 }
 
